@@ -1,0 +1,231 @@
+/**
+ * The built-in HTTP server: fastify underneath, one catch-all route, no body parsing (the raw request
+ * stream becomes tsgi.input), the response written by the gateway core through a ResponseSink.
+ * HTTP/1.1 with keep-alive, HTTPS, HTTP/2 over TLS with HTTP/1.1 fallback by ALPN, cleartext h2c, unix
+ * sockets, a listen backlog, REMOTE_HOST by reverse DNS, and header/idle timeouts on by default.
+ */
+import { existsSync, readFileSync, unlinkSync, statSync } from 'node:fs';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import http2, { type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
+import https from 'node:https';
+import net from 'node:net';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { TsgiError } from '../../app-api/errors.js';
+import { cgiFromHttp, type HttpRequestHead } from '../../gateway/environ.js';
+import type { Dispatcher, RequestHead } from '../../gateway/dispatch.js';
+import { ErrorLog } from '../../gateway/log.js';
+import type { ResponseSink } from '../../gateway/sink.js';
+import { ReverseDns } from './reverse-dns.js';
+import { Http1Sink, Http2Sink } from './sink.js';
+
+/** A connect-style middleware: `(req, res, next)`, run by @fastify/middie before the app. */
+export type ConnectMiddleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
+
+/** Options of the built-in server. Times are milliseconds. */
+export interface HttpServerOptions {
+  /** Interface to bind; default 127.0.0.1. */
+  host?: string;
+  /** TCP port; 0 picks a free one. Default 8080. */
+  port?: number;
+  /** Listen on this unix socket instead of TCP. */
+  socketFile?: string;
+  /** Listen backlog (socketQueueSize). Default 511, as Node. */
+  backlog?: number;
+  /** PEM private key; with sslCertificateFile turns on HTTPS. */
+  sslKeyFile?: string;
+  /** PEM certificate (chain). */
+  sslCertificateFile?: string;
+  /** HTTP/2: over TLS with HTTP/1.1 fallback (ALPN) when TLS is on, else cleartext h2c. */
+  http2?: boolean;
+  /** Set REMOTE_HOST by reverse DNS (cached, with a deadline). */
+  reverseDNS?: boolean;
+  /** Deadline for the request head (slowloris). Default 20 s. */
+  headerTimeout?: number;
+  /** Socket inactivity timeout. Default 60 s. */
+  idleTimeout?: number;
+  /** How long an idle keep-alive connection stays open. Default 5 s. */
+  keepAliveTimeout?: number;
+  /** Deadline for receiving the whole request (0 = none, the default: uploads may be long). */
+  requestTimeout?: number;
+  /** Mount point: SCRIPT_NAME. Requests outside it get 404. */
+  scriptName?: string;
+  /** Connect-style middleware run before the app. */
+  middleware?: ConnectMiddleware[];
+  /** Error log. */
+  log?: ErrorLog;
+}
+
+/** A listening server. */
+export interface HttpServer {
+  readonly fastify: FastifyInstance;
+  /** `http://127.0.0.1:8080`-style URL (or the unix socket path). */
+  readonly url: string;
+  /** The bound TCP port (0 for a unix socket). */
+  readonly port: number;
+  /** Stop accepting; in-flight requests get `graceMs` to finish, then connections are closed. */
+  close(graceMs?: number): Promise<void>;
+}
+
+function readPem(file: string, option: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new TsgiError('TSGI_ERR_CONFIG', `${option}: cannot read ${file} (${(err as Error).message}); give the path of a PEM file`, { cause: err });
+  }
+}
+
+/** Remove a unix socket left by a dead server, but never one that a live server still answers on. */
+async function clearStaleSocket(path: string): Promise<void> {
+  if (!existsSync(path)) return;
+  if (!statSync(path).isSocket()) throw new TsgiError('TSGI_ERR_CONFIG', `socketFile: ${path} exists and is not a socket; remove it or choose another path`);
+  const alive = await new Promise<boolean>((resolve) => {
+    const c = net.connect(path, () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.on('error', () => resolve(false));
+  });
+  if (alive) throw new TsgiError('TSGI_ERR_CONFIG', `socketFile: another server is listening on ${path}`);
+  unlinkSync(path);
+}
+
+function hasBody(req: IncomingMessage | Http2ServerRequest): boolean {
+  if (req.httpVersionMajor === 2) return !(req as Http2ServerRequest).stream.endAfterHeaders;
+  const h = req.headers;
+  return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
+}
+
+function plainError(res: ServerResponse | Http2ServerResponse, status: number, message: string): void {
+  const body = Buffer.from(message + '\n');
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(body.length) });
+  res.end(body);
+}
+
+/** Create and start the built-in server for a dispatcher. */
+export async function startHttpServer(dispatcher: Dispatcher, opts: HttpServerOptions = {}): Promise<HttpServer> {
+  const log = opts.log ?? new ErrorLog();
+  const tls = opts.sslKeyFile !== undefined || opts.sslCertificateFile !== undefined;
+  if (tls && (opts.sslKeyFile === undefined || opts.sslCertificateFile === undefined)) {
+    throw new TsgiError('TSGI_ERR_CONFIG', 'HTTPS needs both sslKeyFile and sslCertificateFile');
+  }
+  const key = tls ? readPem(opts.sslKeyFile!, 'sslKeyFile') : undefined;
+  const cert = tls ? readPem(opts.sslCertificateFile!, 'sslCertificateFile') : undefined;
+  const headersTimeout = opts.headerTimeout ?? 20_000;
+  const idleTimeout = opts.idleTimeout ?? 60_000;
+  const keepAliveTimeout = opts.keepAliveTimeout ?? 5_000;
+  const requestTimeout = opts.requestTimeout ?? 0;
+  const scheme = tls ? 'https' : 'http';
+  const rdns = opts.reverseDNS ? new ReverseDns() : null;
+  const scriptName = opts.scriptName ?? '';
+
+  const serverFactory = (handler: (req: IncomingMessage, res: ServerResponse) => void): http.Server => {
+    // Our own factory: Fastify does not expose headersTimeout or the interval at which Node enforces it.
+    const h1 = { headersTimeout, requestTimeout, keepAliveTimeout, connectionsCheckingInterval: Math.min(1000, headersTimeout) };
+    let server: http.Server;
+    if (opts.http2) {
+      server = (tls ? http2.createSecureServer({ key, cert, allowHTTP1: true }, handler as never) : http2.createServer({}, handler as never)) as unknown as http.Server;
+    } else if (tls) server = https.createServer({ key, cert, ...h1 }, handler);
+    else server = http.createServer(h1, handler);
+    server.setTimeout(idleTimeout);
+    return server;
+  };
+
+  const fastify = Fastify({
+    logger: false,
+    serverFactory: serverFactory as never,
+    http2: opts.http2 === true ? true : undefined,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    exposeHeadRoutes: false,
+  } as never) as unknown as FastifyInstance;
+
+  if (opts.middleware !== undefined && opts.middleware.length > 0) {
+    // Registered only when used: middie's onRequest hook is not free on the hot path.
+    const { default: middie } = await import('@fastify/middie');
+    await fastify.register(middie);
+    for (const mw of opts.middleware) (fastify as unknown as { use(fn: ConnectMiddleware): void }).use(mw);
+  }
+
+  // No body parsing: the raw stream is the app's tsgi.input.
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser('*', (_req, _payload, done) => done(null));
+
+  const methods = (fastify as unknown as { supportedMethods: string[] }).supportedMethods;
+  fastify.route({
+    method: methods,
+    url: '*',
+    handler(request, reply) {
+      reply.hijack();
+      const req = request.raw as IncomingMessage | Http2ServerRequest;
+      const res = reply.raw as ServerResponse | Http2ServerResponse;
+      const socket = req.socket;
+      const head: HttpRequestHead = {
+        method: req.method ?? 'GET',
+        url: req.url ?? '/',
+        httpVersion: req.httpVersion,
+        rawHeaders: req.rawHeaders,
+        remoteAddress: socket.remoteAddress,
+        remotePort: socket.remotePort,
+        localAddress: socket.localAddress,
+        localPort: socket.localPort,
+        scheme,
+      };
+      let cgi;
+      try {
+        cgi = cgiFromHttp(head, { scriptName });
+      } catch (err) {
+        const status = (err as TsgiError).status ?? 400;
+        log.log('warn', `refused ${head.method} ${head.url.slice(0, 200)}`, err);
+        plainError(res, status, status === 404 ? 'Not Found' : 'Bad Request');
+        return;
+      }
+      if (head.httpVersion === '2.0' && cgi.HTTP_HOST === undefined) {
+        const authority = (req as Http2ServerRequest).authority;
+        if (authority) {
+          cgi.HTTP_HOST = authority;
+          cgi.SERVER_NAME = authority.replace(/:\d+$/, '');
+        }
+      }
+      const rh: RequestHead = { cgi, body: hasBody(req) ? (req as AsyncIterable<Buffer>) : null };
+      const sink: ResponseSink = req.httpVersionMajor === 2 ? new Http2Sink(res as Http2ServerResponse) : new Http1Sink(res as ServerResponse);
+      if (rdns !== null && head.remoteAddress) {
+        return rdns.lookup(head.remoteAddress).then((name) => {
+          if (name !== undefined) cgi.REMOTE_HOST = name;
+          return dispatcher.dispatch(rh, sink);
+        });
+      }
+      const done = dispatcher.dispatch(rh, sink);
+      if (done !== undefined) return done;
+    },
+  });
+
+  if (opts.socketFile !== undefined) await clearStaleSocket(opts.socketFile);
+  const listenOpts = opts.socketFile !== undefined ? { path: opts.socketFile, backlog: opts.backlog } : { host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080, backlog: opts.backlog };
+  await fastify.listen(listenOpts);
+  const addr = fastify.server.address();
+  const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+  const hostForUrl = typeof addr === 'object' && addr !== null ? (addr.family === 'IPv6' ? `[${addr.address}]` : addr.address) : '';
+  const url = opts.socketFile !== undefined ? opts.socketFile : `${scheme}://${hostForUrl}:${port}`;
+
+  let closing: Promise<void> | null = null;
+  return {
+    fastify,
+    url,
+    port,
+    close(graceMs = 30_000): Promise<void> {
+      if (closing !== null) return closing;
+      const server = fastify.server as http.Server;
+      let timer: NodeJS.Timeout | undefined;
+      const force = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          log.log('warn', `grace period of ${graceMs} ms over: closing the remaining connections`);
+          server.closeAllConnections?.();
+          resolve();
+        }, graceMs);
+        timer.unref();
+      });
+      closing = Promise.race([fastify.close(), force]).then(() => clearTimeout(timer));
+      return closing;
+    },
+  };
+}

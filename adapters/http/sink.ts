@@ -1,0 +1,91 @@
+/**
+ * ResponseSink over Node's ServerResponse (HTTP/1.x) and Http2ServerResponse (HTTP/2 compat API).
+ * Framing is decided by the gateway core; Node then writes Content-Length or chunked bodies accordingly.
+ */
+import type { ServerResponse } from 'node:http';
+import { constants as h2c, type Http2ServerResponse } from 'node:http2';
+import type { HeaderList } from '../../app-api/types.js';
+import type { ResponseSink } from '../../gateway/sink.js';
+
+/** HTTP/1.x sink. */
+export class Http1Sink implements ResponseSink {
+  constructor(private readonly res: ServerResponse) {}
+
+  get closed(): boolean {
+    return this.res.destroyed || this.res.socket === null || this.res.socket.destroyed;
+  }
+
+  start(code: number, reason: string, headers: HeaderList): void {
+    const flat: string[] = new Array(headers.length * 2);
+    for (let i = 0; i < headers.length; i++) {
+      flat[2 * i] = headers[i][0];
+      flat[2 * i + 1] = headers[i][1];
+    }
+    if (reason === '') this.res.writeHead(code, flat);
+    else this.res.writeHead(code, reason, flat);
+  }
+
+  write(chunk: Buffer): void | Promise<void> {
+    if (this.res.write(chunk)) return;
+    return waitDrain(this.res);
+  }
+
+  end(last?: Buffer): void {
+    if (last === undefined || last.length === 0) this.res.end();
+    else this.res.end(last);
+  }
+
+  abort(err: Error): void {
+    // Closing the socket is the only way HTTP/1.1 can say "this body is incomplete".
+    this.res.destroy(err);
+    this.res.socket?.destroy();
+  }
+}
+
+/** HTTP/2 sink: lower-case header names, duplicates as arrays, no connection-specific headers. */
+export class Http2Sink implements ResponseSink {
+  readonly forbidsHopByHop = true;
+  constructor(private readonly res: Http2ServerResponse) {}
+
+  get closed(): boolean {
+    return this.res.stream.destroyed || this.res.stream.closed;
+  }
+
+  start(code: number, _reason: string, headers: HeaderList): void {
+    const obj: Record<string, string | string[]> = {};
+    for (const [name, value] of headers) {
+      const key = name.toLowerCase();
+      const prev = obj[key];
+      if (prev === undefined) obj[key] = value;
+      else if (Array.isArray(prev)) prev.push(value);
+      else obj[key] = [prev, value];
+    }
+    this.res.writeHead(code, obj);
+  }
+
+  write(chunk: Buffer): void | Promise<void> {
+    if (this.res.write(chunk)) return;
+    return waitDrain(this.res);
+  }
+
+  end(last?: Buffer): void {
+    if (last === undefined || last.length === 0) this.res.end();
+    else this.res.end(last);
+  }
+
+  abort(): void {
+    this.res.stream.close(h2c.NGHTTP2_INTERNAL_ERROR);
+  }
+}
+
+function waitDrain(res: ServerResponse | Http2ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}

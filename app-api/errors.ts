@@ -1,0 +1,48 @@
+/**
+ * Every error tsgi raises carries a stable `TSGI_ERR_*` code, as Fastify's `FST_ERR_*`.
+ *
+ * Codes are part of the public API: users match on them, docs list them, and `test/errors.test.ts`
+ * pins this table. A retired code is never reused for something else.
+ */
+
+/** The table of codes: code -> one line saying what went wrong. */
+export const ERROR_CODES = {
+  TSGI_ERR_BAD_STATUS: 'the app passed an invalid status line to startResponse',
+  TSGI_ERR_BAD_HEADER: 'the app passed an invalid response header (bad name, CR/LF/NUL in a value, or not a [name, value] pair)',
+  TSGI_ERR_START_RESPONSE_TWICE: 'startResponse was called again without excInfo',
+  TSGI_ERR_NO_START_RESPONSE: 'the app returned a body without calling startResponse',
+  TSGI_ERR_BAD_BODY: 'the app returned something that is not an iterable, an async iterable or a promise of one',
+  TSGI_ERR_BAD_CHUNK: 'a body chunk is neither a string nor a Uint8Array',
+  TSGI_ERR_CONTENT_LENGTH_MISMATCH: 'the body was longer or shorter than the Content-Length the app declared',
+  TSGI_ERR_SYNC_INPUT: 'a synchronous read of tsgi.input was attempted where the runtime cannot block',
+  TSGI_ERR_INPUT_CLOSED: 'tsgi.input was read after the request ended or the client went away',
+  TSGI_ERR_BAD_REQUEST: 'the request could not be turned into an environ (bad path encoding, NUL, outside the mount)',
+  TSGI_ERR_LINT: 'the lint middleware found a violation of app-api/SPEC.md',
+  TSGI_ERR_CONFIG: 'the configuration file or command line has an error',
+  TSGI_ERR_APP_LOAD: 'the application module could not be loaded or has no app export',
+  TSGI_ERR_NOT_YET: 'the option is parsed but the feature is not available in this version',
+  TSGI_ERR_PROTOCOL: 'a peer sent malformed protocol bytes; that connection was closed',
+  TSGI_ERR_OVERLOAD: 'the worker pool and its queue are full',
+  TSGI_ERR_TIMEOUT: 'the request ran past its time limit',
+} as const;
+
+/** A stable error code. */
+export type TsgiErrorCode = keyof typeof ERROR_CODES;
+
+/** An error raised by tsgi itself. `code` is stable; `message` says what to do about it. */
+export class TsgiError extends Error {
+  readonly code: TsgiErrorCode;
+  /** The HTTP status a front should answer with when this error ends a request (400, 404, 500, 503...). */
+  readonly status: number;
+  constructor(code: TsgiErrorCode, message: string, options?: { cause?: unknown; status?: number }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'TsgiError';
+    this.code = code;
+    this.status = options?.status ?? 500;
+  }
+}
+
+/** True when `err` is a TsgiError with the given code (or any code when none is given). */
+export function isTsgiError(err: unknown, code?: TsgiErrorCode): err is TsgiError {
+  return err instanceof TsgiError && (code === undefined || err.code === code);
+}

@@ -1,0 +1,205 @@
+/**
+ * The environ, built in one place. Fronts produce CGI variables in one of two ways and this file owns both:
+ *
+ * - `cgiFromHttp`: a front that speaks HTTP itself (the built-in server, inject()) turns the request line
+ *   and headers into CGI variables here;
+ * - `cgiFromGateway`: a front whose peer already sent CGI variables (FastCGI, SCGI, CGI) cleans them here.
+ *
+ * Either way `buildEnviron` adds the `tsgi.*` keys. The security rules of the reliability table live here
+ * and nowhere else: no HTTP_PROXY (httpoxy), header names with `_` dropped (X_Forwarded_For must not
+ * shadow X-Forwarded-For), NUL and invalid UTF-8 in the path refused, a path outside the mount refused.
+ */
+import { TsgiError } from '../app-api/errors.js';
+import type { CgiVars, Environ, ErrorStream, InputStream } from '../app-api/types.js';
+
+/** What a front that parsed HTTP itself knows about a request. */
+export interface HttpRequestHead {
+  method: string;
+  /** The request target as sent: origin-form `/p?q`, absolute-form, or `*`. */
+  url: string;
+  /** `1.0`, `1.1` or `2.0`. */
+  httpVersion: string;
+  /** Node's flat raw header list: name, value, name, value... */
+  rawHeaders: readonly string[];
+  remoteAddress?: string;
+  remotePort?: number;
+  localAddress?: string;
+  localPort?: number;
+  scheme: 'http' | 'https';
+}
+
+/** Options that shape the CGI variables. */
+export interface CgiOptions {
+  /** Mount point: requests must be under it; it becomes SCRIPT_NAME. '' (default) mounts at the root. */
+  scriptName?: string;
+  /** SERVER_SOFTWARE. */
+  serverSoftware?: string;
+}
+
+/** SERVER_SOFTWARE default. */
+export const SERVER_SOFTWARE = 'tsgi/0.1';
+
+// Header name -> CGI name. Bounded so a client sending random names cannot grow it without limit.
+const cgiNameCache = new Map<string, string | null>();
+const CGI_NAME_CACHE_MAX = 512;
+
+/** `Content-Type` -> CONTENT_TYPE, `Accept` -> HTTP_ACCEPT; null for names that never reach the environ. */
+function cgiName(header: string): string | null {
+  let name = cgiNameCache.get(header);
+  if (name !== undefined) return name;
+  const lower = header.toLowerCase();
+  if (lower.includes('_')) name = null; // header-name collision: X_Forwarded_For would alias X-Forwarded-For
+  else if (lower === 'proxy') name = null; // httpoxy: never let a client set HTTP_PROXY
+  else if (lower === 'content-type') name = 'CONTENT_TYPE';
+  else if (lower === 'content-length') name = 'CONTENT_LENGTH';
+  else name = 'HTTP_' + lower.toUpperCase().replace(/-/g, '_');
+  if (cgiNameCache.size < CGI_NAME_CACHE_MAX) cgiNameCache.set(header, name);
+  return name;
+}
+
+/**
+ * Percent-decode a path into PATH_INFO text. Decoded bytes are read as UTF-8, the same on every front;
+ * invalid UTF-8, bad escapes and NUL are a 400 (not a guess).
+ */
+export function decodePath(raw: string): string {
+  if (raw.indexOf('%') === -1) return raw;
+  let out: string;
+  try {
+    out = decodeURIComponent(raw);
+  } catch {
+    throw new TsgiError('TSGI_ERR_BAD_REQUEST', `request path ${JSON.stringify(raw.slice(0, 200))} has a bad %-escape or is not UTF-8`, { status: 400 });
+  }
+  if (out.indexOf('\0') !== -1) throw new TsgiError('TSGI_ERR_BAD_REQUEST', 'request path contains NUL', { status: 400 });
+  return out;
+}
+
+/**
+ * Split a decoded path at the mount point. `/app/x` under `/app` -> ['/app', '/x']; `/app` -> ['/app', ''];
+ * `/application` is outside `/app` (segment boundary) and is a 404.
+ */
+export function splitMount(path: string, scriptName: string): [scriptName: string, pathInfo: string] {
+  if (scriptName === '' || scriptName === '/') return ['', path];
+  if (path === scriptName) return [scriptName, ''];
+  if (path.startsWith(scriptName) && path.charCodeAt(scriptName.length) === 47 /* / */) return [scriptName, path.slice(scriptName.length)];
+  throw new TsgiError('TSGI_ERR_BAD_REQUEST', `path ${JSON.stringify(path.slice(0, 200))} is outside the mount point ${scriptName}`, { status: 404 });
+}
+
+/** Split `host[:port]` / `[v6]:port`, lower-cased host. */
+function hostName(host: string): string {
+  if (host.charCodeAt(0) === 91 /* [ */) {
+    const end = host.indexOf(']');
+    return end === -1 ? host : host.slice(0, end + 1);
+  }
+  const colon = host.indexOf(':');
+  return (colon === -1 ? host : host.slice(0, colon)).toLowerCase();
+}
+
+/** Build CGI variables from an HTTP request head. Throws TsgiError (status 400/404) for requests it refuses. */
+export function cgiFromHttp(head: HttpRequestHead, opts: CgiOptions = {}): CgiVars {
+  let target = head.url;
+  if (target.charCodeAt(0) !== 47 /* / */) {
+    if (target === '*') target = '*';
+    else {
+      // absolute-form (RFC 9112 3.2.2): keep the path; the Host header still names the server.
+      const m = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/.exec(target);
+      if (m === null) throw new TsgiError('TSGI_ERR_BAD_REQUEST', `request target ${JSON.stringify(target.slice(0, 200))} is not a path`, { status: 400 });
+      target = target.slice(m[0].length) || '/';
+    }
+  }
+  const q = target.indexOf('?');
+  const rawPath = q === -1 ? target : target.slice(0, q);
+  const path = decodePath(rawPath);
+  const [scriptName, pathInfo] = splitMount(path, opts.scriptName ?? '');
+
+  const cgi: CgiVars = {
+    REQUEST_METHOD: head.method,
+    SCRIPT_NAME: scriptName,
+    PATH_INFO: pathInfo,
+    QUERY_STRING: q === -1 ? '' : target.slice(q + 1),
+    REQUEST_URI: head.url,
+    SERVER_NAME: '',
+    SERVER_PORT: head.localPort === undefined ? '' : String(head.localPort),
+    SERVER_PROTOCOL: head.httpVersion === '2.0' ? 'HTTP/2' : 'HTTP/' + head.httpVersion,
+    SERVER_SOFTWARE: opts.serverSoftware ?? SERVER_SOFTWARE,
+    GATEWAY_INTERFACE: 'CGI/1.1',
+    REMOTE_ADDR: head.remoteAddress ?? '',
+  };
+  if (head.remotePort !== undefined) cgi.REMOTE_PORT = String(head.remotePort);
+  if (head.scheme === 'https') cgi.HTTPS = 'on';
+
+  const raw = head.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = cgiName(raw[i]);
+    if (name === null) continue;
+    const prev = cgi[name];
+    if (prev === undefined) cgi[name] = raw[i + 1];
+    else if (name === 'HTTP_COOKIE') cgi[name] = prev + '; ' + raw[i + 1];
+    else if (name === 'CONTENT_LENGTH' || name === 'CONTENT_TYPE') continue; // the HTTP parser already refused conflicting ones
+    else cgi[name] = prev + ', ' + raw[i + 1];
+  }
+  // HTTP/2 sends :authority instead of Host; node maps it to the host header in the compat layer.
+  const host = cgi.HTTP_HOST;
+  cgi.SERVER_NAME = host !== undefined && host !== '' ? hostName(host) : (head.localAddress ?? 'localhost');
+  return cgi;
+}
+
+/**
+ * Clean CGI variables that a gateway peer sent (FastCGI params, SCGI headers, CGI process.env):
+ * drop HTTP_PROXY (httpoxy), fill the keys the spec requires, apply the mount point.
+ */
+export function cgiFromGateway(params: CgiVars, opts: CgiOptions = {}): CgiVars {
+  const cgi: CgiVars = {};
+  for (const key in params) {
+    if (key === 'HTTP_PROXY' || key === 'HTTP_CONTENT_TYPE' || key === 'HTTP_CONTENT_LENGTH') continue;
+    cgi[key] = params[key];
+  }
+  if (cgi.CONTENT_LENGTH === '') delete cgi.CONTENT_LENGTH;
+  if (cgi.CONTENT_TYPE === '') delete cgi.CONTENT_TYPE;
+  cgi.REQUEST_METHOD ??= 'GET';
+  cgi.QUERY_STRING ??= '';
+  cgi.SERVER_PROTOCOL ??= 'HTTP/1.0';
+  cgi.SERVER_NAME ??= 'localhost';
+  cgi.SERVER_PORT ??= '';
+  cgi.REMOTE_ADDR ??= '';
+  let scriptName = cgi.SCRIPT_NAME ?? '';
+  let pathInfo = cgi.PATH_INFO ?? '';
+  if (opts.scriptName !== undefined) {
+    // The web server's split (nginx passes the whole path as SCRIPT_NAME) is not the app's mount point: redo it.
+    const full = scriptName + pathInfo;
+    [scriptName, pathInfo] = splitMount(full, opts.scriptName);
+  }
+  if (scriptName === '/') scriptName = '';
+  if (scriptName.indexOf('\0') !== -1 || pathInfo.indexOf('\0') !== -1) {
+    throw new TsgiError('TSGI_ERR_BAD_REQUEST', 'SCRIPT_NAME or PATH_INFO contains NUL', { status: 400 });
+  }
+  cgi.SCRIPT_NAME = scriptName;
+  cgi.PATH_INFO = pathInfo;
+  return cgi;
+}
+
+/** What the runtime knows that the request does not. */
+export interface EnvironContext {
+  input: InputStream;
+  errors: ErrorStream;
+  multithread: boolean;
+  multiprocess: boolean;
+  runOnce: boolean;
+  appConfig: Readonly<Record<string, string>>;
+}
+
+const VERSION = Object.freeze([1, 0] as const);
+
+/** Add the `tsgi.*` keys. Takes ownership of `cgi`: the object becomes the environ (no copy on the hot path). */
+export function buildEnviron(cgi: CgiVars, ctx: EnvironContext): Environ {
+  const env = cgi as unknown as Environ;
+  env['tsgi.version'] = VERSION;
+  env['tsgi.url_scheme'] = cgi.HTTPS === 'on' || cgi.HTTPS === '1' ? 'https' : 'http';
+  env['tsgi.input'] = ctx.input;
+  env['tsgi.errors'] = ctx.errors;
+  env['tsgi.multithread'] = ctx.multithread;
+  env['tsgi.multiprocess'] = ctx.multiprocess;
+  env['tsgi.run_once'] = ctx.runOnce;
+  env['tsgi.input_terminated'] = true;
+  env['tsgi.app_config'] = ctx.appConfig;
+  return env;
+}

@@ -1,0 +1,69 @@
+/**
+ * Status line and response header validation: the one place where tsgi decides what an app may send.
+ * Every front (HTTP, FastCGI, SCGI, CGI) goes through `validateResponse`, so a header that would inject a
+ * line (CR/LF) or a NUL is refused the same way everywhere: the gateway answers 500 and sends nothing of it.
+ */
+import { TsgiError } from '../app-api/errors.js';
+import type { HeaderList } from '../app-api/types.js';
+
+/** RFC 9110 token: what a header name may be made of. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** A field value: visible Latin-1, space and tab; never CR, LF or NUL (RFC 9110 5.5). */
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+/** `NNN reason`: three digits 100-599, a space, a reason phrase without CR/LF/NUL (may be empty). */
+const STATUS = /^([1-5]\d\d)(?: ([\t\x20-\x7e\x80-\xff]*))?$/;
+
+/** A validated status: numeric code and reason phrase. */
+export interface ParsedStatus {
+  code: number;
+  reason: string;
+}
+
+/** Parse and check a status line such as `"200 OK"`. Throws TSGI_ERR_BAD_STATUS. */
+export function parseStatus(status: unknown): ParsedStatus {
+  if (typeof status !== 'string') {
+    throw new TsgiError('TSGI_ERR_BAD_STATUS', `status must be a string like "200 OK", got ${typeof status}`);
+  }
+  const m = STATUS.exec(status);
+  if (m === null) {
+    throw new TsgiError('TSGI_ERR_BAD_STATUS', `status ${JSON.stringify(status)} is not "NNN Reason" with NNN in 100-599 and no CR/LF/NUL`);
+  }
+  return { code: +m[1], reason: m[2] ?? '' };
+}
+
+/** Check one header pair. Throws TSGI_ERR_BAD_HEADER naming the header. */
+export function checkHeader(header: unknown, index: number): void {
+  if (!Array.isArray(header) || header.length !== 2) {
+    throw new TsgiError('TSGI_ERR_BAD_HEADER', `header #${index} must be a [name, value] pair of strings`);
+  }
+  const [name, value] = header as [unknown, unknown];
+  if (typeof name !== 'string' || !TOKEN.test(name)) {
+    throw new TsgiError('TSGI_ERR_BAD_HEADER', `header #${index} has an invalid name ${JSON.stringify(name)}: names are HTTP tokens`);
+  }
+  if (typeof value !== 'string' || !FIELD_VALUE.test(value)) {
+    throw new TsgiError('TSGI_ERR_BAD_HEADER', `header ${name} has an invalid value ${JSON.stringify(value)}: no CR, LF, NUL or characters above U+00FF`);
+  }
+}
+
+/** Check the whole header list. Throws TSGI_ERR_BAD_HEADER. */
+export function checkHeaders(headers: unknown): asserts headers is HeaderList {
+  if (!Array.isArray(headers)) {
+    throw new TsgiError('TSGI_ERR_BAD_HEADER', 'headers must be an array of [name, value] pairs');
+  }
+  for (let i = 0; i < headers.length; i++) checkHeader(headers[i], i);
+}
+
+/**
+ * Hop-by-hop headers (RFC 9110 7.6.1). The app must not send them (the lint says so); the gateway owns
+ * framing, so it drops Transfer-Encoding always and the rest where the protocol forbids them (HTTP/2).
+ */
+export const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
+
+/** Find a header value by case-insensitive name (first match), or undefined. */
+export function findHeader(headers: HeaderList, lowerName: string): string | undefined {
+  for (let i = 0; i < headers.length; i++) {
+    const h = headers[i];
+    if (h[0].length === lowerName.length && h[0].toLowerCase() === lowerName) return h[1];
+  }
+  return undefined;
+}

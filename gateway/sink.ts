@@ -1,0 +1,22 @@
+/**
+ * The response sink: what every front implements so the gateway core can send a response through it.
+ * The core decides everything about the response (status, validated headers, framing, when to abort); a
+ * sink only puts bytes on its wire (HTTP/1.1, HTTP/2, FastCGI STDOUT records, SCGI/CGI stdout).
+ */
+import type { HeaderList } from '../app-api/types.js';
+
+/** A front's response writer. */
+export interface ResponseSink {
+  /** Send status and headers; called at most once, before any write. */
+  start(code: number, reason: string, headers: HeaderList): void;
+  /** Write body bytes. A returned promise means "wait for it before the next write" (backpressure). */
+  write(chunk: Buffer): void | Promise<void>;
+  /** Finish the response; `last` is a final chunk, so a front can send headers and a small body together. */
+  end(last?: Buffer): void;
+  /** The response cannot complete: tear down so the client never takes a truncated body for a whole one. */
+  abort(err: Error): void;
+  /** True once the client is gone: the core stops producing the body and calls close(). */
+  readonly closed: boolean;
+  /** HTTP/2 and HTTP/3 forbid connection-specific headers: the core drops them when this is true. */
+  readonly forbidsHopByHop?: boolean;
+}
