@@ -37,6 +37,8 @@ export interface DispatcherOptions {
   multiprocess?: boolean;
   /** tsgi.run_once: true for CGI. */
   runOnce?: boolean;
+  /** tsgi.multithread: true when other threads of this process serve the same app (threadPool, threading). */
+  multithread?: boolean;
 }
 
 const NO_CONFIG: Readonly<Record<string, string>> = Object.freeze({});
@@ -52,7 +54,7 @@ export class InlineDispatcher implements Dispatcher {
     const env = buildEnviron(head.cgi, {
       input: head.body === null ? emptyInput() : new BodyInput(head.body, head.bodySync),
       errors: this.opts.log,
-      multithread: false,
+      multithread: this.opts.multithread === true,
       multiprocess: this.opts.multiprocess === true,
       runOnce: this.opts.runOnce === true,
       appConfig: this.appConfig,
