@@ -18,6 +18,11 @@ export interface RequestHead {
   body: AsyncIterable<Buffer | Uint8Array> | null;
   /** A blocking reader over the same body, where the runtime has one (CGI stdin). */
   bodySync?: SyncReader;
+  /**
+   * Front-specific environ keys (e.g. FastCGI's `tsgi.fcgi_role`, `tsgi.fcgi_data` for the Filter role),
+   * copied into the environ by buildEnviron. The standard `tsgi.*` keys always win over these.
+   */
+  extra?: Readonly<Record<string, unknown>>;
 }
 
 /** Runs apps. */
@@ -58,6 +63,7 @@ export class InlineDispatcher implements Dispatcher {
       multiprocess: this.opts.multiprocess === true,
       runOnce: this.opts.runOnce === true,
       appConfig: this.appConfig,
+      extra: head.extra,
     });
     return serveApp(this.app, env, sink, { log: this.opts.log });
   }

@@ -185,6 +185,8 @@ export interface EnvironContext {
   multiprocess: boolean;
   runOnce: boolean;
   appConfig: Readonly<Record<string, string>>;
+  /** Front-specific keys (RequestHead.extra); copied first, so the standard keys below win. */
+  extra?: Readonly<Record<string, unknown>>;
 }
 
 const VERSION = Object.freeze([1, 0] as const);
@@ -192,6 +194,7 @@ const VERSION = Object.freeze([1, 0] as const);
 /** Add the `tsgi.*` keys. Takes ownership of `cgi`: the object becomes the environ (no copy on the hot path). */
 export function buildEnviron(cgi: CgiVars, ctx: EnvironContext): Environ {
   const env = cgi as unknown as Environ;
+  if (ctx.extra !== undefined) for (const key in ctx.extra) env[key] = ctx.extra[key];
   env['tsgi.version'] = VERSION;
   env['tsgi.url_scheme'] = cgi.HTTPS === 'on' || cgi.HTTPS === '1' ? 'https' : 'http';
   env['tsgi.input'] = ctx.input;
