@@ -108,6 +108,10 @@ class Response {
       this.declaredLength = knownLength;
       out.push(['Content-Length', String(knownLength)]);
     }
+    if (hasLength && knownLength >= 0 && !this.noBody && knownLength !== this.declaredLength) {
+      // The whole body is in hand and nothing is on the wire yet: a clean 500 beats an aborted connection.
+      throw new TsgiError('TSGI_ERR_CONTENT_LENGTH_MISMATCH', `the body is ${knownLength} bytes but its Content-Length says ${this.declaredLength}`);
+    }
     this.headersSent = true;
     this.sink.start(code, this.status.reason, out);
   }
