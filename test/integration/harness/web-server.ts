@@ -1,0 +1,96 @@
+/**
+ * Start nginx, Apache or lighttpd from the templates of examples/deploy/: the main config of that server
+ * plus one site file per front, each on its own free loopback port, all in ONE server process per suite.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import { Daemon, removeDir, tempDir } from './daemon.js';
+import { freePort } from './ports.js';
+import { renderDeploy } from './template.js';
+
+/** Which server. */
+export type ServerKind = 'nginx' | 'apache' | 'lighttpd';
+
+/** One site: a template under examples/deploy/<kind>/ and its placeholder values (LISTEN is filled in). */
+export interface SiteSpec {
+  /** A label, used for the file name. */
+  name: string;
+  /** Template file name in examples/deploy/<kind>/. */
+  template: string;
+  vars: Record<string, string | number>;
+}
+
+/** A running web server with one port per site. */
+export interface WebServer {
+  kind: ServerKind;
+  /** Temp dir with the rendered configs, logs and pid file. */
+  dir: string;
+  /** site name -> the port it listens on. */
+  ports: Record<string, number>;
+  daemon: Daemon;
+  diagnostics(tail?: number): string;
+  stop(): Promise<void>;
+}
+
+/** How each server runs in the foreground with a config file, and where its error log goes. */
+const HOW: Record<ServerKind, { main: string; args(conf: string): string[]; stopSignal: NodeJS.Signals; errorLog: string }> = {
+  nginx: { main: 'main.conf', args: (conf) => ['-c', conf, '-g', 'daemon off;'], stopSignal: 'SIGTERM', errorLog: 'error.log' },
+  // -DFOREGROUND: one parent process that stays attached; workers still run as User/Group.
+  apache: { main: 'main.conf', args: (conf) => ['-f', conf, '-DFOREGROUND'], stopSignal: 'SIGTERM', errorLog: 'error.log' },
+  lighttpd: { main: 'main.conf', args: (conf) => ['-D', '-f', conf], stopSignal: 'SIGTERM', errorLog: 'error.log' },
+};
+
+/** The user the server's workers run as. Apache refuses root; nginx and lighttpd may keep it. */
+export function workerUser(kind: ServerKind): { user: string; group: string } {
+  const me = userInfo();
+  if (me.uid !== 0) return { user: me.username, group: me.username };
+  if (kind === 'apache') return { user: 'www-data', group: 'www-data' };
+  return { user: 'root', group: 'root' };
+}
+
+/**
+ * Render and start. `mainVars` fills the main template (RUN_DIR, SITES, USER and GROUP are provided);
+ * each site gets LISTEN=127.0.0.1:<free port> and MOUNT defaults to /app.
+ */
+export async function startWebServer(kind: ServerKind, binary: string, sites: SiteSpec[], mainVars: Record<string, string | number> = {}): Promise<WebServer> {
+  const dir = tempDir(kind);
+  try {
+    const how = HOW[kind];
+    mkdirSync(join(dir, 'sites'));
+    const ports: Record<string, number> = {};
+    for (const [i, site] of sites.entries()) {
+      const port = await freePort();
+      ports[site.name] = port;
+      const text = renderDeploy(`${kind}/${site.template}`, { MOUNT: '/app', RUN_DIR: dir, LISTEN: `127.0.0.1:${port}`, PORT: port, ...site.vars });
+      writeFileSync(join(dir, 'sites', `${String(i).padStart(2, '0')}-${site.name}.conf`), text);
+    }
+    const { user, group } = workerUser(kind);
+    const mainPort = await freePort();
+    const conf = join(dir, how.main);
+    writeFileSync(conf, renderDeploy(`${kind}/${how.main}`, { RUN_DIR: dir, SITES: join(dir, 'sites', '*.conf'), USER: user, GROUP: group, PORT: mainPort, ...mainVars }));
+    const daemon = await Daemon.start({
+      name: kind,
+      command: binary,
+      args: how.args(conf),
+      cwd: dir,
+      ports: [mainPort, ...Object.values(ports)].filter((p) => kind === 'lighttpd' || p !== mainPort),
+      logFiles: [join(dir, how.errorLog)],
+      stopSignal: how.stopSignal,
+    });
+    return {
+      kind,
+      dir,
+      ports,
+      daemon,
+      diagnostics: (tail?: number) => daemon.diagnostics(tail),
+      async stop() {
+        await daemon.stop();
+        removeDir(dir);
+      },
+    };
+  } catch (err) {
+    removeDir(dir);
+    throw err;
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * nginx in front of tsgi, with the site files of examples/deploy/nginx/: proxy_pass to the built-in HTTP
+ * server (upstream keep-alive), fastcgi_pass with and without fastcgi_keep_conn, scgi_pass. One nginx serves
+ * every site (one port each); the whole conformance table and the extra cases run through each.
+ */
+import { findBinary } from './harness/binaries.js';
+import { startHttpBackend, type Backend } from './harness/backends.js';
+import { runExtraCases } from './harness/extra-cases.js';
+import { httpFront, printLogsOnFailure } from './harness/fronts.js';
+import { requireInstalled } from './harness/skip.js';
+import { startWebServer, type WebServer } from './harness/web-server.js';
+import { runConformance } from '../conformance/runner.js';
+
+/** What nginx does to requests before any backend sees them, the same for every nginx site. */
+const NGINX_SKIPS: Record<string, string> = {};
+
+describe('integration: nginx', function () {
+  this.timeout(60_000);
+  let web: WebServer | undefined;
+  const backends: Record<string, Backend> = {};
+
+  before(async function () {
+    const nginx = requireInstalled(this, 'nginx', findBinary('nginx'));
+    backends.http = await startHttpBackend('/app');
+    web = await startWebServer('nginx', nginx, [
+      { name: 'proxy-http', template: 'proxy-http.conf', vars: { NAME: 'tsgi_http', UPSTREAM: `127.0.0.1:${backends.http.port}` } },
+    ]);
+  });
+
+  after(async () => {
+    await web?.stop();
+    for (const b of Object.values(backends)) await b.close();
+  });
+
+  printLogsOnFailure(() => [
+    { label: 'nginx', text: () => web?.diagnostics(6000) ?? '' },
+    ...Object.entries(backends).map(([k, b]) => ({ label: `tsgi ${k}`, text: () => b.log() })),
+  ]);
+
+  const port = (site: string) => () => web!.ports[site];
+
+  const proxy = httpFront({ name: 'nginx proxy_pass', port: port('proxy-http'), skips: NGINX_SKIPS, capabilities: { chunkedUpload: true }, bigUpload: true });
+  runConformance('nginx proxy_pass -> built-in HTTP: conformance', proxy);
+  runExtraCases('nginx proxy_pass -> built-in HTTP: extra', proxy);
+});
