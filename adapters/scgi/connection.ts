@@ -1,0 +1,222 @@
+/**
+ * One SCGI connection = one request: read the netstring head, stream exactly CONTENT_LENGTH body bytes to
+ * the app, write the CGI-style response, close. Anything that breaks the protocol (see parse.ts), and any
+ * byte after the body, closes the connection with one TSGI_ERR_PROTOCOL log line naming the problem and the
+ * peer. Bytes after the body are never read as a second request: a front that did so would let a proxy and
+ * the app disagree on request boundaries (the nginx SCGI desync class of bugs).
+ */
+import type { Socket } from 'node:net';
+import { TsgiError } from '../../app-api/errors.js';
+import type { CgiVars } from '../../app-api/types.js';
+import type { Dispatcher } from '../../gateway/dispatch.js';
+import { cgiFromGateway } from '../../gateway/environ.js';
+import { ErrorLog } from '../../gateway/log.js';
+import { DEFAULT_BODY_HIGH_WATER, SocketBody, truncatedBody } from './body.js';
+import { DEFAULT_MAX_HEADER_BYTES, ScgiHeadParser, type ScgiHead } from './parse.js';
+import { ScgiSink } from './sink.js';
+
+/** Settings of an SCGI connection. Times are milliseconds. */
+export interface ScgiConnectionOptions {
+  /** Mount point: the app's SCRIPT_NAME; the web server's SCRIPT_NAME + PATH_INFO are re-split at it. */
+  scriptName?: string;
+  /** Error log. Default: stderr. */
+  log?: ErrorLog;
+  /** Limit of the header block (netstring payload). Default 64 KiB. */
+  maxHeaderBytes?: number;
+  /** The whole request head must arrive within this time (slowloris). Default 20 s. */
+  headerTimeout?: number;
+  /** No bytes either way for this long closes the connection. Default 60 s. */
+  idleTimeout?: number;
+  /** After the response is flushed, how long to wait for the peer to close (reading and dropping an unread body). Default 5 s. */
+  lingerTimeout?: number;
+  /** Body bytes buffered for the app before the socket is paused. Default 64 KiB. */
+  bodyHighWater?: number;
+}
+
+/** A connection being served, as a server tracks it. */
+export interface ScgiConnection {
+  /** True from a complete request head until the socket closes. */
+  readonly busy: boolean;
+  /** Resolves when the socket has closed. */
+  readonly closed: Promise<void>;
+  /** Close the connection now (a response in progress is cut). */
+  destroy(): void;
+}
+
+/** `127.0.0.1:5432`, `[::1]:5432`, or `unix socket` for a log line. */
+export function peerName(socket: Socket): string {
+  const addr = socket.remoteAddress;
+  if (addr === undefined) return 'unix socket peer';
+  return (addr.includes(':') ? `[${addr}]` : addr) + ':' + String(socket.remotePort);
+}
+
+// Variables the web server sends %-decoded: their bytes are UTF-8 text, as the HTTP front decodes paths.
+// Everything else is read as Latin-1, as Node reads HTTP header values (byte-preserving).
+const UTF8_VARS = new Set(['SCRIPT_NAME', 'PATH_INFO', 'PATH_TRANSLATED']);
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const NON_ASCII = /[\x80-\xff]/;
+
+/** SCGI headers -> CGI variables as the peer sent them (gateway/environ.ts `cgiFromGateway` cleans them). */
+export function scgiParams(headers: Map<string, string>): CgiVars {
+  const out: CgiVars = {};
+  for (const [name, value] of headers) {
+    if (UTF8_VARS.has(name) && NON_ASCII.test(value)) {
+      try {
+        out[name] = utf8.decode(Buffer.from(value, 'latin1'));
+      } catch {
+        throw new TsgiError('TSGI_ERR_BAD_REQUEST', `${name} is not valid UTF-8`, { status: 400 });
+      }
+    } else out[name] = value;
+  }
+  return out;
+}
+
+/**
+ * Serve one SCGI request on `socket` (a fresh connection, or one handed over by protocol=auto with the
+ * bytes it peeked pushed back by `socket.unshift`). The socket should allow half-open connections
+ * (`allowHalfOpen: true`): a web server may shut down its sending side after the request and still wait for
+ * the response.
+ */
+export function handleScgiConnection(socket: Socket, dispatcher: Dispatcher, opts: ScgiConnectionOptions = {}): ScgiConnection {
+  const log = opts.log ?? new ErrorLog();
+  const peer = peerName(socket);
+  const parser = new ScgiHeadParser(opts.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES);
+  const headerTimeout = opts.headerTimeout ?? 20_000;
+  const lingerTimeout = opts.lingerTimeout ?? 5_000;
+  let state: 'head' | 'request' | 'linger' = 'head';
+  let sawBytes = false;
+  let body: SocketBody | null = null;
+  let failed = false;
+  let lingerTimer: NodeJS.Timeout | undefined;
+
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+
+  const protocolError = (problem: string): void => {
+    if (failed) return;
+    failed = true;
+    log.log('error', `${problem} from ${peer}; connection closed (TSGI_ERR_PROTOCOL)`);
+    body?.fail(new TsgiError('TSGI_ERR_INPUT_CLOSED', `the SCGI connection from ${peer} was closed after a protocol error`, { status: 400 }));
+    socket.destroy();
+  };
+
+  const headTimer = setTimeout(() => {
+    if (sawBytes) protocolError(`SCGI: the request head did not arrive within ${headerTimeout} ms`);
+    else socket.destroy(); // an idle connection that never sent anything: nothing worth a log line
+  }, headerTimeout);
+  headTimer.unref();
+
+  socket.setTimeout(opts.idleTimeout ?? 60_000, () => {
+    if (state === 'request') log.log('warn', `SCGI connection from ${peer} idle for ${socket.timeout} ms; closed (TSGI_ERR_TIMEOUT)`);
+    body?.fail(new TsgiError('TSGI_ERR_TIMEOUT', `the SCGI connection from ${peer} was idle too long`, { status: 408 }));
+    socket.destroy();
+  });
+
+  const trailing = (extra: Buffer): void => {
+    const len = body === null ? 0 : body.length;
+    protocolError(`SCGI: ${extra.length} byte(s) after the ${len}-byte body (one request per connection: they are not read as a request)`);
+  };
+
+  const onResponseEnd = (): void => {
+    state = 'linger';
+    // Read on (dropping an unread body) so trailing bytes are seen and the peer's close is noticed.
+    if (body !== null) body.discard();
+    else socket.resume();
+    const startLinger = (): void => {
+      lingerTimer = setTimeout(() => socket.destroy(), lingerTimeout);
+      lingerTimer.unref();
+    };
+    if (socket.writableFinished) startLinger();
+    else socket.once('finish', startLinger);
+  };
+
+  const refuse = (head: ScgiHead, err: unknown): void => {
+    const status = err instanceof TsgiError ? err.status : 400;
+    const code = err instanceof TsgiError ? err.code : 'TSGI_ERR_BAD_REQUEST';
+    const what = `${head.headers.get('REQUEST_METHOD') ?? '?'} ${(head.headers.get('REQUEST_URI') ?? head.headers.get('PATH_INFO') ?? '').slice(0, 200)}`;
+    log.log('warn', `refused SCGI request ${what} from ${peer}: ${(err as Error).message} (${code})`);
+    const text = Buffer.from(status === 404 ? 'Not Found\n' : 'Bad Request\n');
+    const sink = new ScgiSink(socket, onResponseEnd);
+    sink.start(status, status === 404 ? 'Not Found' : 'Bad Request', [
+      ['Content-Type', 'text/plain; charset=utf-8'],
+      ['Content-Length', String(text.length)],
+    ]);
+    sink.end(text);
+  };
+
+  const startRequest = (head: ScgiHead, rest: Buffer): void => {
+    state = 'request';
+    clearTimeout(headTimer);
+    body = head.contentLength > 0 ? new SocketBody(socket, head.contentLength, opts.bodyHighWater ?? DEFAULT_BODY_HIGH_WATER) : null;
+    const extra = body === null ? rest : body.push(rest);
+    if (extra.length > 0) return trailing(extra);
+    let cgi: CgiVars;
+    try {
+      cgi = cgiFromGateway(scgiParams(head.headers), { scriptName: opts.scriptName });
+    } catch (err) {
+      return refuse(head, err);
+    }
+    const sink = new ScgiSink(socket, onResponseEnd);
+    const settled = (): void => {
+      // The core returned without ending the response (aborted, or the peer left): nothing more to say.
+      if (state !== 'linger') socket.destroy();
+    };
+    try {
+      const done = dispatcher.dispatch({ cgi, body }, sink);
+      if (done !== undefined) done.then(settled, (err) => {
+        log.log('error', `SCGI dispatch failed for ${peer}`, err);
+        socket.destroy();
+      });
+      else settled();
+    } catch (err) {
+      log.log('error', `SCGI dispatch failed for ${peer}`, err);
+      socket.destroy();
+    }
+  };
+
+  socket.on('data', (chunk: Buffer) => {
+    if (failed) return;
+    sawBytes = true;
+    if (state === 'head') {
+      let parsed;
+      try {
+        parsed = parser.push(chunk);
+      } catch (err) {
+        return protocolError((err as Error).message);
+      }
+      if (parsed !== null) startRequest(parsed.head, parsed.rest);
+      return;
+    }
+    const extra = body === null ? chunk : body.push(chunk);
+    if (extra.length > 0) trailing(extra);
+  });
+
+  socket.on('end', () => {
+    if (state === 'head') {
+      if (sawBytes) protocolError('SCGI: the connection was closed in the middle of the request head');
+      else socket.destroy();
+    } else if (body !== null && !body.complete) {
+      body.fail(truncatedBody(body.received, body.length, peer));
+    }
+  });
+
+  socket.on('error', (err) => {
+    // Resets from the peer are routine (the web server gave up on its client); the close handler cleans up.
+    body?.fail(new TsgiError('TSGI_ERR_INPUT_CLOSED', `the SCGI connection from ${peer} failed: ${err.message}`, { status: 400, cause: err }));
+  });
+
+  socket.on('close', () => {
+    clearTimeout(headTimer);
+    clearTimeout(lingerTimer);
+    body?.fail(truncatedBody(body.received, body.length, peer));
+  });
+
+  return {
+    get busy() {
+      return state !== 'head';
+    },
+    closed,
+    destroy() {
+      socket.destroy();
+    },
+  };
+}

@@ -1,0 +1,134 @@
+/**
+ * The SCGI request head parser (Neil Schemenauer's protocol.txt, 2008): a netstring
+ * `len:name\0value\0...,` followed by exactly CONTENT_LENGTH body bytes.
+ *
+ * Our own code: there is no maintained SCGI package on npm (the few that exist are unmaintained and lax),
+ * and the protocol is small enough that a strict parser is shorter than an audit of someone else's.
+ *
+ * Strict on purpose: every deviation is a TSGI_ERR_PROTOCOL error that closes the connection, because a
+ * lenient SCGI parser is how request smuggling between a proxy and the app starts (a proxy and the app
+ * disagreeing on where a request ends). Rules, each with its own message:
+ * - the length is ASCII decimal without a leading zero, followed by `:`, and at most `maxHeaderBytes`;
+ * - the block is followed by `,`;
+ * - the block is an even number of NUL-terminated strings (name, value, name, value...), names not empty;
+ * - the first name is CONTENT_LENGTH, its value a non-empty decimal without leading zeros;
+ * - SCGI is present with the value 1; no name appears twice.
+ */
+import { TsgiError } from '../../app-api/errors.js';
+
+/** Default limit of the header block (the netstring payload), in bytes. */
+export const DEFAULT_MAX_HEADER_BYTES = 64 * 1024;
+
+/** A parsed SCGI request head. */
+export interface ScgiHead {
+  /** The headers in the order sent; names and values read as Latin-1 (byte-preserving). */
+  headers: Map<string, string>;
+  /** CONTENT_LENGTH as a number. */
+  contentLength: number;
+  /** Bytes of the input the head took (length prefix + ':' + block + ','). */
+  consumed: number;
+}
+
+function protocolError(problem: string): TsgiError {
+  return new TsgiError('TSGI_ERR_PROTOCOL', `SCGI: ${problem}`, { status: 400 });
+}
+
+const DIGITS_CL = /^(?:0|[1-9][0-9]{0,14})$/;
+
+/**
+ * Incremental head parser: feed it chunks as they arrive; it answers `null` until the head is complete,
+ * then the head and the bytes after it (the start of the body). Throws TsgiError TSGI_ERR_PROTOCOL as soon
+ * as the bytes seen so far cannot start a valid head, so a bad peer is dropped without waiting for more.
+ * Chunks are only concatenated once the full head is in, so a peer dripping one byte at a time costs O(n).
+ */
+export class ScgiHeadParser {
+  private readonly chunks: Buffer[] = [];
+  private have = 0;
+  /** Digits of the length prefix seen so far (the prefix is at most a few bytes: kept apart). */
+  private prefix = '';
+  /** Total head size (prefix + ':' + block + ','), known once ':' was seen. */
+  private need = -1;
+  private blockLength = -1;
+
+  constructor(private readonly maxHeaderBytes = DEFAULT_MAX_HEADER_BYTES) {}
+
+  /** Feed bytes. Returns null while incomplete; else the head and the bytes that follow it. */
+  push(chunk: Buffer): { head: ScgiHead; rest: Buffer } | null {
+    let start = 0;
+    if (this.need < 0) {
+      // Still in the length prefix: validate byte by byte, so garbage is refused at its first byte.
+      for (; start < chunk.length; start++) {
+        const c = chunk[start];
+        if (c === 58 /* : */) {
+          if (this.prefix === '') throw protocolError('the netstring length is empty (the request must start with digits and ":")');
+          this.blockLength = Number(this.prefix);
+          this.need = this.prefix.length + 1 + this.blockLength + 1;
+          start++;
+          break;
+        }
+        if (c < 48 || c > 57) {
+          throw protocolError(this.prefix === '' ? `the request does not start with a netstring length (first byte 0x${c.toString(16).padStart(2, '0')})` : `non-digit byte 0x${c.toString(16).padStart(2, '0')} in the netstring length, or the ':' after it is missing`);
+        }
+        if (this.prefix === '0') throw protocolError('the netstring length has a leading zero');
+        this.prefix += String.fromCharCode(c);
+        if (Number(this.prefix) > this.maxHeaderBytes) {
+          throw protocolError(`the header block is over the limit of ${this.maxHeaderBytes} bytes (netstring length ${this.prefix}...)`);
+        }
+      }
+      if (this.need < 0) return null;
+      if (this.blockLength === 0) throw protocolError('the header block is empty (CONTENT_LENGTH and SCGI are required)');
+      this.have = this.prefix.length + 1;
+    }
+    const tail = start === 0 ? chunk : chunk.subarray(start);
+    if (tail.length > 0) {
+      this.chunks.push(tail);
+      this.have += tail.length;
+    }
+    if (this.have < this.need) return null;
+    const all = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
+    this.chunks.length = 0;
+    const blockEnd = this.blockLength;
+    if (all[blockEnd] !== 44 /* , */) throw protocolError(`the ',' after the ${this.blockLength}-byte header block is missing (got 0x${all[blockEnd].toString(16).padStart(2, '0')})`);
+    const head = parseBlock(all.subarray(0, blockEnd));
+    head.consumed = this.need;
+    return { head, rest: all.subarray(blockEnd + 1) };
+  }
+}
+
+/** Parse the netstring payload: `name\0value\0...`. */
+export function parseBlock(block: Buffer): ScgiHead {
+  if (block[block.length - 1] !== 0) throw protocolError('the header block does not end with NUL (an odd number of strings, or a truncated value)');
+  const headers = new Map<string, string>();
+  let pos = 0;
+  let first = true;
+  while (pos < block.length) {
+    const nameEnd = block.indexOf(0, pos);
+    const valueEnd = block.indexOf(0, nameEnd + 1);
+    if (valueEnd === -1) throw protocolError('the header block has an odd number of NUL-terminated strings (a name without a value)');
+    if (nameEnd === pos) throw protocolError('the header block has an empty header name');
+    const name = block.toString('latin1', pos, nameEnd);
+    const value = block.toString('latin1', nameEnd + 1, valueEnd);
+    if (first) {
+      if (name !== 'CONTENT_LENGTH') throw protocolError(`CONTENT_LENGTH must be the first header (got ${JSON.stringify(name.slice(0, 64))})`);
+      if (!DIGITS_CL.test(value)) throw protocolError(`CONTENT_LENGTH ${JSON.stringify(value.slice(0, 64))} is not a decimal number without leading zeros`);
+      first = false;
+    }
+    if (headers.has(name)) throw protocolError(`duplicate header ${JSON.stringify(name.slice(0, 64))}`);
+    headers.set(name, value);
+    pos = valueEnd + 1;
+  }
+  const scgi = headers.get('SCGI');
+  if (scgi !== '1') throw protocolError(scgi === undefined ? 'the SCGI header is missing (it must be "1")' : `SCGI header is ${JSON.stringify(scgi.slice(0, 64))}, must be "1"`);
+  return { headers, contentLength: Number(headers.get('CONTENT_LENGTH')), consumed: 0 };
+}
+
+/** Encode an SCGI request head (CONTENT_LENGTH first, then SCGI=1, then `vars`): for clients and tests. */
+export function encodeScgiHead(contentLength: number, vars: Record<string, string> = {}): Buffer {
+  const parts: string[] = ['CONTENT_LENGTH', String(contentLength), 'SCGI', '1'];
+  for (const [k, v] of Object.entries(vars)) {
+    if (k === 'CONTENT_LENGTH' || k === 'SCGI') continue;
+    parts.push(k, v);
+  }
+  const block = Buffer.from(parts.join('\0') + '\0', 'latin1');
+  return Buffer.concat([Buffer.from(`${block.length}:`, 'latin1'), block, Buffer.from(',', 'latin1')]);
+}

@@ -1,0 +1,61 @@
+/**
+ * The SCGI server: a `net.Server` whose every connection is one SCGI request (connection.ts). Mirrors
+ * adapters/http/server.ts: TCP or a unix socket, a backlog, timeouts on by default, `close(graceMs)`.
+ * Point nginx `scgi_pass`, Apache `mod_proxy_scgi` or lighttpd `mod_scgi` at it.
+ */
+import net from 'node:net';
+import type { Dispatcher } from '../../gateway/dispatch.js';
+import { ErrorLog } from '../../gateway/log.js';
+import { handleScgiConnection, type ScgiConnectionOptions } from './connection.js';
+import { listen, type ListenOptions } from './listen.js';
+import { ConnectionTracker } from './tracker.js';
+
+/** Options of the SCGI server: where to listen plus the per-connection settings. */
+export interface ScgiServerOptions extends ListenOptions, ScgiConnectionOptions {}
+
+/** A listening SCGI server. */
+export interface ScgiServer {
+  readonly server: net.Server;
+  /** `127.0.0.1:4000`-style address, or the unix socket path. */
+  readonly url: string;
+  /** The bound TCP port (0 for a unix socket). */
+  readonly port: number;
+  /** Connections open now. */
+  readonly connections: number;
+  /** Stop accepting; idle connections close now, requests in flight get `graceMs` to finish, then are cut. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Default SCGI port (what the scgi Python package and many configs use). */
+export const DEFAULT_SCGI_PORT = 4000;
+
+/** Create and start an SCGI server for a dispatcher. */
+export async function startScgiServer(dispatcher: Dispatcher, opts: ScgiServerOptions = {}): Promise<ScgiServer> {
+  const log = opts.log ?? new ErrorLog();
+  const connOpts: ScgiConnectionOptions = { ...opts, log };
+  const tracker = new ConnectionTracker();
+  // allowHalfOpen: a web server may shut down its sending side after the request and still read the response.
+  const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+    tracker.add(handleScgiConnection(socket, dispatcher, connOpts));
+  });
+  server.on('error', (err) => log.log('error', 'SCGI listener error', err));
+  const { port, url } = await listen(server, opts, DEFAULT_SCGI_PORT);
+
+  let closing: Promise<void> | null = null;
+  return {
+    server,
+    url,
+    port,
+    get connections() {
+      return tracker.size;
+    },
+    close(graceMs = 30_000): Promise<void> {
+      if (closing !== null) return closing;
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      closing = tracker
+        .drain(graceMs, (n) => log.log('warn', `grace period of ${graceMs} ms over: closing ${n} SCGI connection(s)`))
+        .then(() => stopped);
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * The ResponseSink of SCGI: a CGI-style response (`Status: 200 OK`, headers, blank line, body) written raw to
+ * the socket, which is then closed: SCGI is one request per connection, so the end of the connection is the
+ * end of the body and no chunked framing exists (the web server frames the body for its client).
+ */
+import type { Socket } from 'node:net';
+import type { HeaderList } from '../../app-api/types.js';
+import type { ResponseSink } from '../../gateway/sink.js';
+import { cgiResponseHead } from '../cgi/response-head.js';
+
+// Below this size the head and the body go out in one write (one syscall, one TCP segment).
+const COALESCE_MAX = 16 * 1024;
+
+/** Writes the response to an SCGI connection and ends it. */
+export class ScgiSink implements ResponseSink {
+  private head: Buffer | null = null;
+  private ended = false;
+
+  /** @param onEnd called once when the response was handed to the socket in full (not on abort). */
+  constructor(private readonly socket: Socket, private readonly onEnd: () => void) {}
+
+  get closed(): boolean {
+    return this.socket.destroyed || (!this.ended && !this.socket.writable);
+  }
+
+  start(code: number, reason: string, headers: HeaderList): void {
+    this.head = cgiResponseHead(code, reason, headers);
+  }
+
+  write(chunk: Buffer): void | Promise<void> {
+    const head = this.head;
+    let ok: boolean;
+    if (head !== null) {
+      this.head = null;
+      ok = this.socket.write(chunk.length <= COALESCE_MAX ? Buffer.concat([head, chunk]) : head);
+      if (chunk.length > COALESCE_MAX) ok = this.socket.write(chunk);
+    } else ok = this.socket.write(chunk);
+    if (ok) return;
+    return waitDrain(this.socket);
+  }
+
+  end(last?: Buffer): void {
+    if (this.ended) return;
+    this.ended = true;
+    const head = this.head;
+    this.head = null;
+    if (head !== null && last !== undefined && last.length > 0 && last.length <= COALESCE_MAX) this.socket.end(Buffer.concat([head, last]));
+    else {
+      if (head !== null) this.socket.write(head);
+      if (last !== undefined && last.length > 0) this.socket.end(last);
+      else this.socket.end();
+    }
+    this.onEnd();
+  }
+
+  abort(): void {
+    // The web server sees the connection reset and knows the body is incomplete (no length to check against).
+    this.socket.destroy();
+  }
+}
+
+function waitDrain(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      resolve();
+    };
+    socket.on('drain', done);
+    socket.on('close', done);
+  });
+}
