@@ -7,6 +7,7 @@
  * - anything else: examples/echo-environ (environ as JSON + request body length/sha256; `?status=`,
  *   `?stream=N`, `?header=Name:Value`).
  */
+import { lint } from '../../app-api/lint.js';
 import type { App } from '../../app-api/types.js';
 import { app as echoEnviron } from '../../examples/echo-environ/app.js';
 
@@ -39,7 +40,10 @@ const unlinted: App = (environ, startResponse) => {
   return echoEnviron(environ, startResponse);
 };
 
-/** The one app every front serves for the conformance table. */
-export const conformanceApp: App = unlinted;
+/**
+ * The one app every front serves for the conformance table, wrapped in lint() so a front that breaks
+ * app-api/SPEC.md (environ, close(), input) fails the table with the rule it broke.
+ */
+export const conformanceApp: App = lint(unlinted);
 
 export default conformanceApp;
