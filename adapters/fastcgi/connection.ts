@@ -1,0 +1,451 @@
+/**
+ * One FastCGI transport connection: reads records, keeps the state of each request id (spec 3.3), runs
+ * requests through the Dispatcher, manages FCGI_KEEP_CONN, multiplexing, FCGI_ABORT_REQUEST and the
+ * management records.
+ *
+ * Strictness: anything a conforming web server never sends (bad version, wrong BEGIN length, STDIN before
+ * the end of PARAMS, a request id that was never begun, oversized params, too many concurrent requests...)
+ * closes this connection with one TSGI_ERR_PROTOCOL log line naming what and who; other connections and
+ * the process are untouched. One leniency, from the spec: records for a request id we already answered
+ * with END_REQUEST are ignored, because a web server may still be sending STDIN for a request the app
+ * answered early (or one we refused with FCGI_UNKNOWN_ROLE).
+ */
+import type { Socket } from 'node:net';
+import { TsgiError } from '../../app-api/errors.js';
+import type { CgiVars } from '../../app-api/types.js';
+import type { Dispatcher, RequestHead } from '../../gateway/dispatch.js';
+import { cgiFromGateway } from '../../gateway/environ.js';
+import { BodyInput } from '../../gateway/input.js';
+import type { ErrorLog } from '../../gateway/log.js';
+import { RecordStream, type FlowControl } from './body.js';
+import { encodeParams, ParamEncodingError, parseParams } from './params.js';
+import {
+  encodeEndRequest,
+  encodeRecord,
+  encodeUnknownType,
+  FCGI_ABORT_REQUEST,
+  FCGI_AUTHORIZER,
+  FCGI_BEGIN_REQUEST,
+  FCGI_DATA,
+  FCGI_FILTER,
+  FCGI_GET_VALUES,
+  FCGI_GET_VALUES_RESULT,
+  FCGI_KEEP_CONN,
+  FCGI_OVERLOADED,
+  FCGI_PARAMS,
+  FCGI_REQUEST_COMPLETE,
+  FCGI_RESPONDER,
+  FCGI_STDIN,
+  FCGI_UNKNOWN_ROLE,
+  FCGI_UNKNOWN_TYPE,
+  RecordError,
+  RecordReader,
+  recordName,
+  type RawRecord,
+} from './records.js';
+import { FastcgiSink, type SinkHost, type SinkState } from './sink.js';
+
+/** Limits and settings of a connection (the server fills in defaults). */
+export interface ConnectionSettings {
+  dispatcher: Dispatcher;
+  log: ErrorLog;
+  /** Mount point, passed to cgiFromGateway. */
+  scriptName?: string;
+  /** Concurrent requests on one connection; one more is a protocol error. */
+  maxRequestsPerConnection: number;
+  /** Total FCGI_PARAMS bytes of one request. */
+  maxParamsBytes: number;
+  /** Input bytes queued per stream before the socket is paused. */
+  inputHighWaterMark: number;
+  /** Close a connection with no running request after this long without traffic (ms, 0 = never). */
+  idleTimeout: number;
+  /** Answers to FCGI_GET_VALUES. */
+  values: { maxConns: number; maxReqs: number };
+}
+
+const ROLE_NAMES: Record<number, string> = { [FCGI_RESPONDER]: 'RESPONDER', [FCGI_AUTHORIZER]: 'AUTHORIZER', [FCGI_FILTER]: 'FILTER' };
+
+/** One request id's state. */
+class FcgiRequest implements SinkState {
+  closed = false;
+  /** 'params' until the empty FCGI_PARAMS record, then 'running'. */
+  running = false;
+  stdinDone = false;
+  dataDone = false;
+  paramsChunks: Buffer[] = [];
+  paramsBytes = 0;
+  stdin: RecordStream | null = null;
+  data: RecordStream | null = null;
+  constructor(
+    readonly requestId: number,
+    readonly role: number,
+    readonly keepConn: boolean,
+  ) {}
+}
+
+/** A FastCGI connection. Created by the server for each accepted socket (or handed one by protocol=auto). */
+export class FcgiConnection implements SinkHost, FlowControl {
+  private readonly reader = new RecordReader();
+  private readonly requests = new Map<number, FcgiRequest>();
+  /** Ids answered with END_REQUEST and not begun again: their records are ignored (spec 3.3). */
+  private readonly finished = new Set<number>();
+  private inflight = 0;
+  private holds = 0;
+  private corked = false;
+  private dead = false;
+  private shuttingDown = false;
+  private closeWhenIdle = false;
+  private drainWait: Promise<void> | null = null;
+  private drainResolve: (() => void) | null = null;
+  private readonly closeListeners: (() => void)[] = [];
+
+  constructor(private readonly socket: Socket, private readonly settings: ConnectionSettings) {
+    socket.setNoDelay(true);
+    socket.on('data', (data: Buffer) => this.onData(data));
+    socket.on('error', () => {
+      /* ECONNRESET and the like: 'close' follows and cleans up */
+    });
+    socket.on('close', () => this.onClose());
+    socket.on('drain', () => this.wakeDrain());
+    if (settings.idleTimeout > 0) {
+      socket.setTimeout(settings.idleTimeout);
+      socket.on('timeout', () => this.onTimeout());
+    }
+  }
+
+  /** True once the socket closed. */
+  get isClosed(): boolean {
+    return this.dead;
+  }
+
+  /** True while no request is begun and no dispatch is running. */
+  get idle(): boolean {
+    return this.requests.size === 0 && this.inflight === 0;
+  }
+
+  /** Call `fn` when the connection is closed. */
+  onClosed(fn: () => void): void {
+    if (this.dead) fn();
+    else this.closeListeners.push(fn);
+  }
+
+  /** Graceful stop: finish active requests, refuse new ones, then close. */
+  shutdown(): void {
+    this.shuttingDown = true;
+    this.maybeClose();
+  }
+
+  /** Close now, whatever is running. */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  // ---- input ----
+
+  private onData(data: Buffer): void {
+    if (this.dead) return;
+    try {
+      this.reader.push(data, this.onRecord);
+    } catch (err) {
+      if (err instanceof RecordError) this.protocolError(err.message);
+      else throw err;
+    }
+  }
+
+  private readonly onRecord = (rec: RawRecord): boolean => {
+    if (rec.requestId === 0) this.onManagement(rec);
+    else this.onRequestRecord(rec);
+    return !this.dead;
+  };
+
+  private onManagement(rec: RawRecord): void {
+    const { type, content } = rec;
+    if (type === FCGI_GET_VALUES) {
+      let asked: CgiVars;
+      try {
+        asked = parseParams(content);
+      } catch (err) {
+        this.protocolError(`FCGI_GET_VALUES body: ${(err as Error).message}`);
+        return;
+      }
+      const known: Record<string, string> = {
+        FCGI_MAX_CONNS: String(this.settings.values.maxConns),
+        FCGI_MAX_REQS: String(this.settings.values.maxReqs),
+        FCGI_MPXS_CONNS: '1',
+      };
+      const answer: [string, string][] = [];
+      for (const name of Object.keys(asked)) if (known[name] !== undefined) answer.push([name, known[name]]);
+      this.send(encodeRecord(FCGI_GET_VALUES_RESULT, 0, encodeParams(answer)));
+    } else if (type >= FCGI_BEGIN_REQUEST && type <= FCGI_UNKNOWN_TYPE) {
+      this.protocolError(`${recordName(type)} with request id 0 (reserved for management records)`);
+    } else {
+      // Spec 4.2: a management record type we do not know gets FCGI_UNKNOWN_TYPE; the connection goes on.
+      this.send(encodeUnknownType(type));
+    }
+  }
+
+  private onRequestRecord(rec: RawRecord): void {
+    const { type, requestId: id, content } = rec;
+    const req = this.requests.get(id);
+    switch (type) {
+      case FCGI_BEGIN_REQUEST:
+        this.begin(id, content, req);
+        return;
+      case FCGI_ABORT_REQUEST:
+        if (req === undefined) return this.unknownId(id, type);
+        this.abortRequest(req);
+        return;
+      case FCGI_PARAMS:
+        if (req === undefined) return this.unknownId(id, type);
+        if (req.running) return this.protocolError(`FCGI_PARAMS for request ${id} after its empty end-of-params record`);
+        if (content.length === 0) return this.start(req);
+        req.paramsBytes += content.length;
+        if (req.paramsBytes > this.settings.maxParamsBytes) {
+          return this.protocolError(`FCGI_PARAMS of request ${id} exceed the limit of ${this.settings.maxParamsBytes} bytes (maxParamsBytes)`);
+        }
+        req.paramsChunks.push(content);
+        return;
+      case FCGI_STDIN:
+        if (req === undefined) return this.unknownId(id, type);
+        if (!req.running) return this.protocolError(`FCGI_STDIN for request ${id} before the end of its FCGI_PARAMS`);
+        if (req.stdinDone) return this.protocolError(`FCGI_STDIN for request ${id} after its end-of-stream record`);
+        if (content.length === 0) {
+          req.stdinDone = true;
+          req.stdin?.end();
+        } else req.stdin?.push(content);
+        return;
+      case FCGI_DATA:
+        if (req === undefined) return this.unknownId(id, type);
+        if (req.role !== FCGI_FILTER) return this.protocolError(`FCGI_DATA for request ${id}, whose role is ${ROLE_NAMES[req.role]}, not FILTER`);
+        if (!req.running) return this.protocolError(`FCGI_DATA for request ${id} before the end of its FCGI_PARAMS`);
+        if (req.dataDone) return this.protocolError(`FCGI_DATA for request ${id} after its end-of-stream record`);
+        if (content.length === 0) {
+          req.dataDone = true;
+          req.data?.end();
+        } else req.data?.push(content);
+        return;
+      default:
+        this.protocolError(`${recordName(type)} (request ${id}) is not a record a web server sends`);
+    }
+  }
+
+  private unknownId(id: number, type: number): void {
+    if (this.finished.has(id)) return; // spec 3.3: an inactive id's records are ignored
+    this.protocolError(`${recordName(type)} for request id ${id}, which has no FCGI_BEGIN_REQUEST`);
+  }
+
+  private begin(id: number, content: Buffer, existing: FcgiRequest | undefined): void {
+    if (content.length !== 8) return this.protocolError(`FCGI_BEGIN_REQUEST with ${content.length} content bytes (must be 8)`);
+    if (existing !== undefined) return this.protocolError(`FCGI_BEGIN_REQUEST for request id ${id}, which is still active`);
+    if (this.requests.size >= this.settings.maxRequestsPerConnection) {
+      return this.protocolError(`more than ${this.settings.maxRequestsPerConnection} concurrent requests on one connection (maxRequestsPerConnection)`);
+    }
+    const role = (content[0] << 8) | content[1];
+    const keepConn = (content[2] & FCGI_KEEP_CONN) !== 0;
+    this.finished.delete(id);
+    if (!keepConn) this.closeWhenIdle = true;
+    if (role !== FCGI_RESPONDER && role !== FCGI_AUTHORIZER && role !== FCGI_FILTER) {
+      this.endWithoutResponse(id, FCGI_UNKNOWN_ROLE);
+      return;
+    }
+    if (this.shuttingDown) {
+      this.endWithoutResponse(id, FCGI_OVERLOADED);
+      return;
+    }
+    this.requests.set(id, new FcgiRequest(id, role, keepConn));
+  }
+
+  /** END_REQUEST with a protocol status, for a request that never ran. */
+  private endWithoutResponse(id: number, protocolStatus: number): void {
+    this.send(encodeEndRequest(id, 0, protocolStatus));
+    this.finished.add(id);
+    this.maybeClose();
+  }
+
+  /** The empty FCGI_PARAMS record arrived: build the request head and dispatch. */
+  private start(req: FcgiRequest): void {
+    req.running = true;
+    const raw = req.paramsChunks.length === 1 ? req.paramsChunks[0] : Buffer.concat(req.paramsChunks, req.paramsBytes);
+    req.paramsChunks = [];
+    let params: CgiVars;
+    try {
+      params = parseParams(raw);
+    } catch (err) {
+      if (err instanceof ParamEncodingError) return this.refuse(req, 400, err);
+      return this.protocolError(`FCGI_PARAMS of request ${req.requestId}: ${(err as Error).message}`);
+    }
+    let cgi: CgiVars;
+    try {
+      cgi = cgiFromGateway(params, { scriptName: this.settings.scriptName });
+    } catch (err) {
+      return this.refuse(req, err instanceof TsgiError ? err.status : 400, err);
+    }
+
+    const hwm = this.settings.inputHighWaterMark;
+    let body: RecordStream | null = null;
+    let extra: Record<string, unknown> | undefined;
+    if (req.role === FCGI_AUTHORIZER) {
+      // Authorizers get no body (spec 6.3); STDIN records, if a server sends any, are dropped.
+      extra = { 'tsgi.fcgi_role': 'AUTHORIZER' };
+    } else {
+      req.stdin = body = new RecordStream(this, hwm);
+      if (req.role === FCGI_FILTER) {
+        req.data = new RecordStream(this, hwm);
+        extra = { 'tsgi.fcgi_role': 'FILTER', 'tsgi.fcgi_data': new BodyInput(req.data) };
+      }
+    }
+    const head: RequestHead = { cgi, body: cgi.CONTENT_LENGTH === '0' ? null : body };
+    if (extra !== undefined) head.extra = extra;
+    this.dispatch(head, req);
+  }
+
+  private dispatch(head: RequestHead, req: FcgiRequest): void {
+    const sink = new FastcgiSink(this, req);
+    this.inflight++;
+    let pending: void | Promise<void> = undefined;
+    try {
+      pending = this.settings.dispatcher.dispatch(head, sink);
+    } catch (err) {
+      // Dispatchers never throw; if one does, the request must still end.
+      this.settings.log.log('error', `dispatcher failed for FastCGI request ${req.requestId}`, err);
+      if (!sink.closed) sink.abort(err instanceof Error ? err : new Error(String(err)));
+    }
+    if (pending !== undefined && typeof (pending as Promise<void>).then === 'function') {
+      (pending as Promise<void>).then(() => this.dispatched(), () => this.dispatched());
+    } else this.dispatched();
+  }
+
+  private dispatched(): void {
+    this.inflight--;
+    this.maybeClose();
+  }
+
+  /** A request the gateway refuses before the app (path not UTF-8, outside the mount): 400/404 through a sink. */
+  private refuse(req: FcgiRequest, status: number, err: unknown): void {
+    this.settings.log.log('warn', `refused FastCGI request ${req.requestId} from ${this.peer()} with ${status}`, err);
+    const text = Buffer.from(status === 404 ? 'Not Found\n' : 'Bad Request\n');
+    const sink = new FastcgiSink(this, req);
+    sink.start(status, status === 404 ? 'Not Found' : 'Bad Request', [
+      ['Content-Type', 'text/plain; charset=utf-8'],
+      ['Content-Length', String(text.length)],
+    ]);
+    sink.end(text);
+  }
+
+  /** FCGI_ABORT_REQUEST: the client went away. The sink reads closed, the body stops, END_REQUEST goes out. */
+  private abortRequest(req: FcgiRequest): void {
+    req.closed = true;
+    const gone = new TsgiError('TSGI_ERR_INPUT_CLOSED', 'the web server aborted this request (FCGI_ABORT_REQUEST): the client went away');
+    req.stdin?.fail(gone);
+    req.data?.fail(gone);
+    this.send(encodeEndRequest(req.requestId, 0, FCGI_REQUEST_COMPLETE));
+    this.requestEnded(req.requestId);
+  }
+
+  // ---- SinkHost ----
+
+  send(buf: Buffer): boolean {
+    if (this.dead) return true;
+    if (!this.corked) {
+      // Cork for the rest of this tick: records of several writes (or requests) leave in one writev.
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(this.uncork);
+    }
+    return this.socket.write(buf);
+  }
+
+  private readonly uncork = (): void => {
+    this.corked = false;
+    if (!this.socket.destroyed) this.socket.uncork();
+  };
+
+  drained(): Promise<void> {
+    if (this.dead) return Promise.resolve();
+    if (this.drainWait === null) {
+      this.drainWait = new Promise((resolve) => {
+        this.drainResolve = resolve;
+      });
+    }
+    return this.drainWait;
+  }
+
+  private wakeDrain(): void {
+    const resolve = this.drainResolve;
+    this.drainWait = null;
+    this.drainResolve = null;
+    resolve?.();
+  }
+
+  requestEnded(requestId: number): void {
+    const req = this.requests.get(requestId);
+    if (req === undefined) return;
+    req.closed = true;
+    this.requests.delete(requestId);
+    this.finished.add(requestId);
+    // Whatever input the app did not read is dropped, and still-arriving STDIN is ignored.
+    req.stdin?.discard();
+    req.data?.discard();
+    this.maybeClose();
+  }
+
+  abortConnection(requestId: number, err: Error): void {
+    if (this.dead) return;
+    this.settings.log.log('warn', `closing the FastCGI connection from ${this.peer()} so the web server sees request ${requestId} as incomplete: ${err.message}`);
+    this.socket.destroy();
+  }
+
+  // ---- FlowControl ----
+
+  hold(): void {
+    if (this.holds++ === 0) this.socket.pause();
+  }
+
+  release(): void {
+    if (--this.holds === 0 && !this.dead) this.socket.resume();
+  }
+
+  // ---- lifecycle ----
+
+  /** Close the connection once nothing is active, if the web server asked (no KEEP_CONN) or we are stopping. */
+  private maybeClose(): void {
+    if (this.dead || this.requests.size > 0) return;
+    if (this.closeWhenIdle || (this.shuttingDown && this.inflight === 0)) this.socket.end();
+  }
+
+  private onTimeout(): void {
+    let running = false;
+    for (const req of this.requests.values()) if (req.running) running = true;
+    if (!running && this.inflight === 0) this.socket.destroy();
+    else this.socket.setTimeout(this.settings.idleTimeout); // a slow app is not an idle connection
+  }
+
+  private protocolError(what: string): void {
+    if (this.dead) return;
+    const err = new TsgiError('TSGI_ERR_PROTOCOL', `FastCGI protocol error from ${this.peer()}: ${what}; connection closed`);
+    this.settings.log.log('warn', `${err.message} (${err.code})`);
+    this.socket.destroy();
+    this.onClose();
+  }
+
+  private peer(): string {
+    const s = this.socket;
+    if (s.remoteAddress !== undefined) return s.remotePort !== undefined ? `${s.remoteAddress}:${s.remotePort}` : s.remoteAddress;
+    const local = (s as unknown as { server?: { address(): unknown } }).server?.address?.();
+    return typeof local === 'string' ? `a peer on unix socket ${local}` : 'a peer on a unix socket';
+  }
+
+  private onClose(): void {
+    if (this.dead) return;
+    this.dead = true;
+    const gone = new TsgiError('TSGI_ERR_INPUT_CLOSED', 'the web server closed the FastCGI connection before the request body was complete');
+    for (const req of this.requests.values()) {
+      req.closed = true;
+      req.stdin?.fail(gone);
+      req.data?.fail(gone);
+    }
+    this.requests.clear();
+    this.wakeDrain();
+    for (const fn of this.closeListeners.splice(0)) fn();
+  }
+}

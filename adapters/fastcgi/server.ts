@@ -1,0 +1,217 @@
+/**
+ * The FastCGI server: listens on TCP, on a unix socket, or on a listening socket inherited as fd 0
+ * (FCGI_LISTENSOCK_FILENO: how Apache mod_fcgid, lighttpd `bin-path` and spawn-fcgi start an app), and
+ * runs every accepted connection as an FcgiConnection. `createFastcgiHandler` is the same without a
+ * listener, for a front that accepts sockets itself (protocol=auto sniffing the first bytes).
+ */
+import { existsSync, fstatSync, statSync, unlinkSync } from 'node:fs';
+import net, { type Socket } from 'node:net';
+import { TsgiError } from '../../app-api/errors.js';
+import type { Dispatcher } from '../../gateway/dispatch.js';
+import { ErrorLog } from '../../gateway/log.js';
+import { FcgiConnection, type ConnectionSettings } from './connection.js';
+
+/** File descriptor of the listening socket a FastCGI web server hands its app (spec 2.2). */
+export const FCGI_LISTENSOCK_FILENO = 0;
+
+/** Settings of the FastCGI front. Times are milliseconds. */
+export interface FastcgiOptions {
+  /** Mount point: SCRIPT_NAME, as for the other fronts. The web server's SCRIPT_NAME/PATH_INFO split is redone against it. */
+  scriptName?: string;
+  /** Error log. */
+  log?: ErrorLog;
+  /** Connections accepted at once; advertised as FCGI_MAX_CONNS. Default 1024. */
+  maxConnections?: number;
+  /** Concurrent (multiplexed) requests per connection; one more closes the connection. Default 128. */
+  maxRequestsPerConnection?: number;
+  /** Total FCGI_PARAMS bytes of one request (request headers + CGI variables). Default 1 MiB. */
+  maxParamsBytes?: number;
+  /** Request body bytes queued per request, unread by the app, before the socket is paused. Default 256 KiB. */
+  inputHighWaterMark?: number;
+  /** Close a connection without a running request after this long without traffic. Default 120 s; 0 = never. */
+  idleTimeout?: number;
+}
+
+/** Where to listen. Exactly one of port, socketFile or fd. */
+export interface FastcgiServerOptions extends FastcgiOptions {
+  /** Interface to bind; default 127.0.0.1. */
+  host?: string;
+  /** TCP port; 0 picks a free one. */
+  port?: number;
+  /** A unix socket path. A stale socket file left by a dead server is removed; a live one is an error. */
+  socketFile?: string;
+  /** An inherited listening socket, normally FCGI_LISTENSOCK_FILENO (0): see isInheritedListenSocket(). */
+  fd?: number;
+  /** Listen backlog. Default 511, as Node. */
+  backlog?: number;
+}
+
+/** Serves FastCGI connections accepted elsewhere. */
+export interface FastcgiHandler {
+  /**
+   * Run the FastCGI protocol on an accepted socket. Bytes already read from it (a sniffer's) go in `head`,
+   * or are `socket.unshift()`ed before the call; either works.
+   */
+  handleConnection(socket: Socket, head?: Buffer): void;
+  /** Connections open now. */
+  readonly connections: number;
+  /** Finish active requests, close idle keep-conn connections; after `graceMs` close the rest. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** A listening FastCGI server. */
+export interface FastcgiServer extends FastcgiHandler {
+  readonly server: net.Server;
+  /** `fcgi://127.0.0.1:9000`, the unix socket path, or `fd:0`. */
+  readonly address: string;
+  /** The bound TCP port (0 for a unix socket or an inherited fd). */
+  readonly port: number;
+  /** Stop accepting, finish active requests, close idle keep-conn connections; after `graceMs` close the rest. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/**
+ * True when fd 0 is a socket: the process was started the FastCGI way (mod_fcgid, lighttpd bin-path,
+ * spawn-fcgi) rather than as CGI (stdin a pipe or a file) or from a terminal. The spec's own test,
+ * getpeername() failing with ENOTCONN, is not reachable from Node; a connected socket on stdin (inetd) is
+ * not a case web servers use, and listen({fd: 0}) then fails with a clear error.
+ */
+export function isInheritedListenSocket(fd = FCGI_LISTENSOCK_FILENO): boolean {
+  try {
+    return fstatSync(fd).isSocket();
+  } catch {
+    return false;
+  }
+}
+
+/** Build the FastCGI protocol handler for a dispatcher, without a listener. */
+export function createFastcgiHandler(dispatcher: Dispatcher, opts: FastcgiOptions = {}): FastcgiHandler {
+  const maxConnections = opts.maxConnections ?? 1024;
+  const perConn = opts.maxRequestsPerConnection ?? 128;
+  const settings: ConnectionSettings = {
+    dispatcher,
+    log: opts.log ?? new ErrorLog(),
+    scriptName: opts.scriptName,
+    maxRequestsPerConnection: perConn,
+    maxParamsBytes: opts.maxParamsBytes ?? 1024 * 1024,
+    inputHighWaterMark: opts.inputHighWaterMark ?? 256 * 1024,
+    idleTimeout: opts.idleTimeout ?? 120_000,
+    values: { maxConns: maxConnections, maxReqs: maxConnections * perConn },
+  };
+  const open = new Set<FcgiConnection>();
+  let closing: Promise<void> | null = null;
+
+  return {
+    handleConnection(socket: Socket, head?: Buffer): void {
+      if (closing !== null) {
+        socket.destroy();
+        return;
+      }
+      if (head !== undefined && head.length > 0) socket.unshift(head);
+      const conn = new FcgiConnection(socket, settings);
+      open.add(conn);
+      conn.onClosed(() => open.delete(conn));
+    },
+    get connections(): number {
+      return open.size;
+    },
+    close(graceMs = 30_000): Promise<void> {
+      if (closing !== null) return closing;
+      closing = new Promise<void>((resolve) => {
+        if (open.size === 0) return resolve();
+        let left = open.size;
+        const timer = setTimeout(() => {
+          settings.log.log('warn', `grace period of ${graceMs} ms over: closing ${open.size} FastCGI connection(s)`);
+          for (const conn of open) conn.destroy();
+        }, graceMs);
+        timer.unref();
+        for (const conn of open) {
+          conn.onClosed(() => {
+            if (--left === 0) {
+              clearTimeout(timer);
+              resolve();
+            }
+          });
+          conn.shutdown();
+        }
+      });
+      return closing;
+    },
+  };
+}
+
+/** Remove a unix socket left by a dead server, but never one that a live server still answers on. */
+async function clearStaleSocket(path: string): Promise<void> {
+  if (!existsSync(path)) return;
+  if (!statSync(path).isSocket()) throw new TsgiError('TSGI_ERR_CONFIG', `socketFile: ${path} exists and is not a socket; remove it or choose another path`);
+  const alive = await new Promise<boolean>((resolve) => {
+    const c = net.connect(path, () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.on('error', () => resolve(false));
+  });
+  if (alive) throw new TsgiError('TSGI_ERR_CONFIG', `socketFile: another server is listening on ${path}`);
+  unlinkSync(path);
+}
+
+/** Create and start a FastCGI server for a dispatcher. */
+export async function startFastcgiServer(dispatcher: Dispatcher, opts: FastcgiServerOptions = {}): Promise<FastcgiServer> {
+  const where = [opts.port !== undefined, opts.socketFile !== undefined, opts.fd !== undefined].filter(Boolean).length;
+  if (where > 1) throw new TsgiError('TSGI_ERR_CONFIG', 'FastCGI: give one of port, socketFile or fd, not several');
+  const handler = createFastcgiHandler(dispatcher, opts);
+  const server = net.createServer({ noDelay: true }, (socket) => handler.handleConnection(socket));
+  server.maxConnections = opts.maxConnections ?? 1024;
+
+  if (opts.socketFile !== undefined) await clearStaleSocket(opts.socketFile);
+  // An inherited fd is a listen "handle" ({fd}), which Node accepts where it accepts ListenOptions.
+  const listenOpts: net.ListenOptions & { fd?: number } =
+    opts.fd !== undefined
+      ? ({ fd: opts.fd } as net.ListenOptions & { fd: number })
+      : opts.socketFile !== undefined
+        ? { path: opts.socketFile, backlog: opts.backlog }
+        : { host: opts.host ?? '127.0.0.1', port: opts.port ?? 9000, backlog: opts.backlog };
+  await new Promise<void>((resolve, reject) => {
+    const fail = (err: Error): void => {
+      reject(
+        new TsgiError(
+          'TSGI_ERR_CONFIG',
+          opts.fd !== undefined
+            ? `FastCGI: cannot listen on inherited fd ${opts.fd} (${err.message}); it must be a listening socket, as mod_fcgid, lighttpd bin-path and spawn-fcgi pass`
+            : `FastCGI: cannot listen on ${opts.socketFile ?? `${listenOpts.host}:${listenOpts.port}`} (${err.message})`,
+          { cause: err },
+        ),
+      );
+    };
+    server.once('error', fail);
+    server.listen(listenOpts, () => {
+      server.off('error', fail);
+      resolve();
+    });
+  });
+
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+  let address: string;
+  if (opts.fd !== undefined) address = `fd:${opts.fd}`;
+  else if (typeof addr === 'string') address = addr;
+  else if (addr !== null) address = `fcgi://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
+  else address = '';
+
+  let closing: Promise<void> | null = null;
+  return {
+    server,
+    address,
+    port,
+    handleConnection: handler.handleConnection,
+    get connections(): number {
+      return handler.connections;
+    },
+    close(graceMs = 30_000): Promise<void> {
+      if (closing !== null) return closing;
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      closing = Promise.all([stopped, handler.close(graceMs)]).then(() => undefined);
+      return closing;
+    },
+  };
+}
