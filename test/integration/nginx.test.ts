@@ -4,7 +4,7 @@
  * every site (one port each); the whole conformance table and the extra cases run through each.
  */
 import { findBinary } from './harness/binaries.js';
-import { startHttpBackend, type Backend } from './harness/backends.js';
+import { startFastcgiBackend, startHttpBackend, startScgiBackend, type Backend } from './harness/backends.js';
 import { runExtraCases } from './harness/extra-cases.js';
 import { httpFront, printLogsOnFailure } from './harness/fronts.js';
 import { requireInstalled } from './harness/skip.js';
@@ -22,8 +22,14 @@ describe('integration: nginx', function () {
   before(async function () {
     const nginx = requireInstalled(this, 'nginx', findBinary('nginx'));
     backends.http = await startHttpBackend('/app');
+    backends.fastcgi = await startFastcgiBackend();
+    backends.scgi = await startScgiBackend();
+    const at = (b: Backend): string => `127.0.0.1:${b.port}`;
     web = await startWebServer('nginx', nginx, [
-      { name: 'proxy-http', template: 'proxy-http.conf', vars: { NAME: 'tsgi_http', UPSTREAM: `127.0.0.1:${backends.http.port}` } },
+      { name: 'proxy-http', template: 'proxy-http.conf', vars: { NAME: 'tsgi_http', UPSTREAM: at(backends.http) } },
+      { name: 'fastcgi', template: 'fastcgi.conf', vars: { NAME: 'tsgi_fcgi', UPSTREAM: at(backends.fastcgi), KEEP_CONN: 'off' } },
+      { name: 'fastcgi-keep-conn', template: 'fastcgi.conf', vars: { NAME: 'tsgi_fcgi_keep', UPSTREAM: at(backends.fastcgi), KEEP_CONN: 'on' } },
+      { name: 'scgi', template: 'scgi.conf', vars: { UPSTREAM: at(backends.scgi) } },
     ]);
   });
 
@@ -42,4 +48,16 @@ describe('integration: nginx', function () {
   const proxy = httpFront({ name: 'nginx proxy_pass', port: port('proxy-http'), skips: NGINX_SKIPS, capabilities: { chunkedUpload: true }, bigUpload: true });
   runConformance('nginx proxy_pass -> built-in HTTP: conformance', proxy);
   runExtraCases('nginx proxy_pass -> built-in HTTP: extra', proxy);
+
+  const fcgi = httpFront({ name: 'nginx fastcgi_pass', port: port('fastcgi'), skips: NGINX_SKIPS, capabilities: { chunkedUpload: true }, bigUpload: true });
+  runConformance('nginx fastcgi_pass -> FastCGI: conformance', fcgi);
+  runExtraCases('nginx fastcgi_pass -> FastCGI: extra', fcgi);
+
+  const keep = httpFront({ name: 'nginx fastcgi_pass keep_conn', port: port('fastcgi-keep-conn'), skips: NGINX_SKIPS, capabilities: { chunkedUpload: true } });
+  runConformance('nginx fastcgi_pass + fastcgi_keep_conn on -> FastCGI: conformance', keep);
+  runExtraCases('nginx fastcgi_pass + fastcgi_keep_conn on -> FastCGI: extra', keep);
+
+  const scgi = httpFront({ name: 'nginx scgi_pass', port: port('scgi'), skips: NGINX_SKIPS, capabilities: { chunkedUpload: true }, bigUpload: true });
+  runConformance('nginx scgi_pass -> SCGI: conformance', scgi);
+  runExtraCases('nginx scgi_pass -> SCGI: extra', scgi);
 });

@@ -5,7 +5,9 @@
  */
 import { InlineDispatcher } from '../../../gateway/dispatch.js';
 import { ErrorLog } from '../../../gateway/log.js';
+import { startFastcgiServer } from '../../../adapters/fastcgi/index.js';
 import { startHttpServer } from '../../../adapters/http/index.js';
+import { startScgiServer } from '../../../adapters/scgi/index.js';
 import { app } from '../bin/app.js';
 
 /** A running backend. */
@@ -38,5 +40,27 @@ function dispatcherFor(tail: TailLog): InlineDispatcher {
 export async function startHttpBackend(scriptName = '/app'): Promise<Backend> {
   const tail = new TailLog();
   const srv = await startHttpServer(dispatcherFor(tail), { host: '127.0.0.1', port: 0, scriptName, log: tail.log });
+  return { port: srv.port, log: () => tail.text(), close: () => srv.close(2_000) };
+}
+
+/** Where a gateway-protocol backend listens: a free TCP port, or a unix socket path. */
+export type ListenAt = { socketFile: string } | { port?: 0 };
+
+/**
+ * tsgi's FastCGI server. `scriptName` unset: SCRIPT_NAME/PATH_INFO are whatever the web server's config
+ * sends (what the deploy templates must get right on their own).
+ */
+export async function startFastcgiBackend(at: ListenAt = {}, scriptName?: string): Promise<Backend> {
+  const tail = new TailLog();
+  const where = 'socketFile' in at ? { socketFile: at.socketFile } : { host: '127.0.0.1', port: 0 };
+  const srv = await startFastcgiServer(dispatcherFor(tail), { ...where, scriptName, log: tail.log });
+  return { port: srv.port, log: () => tail.text(), close: () => srv.close(2_000) };
+}
+
+/** tsgi's SCGI server (see startFastcgiBackend for `scriptName`). */
+export async function startScgiBackend(at: ListenAt = {}, scriptName?: string): Promise<Backend> {
+  const tail = new TailLog();
+  const where = 'socketFile' in at ? { socketFile: at.socketFile } : { host: '127.0.0.1', port: 0 };
+  const srv = await startScgiServer(dispatcherFor(tail), { ...where, scriptName, log: tail.log });
   return { port: srv.port, log: () => tail.text(), close: () => srv.close(2_000) };
 }
