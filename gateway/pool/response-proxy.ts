@@ -1,0 +1,195 @@
+/**
+ * The response path between a pool thread and the main thread: both ends.
+ *
+ * In the thread, `ProxySink` is the ResponseSink the gateway core (serveApp) writes to: it posts the status,
+ * headers and body parts to the main thread. There, `ResponseRelay` applies them, in order, to the front's
+ * real sink and returns credit as the real sink drains. Status and header validation and body framing
+ * already happened in the thread, in the one gateway core; neither end here looks inside a header.
+ *
+ * Messages are merged where the core allows it: startResponse's head rides on the first write or on the end,
+ * and the end rides with "the thread is free" (`done`), so a hello-world response is one message.
+ */
+import type { HeaderList } from '../../app-api/types.js';
+import type { ResponseSink } from '../sink.js';
+import { transferable, type FromWorker, type ResponseHead, type ToWorker } from './channel.js';
+
+type Post = (msg: FromWorker, transfer?: ArrayBuffer[]) => void;
+type Final = Extract<FromWorker, { t: 'end' } | { t: 'abort' }>;
+
+/** Thread end: the sink serveApp writes to. */
+export class ProxySink implements ResponseSink {
+  private _closed = false;
+  private head: ResponseHead | undefined;
+  private final: Final | null = null;
+  private outstanding = 0;
+  private waiter: (() => void) | null = null;
+  private done = false;
+
+  constructor(readonly id: number, private readonly post: Post, private readonly window: number) {}
+
+  get closed(): boolean {
+    return this._closed;
+  }
+
+  private takeHead(): ResponseHead | undefined {
+    const h = this.head;
+    this.head = undefined;
+    return h;
+  }
+
+  start(code: number, reason: string, headers: HeaderList): void {
+    this.head = [code, reason, headers];
+    // Normally the first write or the end picks the head up in this same tick; if neither comes, send it alone.
+    queueMicrotask(() => {
+      if (this.head !== undefined && this.final === null) this.post({ t: 'head', id: this.id, head: this.takeHead()! });
+    });
+  }
+
+  write(chunk: Buffer): void | Promise<void> {
+    if (this._closed) return;
+    const ab = transferable(chunk);
+    const msg: FromWorker = { t: 'write', id: this.id, chunk: ab };
+    const head = this.takeHead();
+    if (head !== undefined) msg.head = head;
+    this.post(msg, [ab]);
+    this.outstanding += ab.byteLength;
+    if (this.outstanding < this.window) return;
+    return new Promise<void>((resolve) => (this.waiter = resolve));
+  }
+
+  end(last?: Buffer): void {
+    const msg: Final = { t: 'end', id: this.id };
+    if (last !== undefined && last.length > 0) msg.last = transferable(last);
+    this.setFinal(msg);
+  }
+
+  abort(err: Error): void {
+    this.setFinal({ t: 'abort', id: this.id, message: err.message });
+  }
+
+  private setFinal(msg: Final): void {
+    const head = this.takeHead();
+    if (head !== undefined) msg.head = head;
+    this.final = msg;
+    // Held until the app's request is finished (usually later in this same turn) so both go as one message.
+    setImmediate(() => this.flushFinal());
+  }
+
+  private flushFinal(): void {
+    const msg = this.final;
+    if (msg === null || (msg as { sent?: boolean }).sent) return;
+    (msg as { sent?: boolean }).sent = true;
+    if (this.done) msg.done = true;
+    const transfer = msg.t === 'end' && msg.last !== undefined ? [msg.last] : undefined;
+    this.post(msg, transfer);
+  }
+
+  /** serveApp finished: the thread is free. */
+  finished(): void {
+    this.done = true;
+    if (this.final !== null && !(this.final as { sent?: boolean }).sent) this.flushFinal();
+    else this.post({ t: 'done', id: this.id });
+  }
+
+  /** Main-thread messages for this request. */
+  control(m: ToWorker): void {
+    if (m.t === 'credit') this.outstanding -= m.n;
+    else if (m.t === 'gone') this._closed = true;
+    if ((this._closed || this.outstanding < this.window) && this.waiter !== null) {
+      const w = this.waiter;
+      this.waiter = null;
+      w();
+    }
+  }
+}
+
+/** Main-thread end: applies one request's response parts to the front's sink, in order, with backpressure. */
+export class ResponseRelay {
+  /** True once status and headers went to the real sink. */
+  headersSent = false;
+  /** True once the real sink was ended or aborted (by the thread, or by the pool: 504, crash). */
+  responded = false;
+  private queue: FromWorker[] = [];
+  private writing = false;
+  private credit = 0;
+  private creditScheduled = false;
+  private goneSent = false;
+
+  constructor(
+    readonly id: number,
+    private readonly sink: ResponseSink,
+    private readonly toWorker: (m: ToWorker) => void,
+    private readonly onResponded: () => void,
+  ) {}
+
+  /** A response message from the thread. */
+  push(m: FromWorker): void {
+    if (this.responded) return;
+    this.queue.push(m);
+    if (!this.writing) this.drain();
+  }
+
+  /** The pool ends the response itself (timeout, crash): nothing from the thread is applied after this. */
+  takeOver(): void {
+    this.responded = true;
+    this.queue = [];
+  }
+
+  private drain(): void {
+    const sink = this.sink;
+    for (;;) {
+      if (this.responded) return;
+      const m = this.queue.shift();
+      if (m === undefined) return;
+      if ('head' in m && m.head !== undefined) {
+        this.headersSent = true;
+        if (!sink.closed) sink.start(m.head[0], m.head[1], m.head[2]);
+      }
+      if (m.t === 'write') {
+        const n = m.chunk.byteLength;
+        const wait = sink.closed ? undefined : sink.write(Buffer.from(m.chunk));
+        if (wait !== undefined) {
+          this.writing = true;
+          wait.then(
+            () => this.afterWrite(n),
+            () => this.afterWrite(n),
+          );
+          return;
+        }
+        this.returnCredit(n);
+      } else if (m.t === 'end') {
+        this.responded = true;
+        if (!sink.closed) sink.end(m.last === undefined ? undefined : Buffer.from(m.last));
+        this.onResponded();
+      } else if (m.t === 'abort') {
+        this.responded = true;
+        if (!sink.closed) sink.abort(new Error(m.message));
+        this.onResponded();
+      }
+    }
+  }
+
+  private afterWrite(n: number): void {
+    this.writing = false;
+    this.returnCredit(n);
+    this.drain();
+  }
+
+  private returnCredit(n: number): void {
+    if (this.sink.closed && !this.goneSent) {
+      this.goneSent = true;
+      this.toWorker({ t: 'gone', id: this.id });
+      return;
+    }
+    this.credit += n;
+    if (this.creditScheduled) return;
+    this.creditScheduled = true;
+    // Coalesced: all the messages the port delivered in this turn are applied before the credit goes back.
+    setImmediate(() => {
+      this.creditScheduled = false;
+      const c = this.credit;
+      this.credit = 0;
+      if (c > 0 && !this.responded) this.toWorker({ t: 'credit', id: this.id, n: c });
+    });
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * The entry point of a pool thread. It loads the app (a fresh module graph: that is what makes reload pick
+ * up new code), then serves one request at a time with the same InlineDispatcher as single mode -- same
+ * environ, same header validation, same framing -- with `tsgi.multithread = true`, a body source fed by the
+ * input channel (readSync blocks this thread only) and a sink that posts the response to the main thread.
+ */
+import { parentPort, threadId, workerData } from 'node:worker_threads';
+import type { App } from '../../app-api/types.js';
+import { loadApp } from '../app-loader.js';
+import { InlineDispatcher } from '../dispatch.js';
+import { ErrorLog } from '../log.js';
+import type { FromWorker, ToWorker, WorkerBoot } from './channel.js';
+import { ProxySink } from './response-proxy.js';
+import { installCachePort } from './shared-cache.js';
+import { InputReader } from './sync-input.js';
+
+const boot = workerData as WorkerBoot;
+const port = parentPort!;
+const post = (msg: FromWorker, transfer?: ArrayBuffer[]): void => port.postMessage(msg, transfer);
+
+// One error log for the whole server: the thread's lines are written by the main thread's log.
+const log = new ErrorLog({ write: (line: string) => post({ t: 'log', line }) }, `tsgi thread ${threadId}`);
+
+installCachePort(boot.cachePort);
+const input = new InputReader(boot.inputPort, boot.inputSignal, boot.window);
+
+async function load(): Promise<App> {
+  let app = await loadApp(boot.app, boot.cwd);
+  if (boot.features.length > 0) {
+    // Middleware switched on in the config (xmlRpc, ...) is looked up here: functions do not cross threads.
+    const { FEATURES } = await import('../serve.js');
+    for (const name of boot.features) {
+      const wrap = (FEATURES as Record<string, ((a: App) => App) | undefined>)[name];
+      if (wrap !== undefined) app = wrap(app);
+    }
+  }
+  return app;
+}
+
+let app: App;
+try {
+  app = await load();
+} catch (err) {
+  post({ t: 'loadError', message: (err as Error)?.message ?? String(err), code: (err as { code?: string })?.code });
+  // Let the message go out before the thread ends.
+  setImmediate(() => process.exit(1));
+  await new Promise(() => {});
+  throw err;
+}
+
+const dispatcher = new InlineDispatcher(app, { log, appConfig: boot.appConfig, multiprocess: boot.multiprocess, multithread: true });
+let current: ProxySink | null = null;
+
+port.on('message', (m: ToWorker) => {
+  if (m.t === 'req') {
+    const sink = new ProxySink(m.id, post, boot.window);
+    current = sink;
+    const source = input.begin(m.id);
+    const done = dispatcher.dispatch(
+      { cgi: m.cgi, body: m.hasBody ? source.body : null, bodySync: m.hasBody ? source.bodySync : undefined, extra: m.extra },
+      sink,
+    );
+    if (done === undefined) sink.finished();
+    else done.then(() => sink.finished(), () => sink.finished());
+  } else if (current !== null && current.id === m.id) {
+    current.control(m);
+  }
+});
+
+post({ t: 'ready' });
