@@ -12,6 +12,7 @@ import { expect } from 'chai';
 import { digestOf, type GeneratedBody } from '../../support/bodies.js';
 import { checkCase, type Front } from '../../conformance/runner.js';
 import type { ConformanceCase } from '../../conformance/table.js';
+import { APP_PATHS } from '../../conformance/apps.js';
 import { closedRecord, openGate, PROBES } from './probes.js';
 
 /** A front of the integration suites: a conformance Front, plus a plain HTTP port when clients reach it over HTTP. */
@@ -32,6 +33,7 @@ export const EXTRA = {
   big: 'POST with a 100 MB body arrives intact (sha256)',
   streams: 'the client sees the first chunk before the app finishes (streaming, not buffering)',
   abort: 'the client aborting mid-response makes the app body close() run early',
+  header6k: 'a 6 KiB response header arrives whole',
 } as const;
 
 /** Poll `probe` every 50 ms until it returns a value or `limitMs` passes. */
@@ -64,6 +66,16 @@ export function runExtraCases(describeName: string, front: IntegrationFront): vo
       if (why !== undefined) it.skip(`${name} [skipped on ${front.name}: ${why}]`);
       else it(name, fn);
     };
+
+    define(EXTRA.header6k, async () => {
+      const c: ConformanceCase = {
+        name: EXTRA.header6k,
+        request: { method: 'GET', path: `${APP_PATHS.bigHeader}?bytes=6144` },
+        expect: { status: 200, headers: { 'x-large': 'x'.repeat(6144) } },
+      };
+      const res = await front.send({ ...c.request, path: front.mount + c.request.path });
+      checkCase(c, res, { mount: front.mount });
+    });
 
     if (front.bigUpload) {
       define(EXTRA.big, async () => {

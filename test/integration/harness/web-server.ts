@@ -58,6 +58,7 @@ export async function startWebServer(kind: ServerKind, binary: string, sites: Si
   try {
     const how = HOW[kind];
     mkdirSync(join(dir, 'sites'));
+    mkdirSync(join(dir, 'htdocs'));
     const ports: Record<string, number> = {};
     for (const [i, site] of sites.entries()) {
       const port = await freePort();
