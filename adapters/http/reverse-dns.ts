@@ -11,8 +11,10 @@ export class ReverseDns {
   private readonly inflight = new Map<string, Promise<string | undefined>>();
   private readonly resolver: Resolver;
 
-  constructor(private readonly timeoutMs = 250, private readonly ttlMs = 300_000, private readonly maxEntries = 10_000) {
+  /** @param servers DNS servers (`ip[:port]`) to ask instead of the system's (tests point this at a loopback stub). */
+  constructor(private readonly timeoutMs = 250, private readonly ttlMs = 300_000, private readonly maxEntries = 10_000, servers?: string[]) {
     this.resolver = new Resolver({ timeout: timeoutMs, tries: 1 });
+    if (servers !== undefined) this.resolver.setServers(servers);
   }
 
   /** The host name of `ip`, or undefined when there is none or it did not come in time. */

@@ -37,8 +37,8 @@ export interface HttpServerOptions {
   sslCertificateFile?: string;
   /** HTTP/2: over TLS with HTTP/1.1 fallback (ALPN) when TLS is on, else cleartext h2c. */
   http2?: boolean;
-  /** Set REMOTE_HOST by reverse DNS (cached, with a deadline). */
-  reverseDNS?: boolean;
+  /** Set REMOTE_HOST by reverse DNS (cached, with a deadline); a ReverseDns instance to choose its servers and deadline. */
+  reverseDNS?: boolean | ReverseDns;
   /** Deadline for the request head (slowloris). Default 20 s. */
   headerTimeout?: number;
   /** Socket inactivity timeout. Default 60 s. */
@@ -115,7 +115,7 @@ export async function startHttpServer(dispatcher: Dispatcher, opts: HttpServerOp
   const keepAliveTimeout = opts.keepAliveTimeout ?? 5_000;
   const requestTimeout = opts.requestTimeout ?? 0;
   const scheme = tls ? 'https' : 'http';
-  const rdns = opts.reverseDNS ? new ReverseDns() : null;
+  const rdns = opts.reverseDNS instanceof ReverseDns ? opts.reverseDNS : opts.reverseDNS ? new ReverseDns() : null;
   const scriptName = opts.scriptName ?? '';
 
   const serverFactory = (handler: (req: IncomingMessage, res: ServerResponse) => void): http.Server => {
@@ -135,7 +135,8 @@ export async function startHttpServer(dispatcher: Dispatcher, opts: HttpServerOp
     serverFactory: serverFactory as never,
     http2: opts.http2 === true ? true : undefined,
     return503OnClosing: true,
-    forceCloseConnections: 'idle',
+    // forceCloseConnections left to fastify: 'idle' where the server has closeIdleConnections; cleartext
+    // http2.createServer (h2c) has none, and fastify refuses to start when 'idle' is forced on it.
     exposeHeadRoutes: false,
   } as never) as unknown as FastifyInstance;
 

@@ -16,6 +16,14 @@ export class Http1Sink implements ResponseSink {
   }
 
   start(code: number, reason: string, headers: HeaderList): void {
+    if (this.res.getHeaderNames().length > 0) {
+      // Middleware already set headers: writeHead would merge a flat list into them by name and keep only
+      // the last of repeated headers (two Set-Cookie -> one). appendHeader keeps every one.
+      for (const [name, value] of headers) this.res.appendHeader(name, value);
+      if (reason === '') this.res.writeHead(code);
+      else this.res.writeHead(code, reason);
+      return;
+    }
     const flat: string[] = new Array(headers.length * 2);
     for (let i = 0; i < headers.length; i++) {
       flat[2 * i] = headers[i][0];

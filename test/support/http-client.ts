@@ -11,6 +11,8 @@ export interface Target {
   host?: string;
   port?: number;
   socketPath?: string;
+  /** Local address to connect from (any 127.x.y.z is loopback: a second client address for tests). */
+  localAddress?: string;
   /** Use TLS; `ca` is the PEM to trust (self-signed test certs). */
   tls?: boolean;
   ca?: Buffer | string;
@@ -59,6 +61,7 @@ export function sendRequest(target: Target, req: RawRequest, timeoutMs = 20_000)
         host: target.socketPath === undefined ? (target.host ?? '127.0.0.1') : undefined,
         port: target.port,
         socketPath: target.socketPath,
+        localAddress: target.localAddress,
         method: req.method,
         path: req.path,
         headers: flat as unknown as http.OutgoingHttpHeaders,
