@@ -86,7 +86,7 @@ describe('urlmap', () => {
     expect(await get(hosts, { url: '/y', headers: { Host: 'other.example:9090' } })).to.equal(404);
   });
 
-  it('gives the mounted app a copy: the caller never sees the changed SCRIPT_NAME / PATH_INFO or the app's own keys', async () => {
+  it('gives the mounted app a copy: the caller never sees the changed SCRIPT_NAME / PATH_INFO or keys the app adds', async () => {
     const seenByCaller: string[] = [];
     const inner = urlmap({
       '/app': (env, sr) => {
