@@ -2,6 +2,7 @@
  * Start nginx, Apache or lighttpd from the templates of examples/deploy/: the main config of that server
  * plus one site file per front, each on its own free loopback port, all in ONE server process per suite.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -41,12 +42,21 @@ const HOW: Record<ServerKind, { main: string; args(conf: string): string[]; stop
   lighttpd: { main: 'main.conf', args: (conf) => ['-D', '-f', conf], stopSignal: 'SIGTERM', errorLog: 'error.log' },
 };
 
-/** The user the server's workers run as. Apache refuses root; nginx and lighttpd may keep it. */
+/**
+ * The user the server's workers (and the processes they spawn) run as. nginx may keep root; Apache refuses
+ * root and lighttpd refuses `server.username = root`, so as root they get www-data, the Debian default.
+ */
 export function workerUser(kind: ServerKind): { user: string; group: string } {
   const me = userInfo();
   if (me.uid !== 0) return { user: me.username, group: me.username };
-  if (kind === 'apache') return { user: 'www-data', group: 'www-data' };
-  return { user: 'root', group: 'root' };
+  if (kind === 'nginx') return { user: 'root', group: 'root' };
+  return { user: 'www-data', group: 'www-data' };
+}
+
+/** Give the run dir to the worker user, so it can create sockets and spool bodies there. */
+function handOver(dir: string, user: string, group: string): void {
+  if (userInfo().uid !== 0 || user === 'root') return;
+  execFileSync('chown', ['-R', `${user}:${group}`, dir]);
 }
 
 /**
@@ -70,6 +80,7 @@ export async function startWebServer(kind: ServerKind, binary: string, sites: Si
     const mainPort = await freePort();
     const conf = join(dir, how.main);
     writeFileSync(conf, renderDeploy(`${kind}/${how.main}`, { RUN_DIR: dir, SITES: join(dir, 'sites', '*.conf'), USER: user, GROUP: group, PORT: mainPort, ...mainVars }));
+    handOver(dir, user, group);
     const daemon = await Daemon.start({
       name: kind,
       command: binary,
