@@ -122,10 +122,13 @@ export function parseBlock(block: Buffer): ScgiHead {
   return { headers, contentLength: Number(headers.get('CONTENT_LENGTH')), consumed: 0 };
 }
 
-/** Encode an SCGI request head (CONTENT_LENGTH first, then SCGI=1, then `vars`): for clients and tests. */
-export function encodeScgiHead(contentLength: number, vars: Record<string, string> = {}): Buffer {
+/**
+ * Encode an SCGI request head (CONTENT_LENGTH first, then SCGI=1, then `vars` in order): for clients and
+ * tests. Pass pairs when the order matters (object keys that look like integers are ordered first by JS).
+ */
+export function encodeScgiHead(contentLength: number, vars: Record<string, string> | ReadonlyArray<readonly [string, string]> = {}): Buffer {
   const parts: string[] = ['CONTENT_LENGTH', String(contentLength), 'SCGI', '1'];
-  for (const [k, v] of Object.entries(vars)) {
+  for (const [k, v] of Array.isArray(vars) ? vars : Object.entries(vars)) {
     if (k === 'CONTENT_LENGTH' || k === 'SCGI') continue;
     parts.push(k, v);
   }
