@@ -53,6 +53,12 @@ export interface HttpServerOptions {
   middleware?: ConnectMiddleware[];
   /** Error log. */
   log?: ErrorLog;
+  /**
+   * false: build the server but do not listen. The caller feeds it connections itself, with
+   * `fastify.server.emit('connection', socket)` (forking) or `fastify.server.listen({ fd })` on an inherited
+   * socket (processPool). Default true.
+   */
+  listen?: boolean;
 }
 
 /** A listening server. */
@@ -200,9 +206,12 @@ export async function startHttpServer(dispatcher: Dispatcher, opts: HttpServerOp
     },
   });
 
-  if (opts.socketFile !== undefined) await clearStaleSocket(opts.socketFile);
-  const listenOpts = opts.socketFile !== undefined ? { path: opts.socketFile, backlog: opts.backlog } : { host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080, backlog: opts.backlog };
-  await fastify.listen(listenOpts);
+  if (opts.listen === false) await fastify.ready();
+  else {
+    if (opts.socketFile !== undefined) await clearStaleSocket(opts.socketFile);
+    const listenOpts = opts.socketFile !== undefined ? { path: opts.socketFile, backlog: opts.backlog } : { host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080, backlog: opts.backlog };
+    await fastify.listen(listenOpts);
+  }
   const addr = fastify.server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
   const hostForUrl = typeof addr === 'object' && addr !== null ? (addr.family === 'IPv6' ? `[${addr.address}]` : addr.address) : '';

@@ -1,0 +1,200 @@
+/**
+ * forking: a new process per connection. The parent accepts (paused, so it never reads a byte) and sends
+ * the socket to a child (`child.send(msg, socket)`); the child serves that connection's requests and exits
+ * when it closes. Every connection gets a process that never served anything before.
+ *
+ * To keep the fork (about the cost of a Node start plus importing the app) off the request's path, a few
+ * children are forked ahead of need (spareChildren): they import the app and wait. The number of children
+ * is bounded (maxChildren): past it, the connection is answered 503 with Retry-After by the parent and
+ * closed, rather than queued without bound.
+ */
+import net from 'node:net';
+import type { ErrorLog } from '../log.js';
+import { getFront } from './fronts.js';
+import { clearStaleUnixSocket } from './listen-socket.js';
+import type { WorkerPlan } from './plan.js';
+import { startWatchdog, WorkerSlot } from './worker-slot.js';
+
+/** Options of the forking server. */
+export interface ForkingOptions {
+  plan: Omit<WorkerPlan, 'mode' | 'listenFd'>;
+  /** Most children alive at once (serving, starting, or spare). */
+  maxChildren: number;
+  /** Children kept started and waiting for a connection. */
+  spareChildren: number;
+  log: ErrorLog;
+  /** The worker entry script; default worker-main.js. */
+  script?: string;
+}
+
+interface Child {
+  slot: WorkerSlot;
+  /** Has (or is about to get) its connection; never given another. */
+  assigned: boolean;
+}
+
+/** A running fork-per-connection server. */
+export class ForkingServer {
+  private readonly children = new Set<Child>();
+  private readonly server: net.Server;
+  private stopping: Promise<void> | null = null;
+  private bootFailures = 0;
+  private topUpTimer: NodeJS.Timeout | undefined;
+  private lastOverloadLog = 0;
+  private stopWatchdog: () => void = () => {};
+  private readonly overload: Buffer | null;
+  url = '';
+  port = 0;
+
+  private constructor(private readonly opts: ForkingOptions) {
+    const front = getFront(opts.plan.config.server.protocol);
+    this.overload = front.overloadReply(opts.plan.config.server);
+    this.server = net.createServer({ pauseOnConnect: true }, (socket) => this.onConnection(socket));
+  }
+
+  /** Start one child (an app that does not load fails here, before listening), then listen. */
+  static async start(opts: ForkingOptions): Promise<ForkingServer> {
+    const s = opts.plan.config.server;
+    const fs = new ForkingServer(opts);
+    const first = fs.spawn();
+    await first.slot.ready;
+    try {
+      if (s.socketFile !== undefined) await clearStaleUnixSocket(s.socketFile);
+      await new Promise<void>((resolve, reject) => {
+        fs.server.once('error', reject);
+        const where = s.socketFile !== undefined ? { path: s.socketFile } : { host: s.socketHost, port: s.socketPort };
+        fs.server.listen({ ...where, backlog: s.socketQueueSize }, () => {
+          fs.server.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (err) {
+      await fs.stop(0);
+      throw err;
+    }
+    const addr = fs.server.address();
+    fs.port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+    fs.url = getFront(s.protocol).describe(s, { port: fs.port, path: s.socketFile });
+    fs.stopWatchdog = startWatchdog(
+      () => [...fs.children].map((c) => c.slot),
+      opts.plan.timeoutMs,
+      (slot, silent) => opts.log.log('error', `forked child ${slot.pid} gave no sign of life for ${silent} ms (workerTimeout ${opts.plan.timeoutMs} ms): killing it`),
+    );
+    fs.topUp();
+    return fs;
+  }
+
+  /** Children alive now (serving, starting or spare). */
+  get size(): number {
+    return this.children.size;
+  }
+
+  private spawn(): Child {
+    const slot = new WorkerSlot({ ...this.opts.plan, mode: 'fork' }, { script: this.opts.script });
+    const child: Child = { slot, assigned: false };
+    this.children.add(child);
+    let booted = false;
+    slot.onMessage = (m) => {
+      // A request ran past workerTimeout: this child's connection is done for.
+      if (m.tsgi === 'retire') void slot.drain(m.reason, this.opts.plan.graceMs);
+    };
+    slot.ready.then(
+      () => {
+        booted = true;
+        this.bootFailures = 0;
+      },
+      () => {},
+    );
+    void slot.exited.then(({ code, signal }) => {
+      this.children.delete(child);
+      if (!booted) {
+        this.bootFailures++;
+        if (this.stopping === null) this.opts.log.log('error', `a forked child failed to start (${signal ?? `code ${code}`}); its error log above says why`);
+      }
+      this.topUp();
+    });
+    return child;
+  }
+
+  private idleSpares(): Child[] {
+    return [...this.children].filter((c) => !c.assigned && c.slot.state !== 'draining' && c.slot.state !== 'exited');
+  }
+
+  /** Keep `spareChildren` children waiting (later, with a growing delay, while children fail at boot). */
+  private topUp(): void {
+    if (this.stopping !== null || this.topUpTimer !== undefined) return;
+    const delay = this.bootFailures === 0 ? 0 : Math.min(10_000, 100 * 2 ** this.bootFailures);
+    this.topUpTimer = setTimeout(() => {
+      this.topUpTimer = undefined;
+      if (this.stopping !== null) return;
+      let spares = this.idleSpares().length;
+      while (spares < this.opts.spareChildren && this.children.size < this.opts.maxChildren) {
+        this.spawn();
+        spares++;
+      }
+    }, delay);
+  }
+
+  private onConnection(socket: net.Socket): void {
+    if (this.stopping !== null) {
+      socket.destroy();
+      return;
+    }
+    socket.on('error', () => {}); // a client reset before the hand-over is not the parent's problem
+    const ready = this.idleSpares().find((c) => c.slot.state === 'ready');
+    const booting = ready ?? this.idleSpares().find((c) => c.slot.state === 'booting');
+    let child = ready ?? booting;
+    if (child === undefined && this.children.size < this.opts.maxChildren) child = this.spawn();
+    if (child === undefined) return this.refuse(socket);
+    child.assigned = true;
+    const target = child;
+    target.slot.ready
+      .then(() => target.slot.send({ tsgi: 'connection' }, socket))
+      .catch(() => this.refuse(socket));
+    this.topUp();
+  }
+
+  /** No process can take this connection: 503 with Retry-After (or just close, for TLS). */
+  private refuse(socket: net.Socket): void {
+    if (socket.destroyed) return;
+    const now = Date.now();
+    if (now - this.lastOverloadLog > 1000) {
+      this.lastOverloadLog = now;
+      this.opts.log.log('warn', `forking: ${this.children.size} children alive (maxChildren ${this.opts.maxChildren}); answering 503 to new connections`);
+    }
+    if (this.overload === null) {
+      socket.destroy();
+      return;
+    }
+    socket.end(this.overload);
+    // Read and drop what the client sends, so closing does not reset the connection before it reads the 503.
+    socket.resume();
+    setTimeout(() => socket.destroy(), 2000).unref();
+  }
+
+  /** Reload: spares (which imported the old code) are replaced; children serving a connection finish it. */
+  async reload(): Promise<void> {
+    const old = this.idleSpares();
+    for (const c of old) c.assigned = true; // no longer handed connections
+    const fresh = this.spawn();
+    try {
+      await fresh.slot.ready;
+    } catch (err) {
+      for (const c of old) if (c.slot.state === 'ready') c.assigned = false;
+      throw err;
+    }
+    for (const c of old) void c.slot.drain('reload', this.opts.plan.graceMs);
+    this.topUp();
+  }
+
+  /** Graceful stop: stop accepting; spares exit, serving children finish their request and exit. */
+  stop(graceMs: number): Promise<void> {
+    this.stopping ??= (async () => {
+      clearTimeout(this.topUpTimer);
+      this.stopWatchdog();
+      if (this.server.listening) this.server.close();
+      await Promise.all([...this.children].map((c) => c.slot.drain('signal', graceMs)));
+    })();
+    return this.stopping;
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * A worker plan: everything a worker process needs to serve, as plain JSON. The supervisor puts it in the
+ * child's environment (TSGI_WORKER_PLAN), so a worker needs no config file and no command line of its own
+ * and a reload (a fresh process) re-imports the app code but serves exactly the same settings.
+ */
+import { TsgiError } from '../../app-api/errors.js';
+import type { AppSpec } from '../app-loader.js';
+import type { Config } from '../config/resolve.js';
+
+/** The environment variable that carries the plan to a worker. */
+export const PLAN_ENV = 'TSGI_WORKER_PLAN';
+
+/** How a worker process gets its connections. */
+export type WorkerMode =
+  /** processPool: accept on a listening socket inherited from the primary (fd `listenFd`). */
+  | 'pool'
+  /** forking: the parent sends one accepted connection; serve it, then exit. */
+  | 'fork';
+
+/** What a worker runs. */
+export interface WorkerPlan {
+  mode: WorkerMode;
+  /** The validated config, as the supervisor resolved it (the front is chosen by `server.protocol`). */
+  config: Config;
+  /** The app to import, `MODULE[:EXPORT]` parsed. */
+  app: AppSpec;
+  /** Where MODULE is resolved from. */
+  cwd: string;
+  /** Grace period for in-flight requests when draining, ms. */
+  graceMs: number;
+  /** Per-request deadline, and the heartbeat watchdog of the supervisor, ms; 0 = none. */
+  timeoutMs: number;
+  /** Recycle the process after this many requests (plus a random 0..maxRequestsJitter); 0 = never. */
+  maxRequests: number;
+  maxRequestsJitter: number;
+  /** pool mode: the fd of the listening socket inherited from the primary. */
+  listenFd?: number;
+}
+
+/** Serialize a plan for the child's environment. */
+export function encodePlan(plan: WorkerPlan): string {
+  return JSON.stringify(plan);
+}
+
+/** Read the plan a supervisor gave this process. */
+export function planFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerPlan {
+  const raw = env[PLAN_ENV];
+  if (raw === undefined || raw === '') {
+    throw new TsgiError('TSGI_ERR_CONFIG', `${PLAN_ENV} is not set: worker-main.js is started by a processPool or forking supervisor, not by hand; run the tsgi command instead`);
+  }
+  try {
+    return JSON.parse(raw) as WorkerPlan;
+  } catch (err) {
+    throw new TsgiError('TSGI_ERR_CONFIG', `${PLAN_ENV} is not valid JSON`, { cause: err });
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * processPool = N: N worker processes accept on one listening socket that the primary bound before forking
+ * them (see listen-socket.ts). The primary never touches a request; it keeps N workers alive:
+ * - a worker that dies is replaced (with a growing delay while new workers keep dying at boot);
+ * - a worker whose heartbeats stop for workerTimeout is killed and replaced (its clients' connections
+ *   close; a request stuck in async code is answered 504 by the worker itself, which then asks to go);
+ * - a worker that asks to retire (maxRequests, a timed-out request) is replaced: the new one first, then
+ *   the old one drains, so capacity never drops;
+ * - reload (SIGHUP) does the same for every worker, one at a time: the new code is imported by the new
+ *   processes, and if it does not load, the old workers keep serving and reload() rejects;
+ * - stop (SIGTERM) drains every worker: they stop accepting, finish in-flight requests within the grace
+ *   period, publish their lifecycle channels and exit 0.
+ */
+import type { ErrorLog } from '../log.js';
+import { getFront } from './fronts.js';
+import { bindListenSocket, type ListenSocket } from './listen-socket.js';
+import type { RetireReason } from './messages.js';
+import type { WorkerPlan } from './plan.js';
+import { startWatchdog, WorkerSlot } from './worker-slot.js';
+
+/** Options of a process pool. */
+export interface ProcessPoolOptions {
+  /** Number of worker processes (>= 1). */
+  size: number;
+  /** What every worker runs (mode and listenFd are filled in by the pool). */
+  plan: Omit<WorkerPlan, 'mode' | 'listenFd'>;
+  log: ErrorLog;
+  /** The worker entry script; default worker-main.js. */
+  script?: string;
+}
+
+/** A running process pool. */
+export class ProcessPool {
+  private readonly slots = new Set<WorkerSlot>();
+  private started = false;
+  private stopping: Promise<void> | null = null;
+  private bootFailures = 0;
+  private fillTimer: NodeJS.Timeout | undefined;
+  private reloading: Promise<void> | null = null;
+  private reloadAgain = false;
+  private stopWatchdog: () => void = () => {};
+  /** Where clients connect. */
+  readonly url: string;
+
+  private constructor(private readonly opts: ProcessPoolOptions, private readonly socket: ListenSocket) {
+    const front = getFront(opts.plan.config.server.protocol);
+    this.url = front.describe(opts.plan.config.server, { port: socket.port, path: socket.path });
+  }
+
+  /** Bind the socket, fork the workers, resolve once all serve. Rejects with the first worker's boot error. */
+  static async start(opts: ProcessPoolOptions): Promise<ProcessPool> {
+    const s = opts.plan.config.server;
+    getFront(s.protocol); // TSGI_ERR_NOT_YET before anything is bound or forked
+    const socket = await bindListenSocket(s.socketFile !== undefined ? { path: s.socketFile } : { host: s.socketHost, port: s.socketPort });
+    const pool = new ProcessPool(opts, socket);
+    try {
+      const first = Array.from({ length: Math.max(1, opts.size) }, () => pool.spawn());
+      await Promise.all(first.map((w) => w.ready));
+    } catch (err) {
+      await pool.stop(0);
+      throw err;
+    }
+    pool.started = true;
+    pool.stopWatchdog = startWatchdog(
+      () => pool.slots,
+      opts.plan.timeoutMs,
+      (slot, silent) => opts.log.log('error', `worker ${slot.pid} gave no sign of life for ${silent} ms (workerTimeout ${opts.plan.timeoutMs} ms): killing it; a new worker replaces it`),
+    );
+    return pool;
+  }
+
+  /** The bound TCP port (0 for a unix socket). */
+  get port(): number {
+    return this.socket.port;
+  }
+
+  /** Pids of the workers that serve now. */
+  get pids(): number[] {
+    return [...this.slots].filter((s) => s.state === 'ready').map((s) => s.pid);
+  }
+
+  private spawn(): WorkerSlot {
+    const slot = new WorkerSlot({ ...this.opts.plan, mode: 'pool' }, { listenFd: this.socket.fd, script: this.opts.script });
+    this.slots.add(slot);
+    let booted = false;
+    slot.onMessage = (m) => {
+      if (m.tsgi === 'retire') void this.replace(slot, m.reason);
+      // It drains on its own (someone sent it SIGTERM): start its replacement while it finishes.
+      else if (m.tsgi === 'draining' && !slot.retiring && this.stopping === null) this.scheduleFill();
+    };
+    slot.ready.then(
+      () => {
+        booted = true;
+        this.bootFailures = 0;
+      },
+      () => {},
+    );
+    void slot.exited.then(({ code, signal }) => {
+      this.slots.delete(slot);
+      if (!this.started || this.stopping !== null || slot.retiring) return;
+      if (!booted) this.bootFailures++;
+      const how = signal ?? `code ${code}`;
+      this.opts.log.log('warn', `worker ${slot.pid} ${booted ? 'exited' : 'failed to start'} (${how}); starting a replacement`);
+      this.scheduleFill();
+    });
+    return slot;
+  }
+
+  /** Bring the pool back to N workers; later (backoff) while new workers keep failing at boot. */
+  private scheduleFill(): void {
+    if (this.fillTimer !== undefined) return;
+    const delay = this.bootFailures === 0 ? 0 : Math.min(10_000, 100 * 2 ** this.bootFailures);
+    this.fillTimer = setTimeout(() => {
+      this.fillTimer = undefined;
+      if (this.stopping !== null) return;
+      const serving = [...this.slots].filter((s) => !s.retiring && s.state !== 'draining').length;
+      for (let i = serving; i < this.opts.size; i++) this.spawn();
+    }, delay);
+  }
+
+  /**
+   * Replace one worker: start the new one, wait until it accepts, then drain the old one. Resolves to the
+   * error when the new one could not start (the old one then keeps serving).
+   */
+  private async replace(old: WorkerSlot, reason: RetireReason): Promise<Error | undefined> {
+    if (old.retiring || old.state !== 'ready' || this.stopping !== null) return undefined;
+    old.retiring = true;
+    const fresh = this.spawn();
+    try {
+      await fresh.ready;
+    } catch (err) {
+      old.retiring = false;
+      this.opts.log.log('error', `a new worker could not start, so worker ${old.pid} keeps serving (${reason})`, err);
+      return err as Error;
+    }
+    if (this.stopping === null) void old.drain(reason, this.opts.plan.graceMs);
+    return undefined;
+  }
+
+  /**
+   * Reload the app code: replace the workers one at a time (new first, then the old one drains). A SIGHUP
+   * during a reload runs one more round afterwards, so the newest code always ends up served.
+   */
+  reload(): Promise<void> {
+    if (this.reloading !== null) {
+      this.reloadAgain = true;
+      return this.reloading;
+    }
+    this.reloading = (async () => {
+      do {
+        this.reloadAgain = false;
+        const current = [...this.slots].filter((s) => s.state === 'ready' && !s.retiring);
+        for (const slot of current) {
+          if (this.stopping !== null) return;
+          const err = await this.replace(slot, 'reload');
+          if (err !== undefined) throw err;
+        }
+      } while (this.reloadAgain && this.stopping === null);
+    })().finally(() => {
+      this.reloading = null;
+    });
+    return this.reloading;
+  }
+
+  /** Graceful stop: every worker drains within `graceMs` and exits; then the socket is closed. */
+  stop(graceMs: number): Promise<void> {
+    this.stopping ??= (async () => {
+      clearTimeout(this.fillTimer);
+      this.stopWatchdog();
+      await Promise.all([...this.slots].map((s) => s.drain('signal', graceMs)));
+      this.socket.close();
+    })();
+    return this.stopping;
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * The dispatcher of a worker process: the real dispatcher, plus what the supervisor needs to know and
+ * enforce per process: how many requests are in flight (drain), how many were served (maxRequests), and a
+ * per-request deadline (workerTimeout) after which the client gets 504 instead of waiting forever.
+ */
+import { TsgiError } from '../../app-api/errors.js';
+import type { HeaderList } from '../../app-api/types.js';
+import type { Dispatcher, RequestHead } from '../dispatch.js';
+import type { ErrorLog } from '../log.js';
+import type { ResponseSink } from '../sink.js';
+
+const TIMEOUT_BODY = Buffer.from('Gateway Timeout: the application did not answer in time.\n');
+
+/**
+ * A sink that can be taken away from the app: once expired, the client has its 504 (or its connection was
+ * cut) and everything the app still sends is dropped; `closed` tells the core to stop and close the body.
+ */
+class DeadlineSink implements ResponseSink {
+  private started = false;
+  private expired = false;
+  constructor(private readonly inner: ResponseSink) {}
+
+  get closed(): boolean {
+    return this.expired || this.inner.closed;
+  }
+  get forbidsHopByHop(): boolean | undefined {
+    return this.inner.forbidsHopByHop;
+  }
+  start(code: number, reason: string, headers: HeaderList): void {
+    if (this.expired) return;
+    this.started = true;
+    this.inner.start(code, reason, headers);
+  }
+  write(chunk: Buffer): void | Promise<void> {
+    if (!this.expired) return this.inner.write(chunk);
+  }
+  end(last?: Buffer): void {
+    if (!this.expired) this.inner.end(last);
+  }
+  abort(err: Error): void {
+    if (!this.expired) this.inner.abort(err);
+  }
+
+  /** The deadline passed: answer 504 if nothing was sent yet, else cut the response (it cannot complete). */
+  expire(ms: number): void {
+    if (this.expired) return;
+    this.expired = true;
+    if (this.inner.closed) return;
+    if (!this.started) {
+      this.inner.start(504, 'Gateway Timeout', [
+        ['Content-Type', 'text/plain; charset=utf-8'],
+        ['Content-Length', String(TIMEOUT_BODY.length)],
+      ]);
+      this.inner.end(TIMEOUT_BODY);
+    } else {
+      this.inner.abort(new TsgiError('TSGI_ERR_TIMEOUT', `the response took longer than the worker timeout (${ms} ms)`, { status: 504 }));
+    }
+  }
+}
+
+/** Options of a WorkerDispatcher. */
+export interface WorkerDispatcherOptions {
+  log: ErrorLog;
+  /** Per-request deadline in ms; 0 = none. */
+  timeoutMs: number;
+  /** Called when a request ran past its deadline (the process should be replaced). */
+  onTimeout?: (cgi: RequestHead['cgi']) => void;
+  /** Called after each request with the number served so far. */
+  onServed?: (served: number) => void;
+}
+
+/** Counts, deadlines, and "wait until idle" around a dispatcher. */
+export class WorkerDispatcher implements Dispatcher {
+  private inflight = 0;
+  private served = 0;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(private readonly inner: Dispatcher, private readonly opts: WorkerDispatcherOptions) {}
+
+  /** Requests the app is working on now (a timed-out request counts until the app really returns). */
+  get inFlight(): number {
+    return this.inflight;
+  }
+
+  dispatch(head: RequestHead, sink: ResponseSink): void | Promise<void> {
+    this.inflight++;
+    const timeoutMs = this.opts.timeoutMs;
+    if (timeoutMs <= 0) return this.track(this.inner.dispatch(head, sink));
+
+    const guarded = new DeadlineSink(sink);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        this.opts.log.log('error', `${head.cgi.REQUEST_METHOD} ${head.cgi.SCRIPT_NAME}${head.cgi.PATH_INFO} ran past the worker timeout (${timeoutMs} ms): answered 504; this process will be replaced`);
+        guarded.expire(timeoutMs);
+        this.opts.onTimeout?.(head.cgi);
+        resolve();
+      }, timeoutMs);
+    });
+    const done = this.track(this.inner.dispatch(head, guarded), () => clearTimeout(timer));
+    if (done === undefined) return;
+    // The front is released at the deadline even though the app may never return.
+    return Promise.race([done, deadline]);
+  }
+
+  private track(result: void | Promise<void>, after?: () => void): void | Promise<void> {
+    const finish = (): void => {
+      after?.();
+      this.inflight--;
+      this.served++;
+      this.opts.onServed?.(this.served);
+      if (this.inflight === 0) for (const w of this.idleWaiters.splice(0)) w();
+    };
+    if (result === undefined || typeof (result as Promise<void>).then !== 'function') {
+      finish();
+      return;
+    }
+    return (result as Promise<void>).then(finish, (err) => {
+      this.opts.log.log('error', 'the dispatcher failed', err);
+      finish();
+    });
+  }
+
+  /** Resolves when no request is in flight, or after `maxMs`. */
+  whenIdle(maxMs: number): Promise<void> {
+    if (this.inflight === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, maxMs);
+      timer.unref();
+      this.idleWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * The supervisor's handle on one worker process: fork it with its plan, know when it is ready, hear its
+ * heartbeats and requests, tell it to drain (and kill it if it does not leave in time).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import type net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { TsgiError, type TsgiErrorCode, ERROR_CODES } from '../../app-api/errors.js';
+import { isTsgiMessage, type RetireReason, type SupervisorMessage, type WorkerMessage } from './messages.js';
+import { encodePlan, PLAN_ENV, type WorkerPlan } from './plan.js';
+import { WORKER_LISTEN_FD } from './listen-socket.js';
+
+/** The worker entry script (compiled next to this file). */
+export const WORKER_SCRIPT = fileURLToPath(new URL('./worker-main.js', import.meta.url));
+
+/** Time a draining worker gets beyond the grace period (lifecycle listeners) before SIGKILL. */
+export const DRAIN_KILL_MARGIN_MS = 6_000;
+
+/** Where a worker is in its life. */
+export type SlotState = 'booting' | 'ready' | 'draining' | 'exited';
+
+/** How a worker process ended. */
+export interface SlotExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** One worker process. */
+export class WorkerSlot {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  state: SlotState = 'booting';
+  /** Last sign of life (a heartbeat or any message), ms since epoch. */
+  lastBeat = Date.now();
+  /** The supervisor replaced it on purpose: its exit needs no replacement. */
+  retiring = false;
+  /** Killed by the watchdog. */
+  killedStuck = false;
+  /** Resolves when it serves; rejects when it exits first (with the worker's own error when it sent one). */
+  readonly ready: Promise<void>;
+  readonly exited: Promise<SlotExit>;
+  /** Messages other than ready/beat/failed (retire, draining). */
+  onMessage: ((m: WorkerMessage) => void) | undefined;
+  private failure: { code: string; message: string } | undefined;
+
+  constructor(plan: WorkerPlan, opts: { listenFd?: number; script?: string } = {}) {
+    const stdio: Array<'inherit' | 'ipc' | number> = ['inherit', 'inherit', 'inherit', 'ipc'];
+    if (opts.listenFd !== undefined) stdio[WORKER_LISTEN_FD] = opts.listenFd;
+    const fullPlan: WorkerPlan = opts.listenFd !== undefined ? { ...plan, listenFd: WORKER_LISTEN_FD } : plan;
+    this.child = fork(opts.script ?? WORKER_SCRIPT, [], {
+      stdio,
+      env: { ...process.env, [PLAN_ENV]: encodePlan(fullPlan) },
+      serialization: 'json',
+    });
+    this.pid = this.child.pid ?? -1;
+    this.exited = new Promise((resolve) => {
+      this.child.once('exit', (code, signal) => {
+        this.state = 'exited';
+        resolve({ code, signal });
+      });
+    });
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.child.on('message', (m: unknown) => {
+        if (!isTsgiMessage(m)) return;
+        const msg = m as WorkerMessage;
+        this.lastBeat = Date.now();
+        if (msg.tsgi === 'ready') {
+          if (this.state === 'booting') this.state = 'ready';
+          resolve();
+        } else if (msg.tsgi === 'failed') this.failure = { code: msg.code, message: msg.message };
+        else if (msg.tsgi === 'draining' && this.state !== 'exited') {
+          this.state = 'draining';
+          this.onMessage?.(msg);
+        }
+        else if (msg.tsgi !== 'beat') this.onMessage?.(msg);
+      });
+      void this.exited.then(({ code, signal }) => reject(this.bootError(code, signal)));
+    });
+    // Nobody may be waiting on `ready` any more (a reload gave up): do not crash on an unhandled rejection.
+    this.ready.catch(() => {});
+    this.child.on('error', () => {}); // a failed send to an exiting child; its exit is handled
+  }
+
+  private bootError(code: number | null, signal: NodeJS.Signals | null): TsgiError {
+    if (this.failure !== undefined) {
+      const known = this.failure.code in ERROR_CODES ? (this.failure.code as TsgiErrorCode) : 'TSGI_ERR_APP_LOAD';
+      return new TsgiError(known, this.failure.message);
+    }
+    return new TsgiError('TSGI_ERR_APP_LOAD', `worker process ${this.pid} exited (${signal ?? `code ${code}`}) before it was ready; its error log above says why`);
+  }
+
+  /** Send a control message (ignored when the channel is already gone). */
+  send(message: SupervisorMessage, handle?: net.Socket): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (!this.child.connected) return reject(new Error(`worker ${this.pid} is gone`));
+      this.child.send(message, handle as never, {}, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  /** Ask it to stop accepting, finish in-flight requests within `graceMs`, and exit; SIGKILL if it does not. */
+  drain(reason: RetireReason, graceMs: number): Promise<SlotExit> {
+    if (this.state !== 'exited' && this.state !== 'draining') {
+      this.state = 'draining';
+      this.send({ tsgi: 'drain', reason, graceMs }).catch(() => {});
+      const timer = setTimeout(() => this.kill(), graceMs + DRAIN_KILL_MARGIN_MS);
+      void this.exited.then(() => clearTimeout(timer));
+    }
+    return this.exited;
+  }
+
+  /** SIGKILL (a stuck process cannot be asked). */
+  kill(): void {
+    if (this.state !== 'exited') this.child.kill('SIGKILL');
+  }
+}
+
+/**
+ * Kill workers whose heartbeats stopped for longer than `timeoutMs`: their event loop is stuck (a
+ * synchronous endless loop), so they can neither answer nor be asked to leave. Returns a stop function.
+ */
+export function startWatchdog(slots: () => Iterable<WorkerSlot>, timeoutMs: number, onKill: (slot: WorkerSlot, silentMs: number) => void): () => void {
+  if (timeoutMs <= 0) return () => {};
+  const every = Math.max(50, Math.min(1000, Math.floor(timeoutMs / 4)));
+  const timer = setInterval(() => {
+    const now = Date.now();
+    for (const slot of slots()) {
+      if (slot.state !== 'ready' && slot.state !== 'draining') continue;
+      const silent = now - slot.lastBeat;
+      if (silent > timeoutMs && !slot.killedStuck) {
+        slot.killedStuck = true;
+        onKill(slot, silent);
+        slot.kill();
+      }
+    }
+  }, every);
+  timer.unref();
+  return () => clearInterval(timer);
+}

@@ -1,0 +1,138 @@
+/**
+ * A worker process: what runs in each processPool process and in each forked child. It imports the app,
+ * lets the app subscribe to its lifecycle engine (the module's `setup(engine)` export), publishes `start`,
+ * opens the configured front (by protocol name) and then either accepts on the listening socket inherited
+ * from the primary or serves the one connection its parent hands over.
+ *
+ * It leaves by draining, never by dying mid-request: on SIGTERM/SIGINT, on the supervisor's `drain` (stop,
+ * reload, recycling), when its parent goes away, or (forking) when its connection is closed.
+ */
+import { randomInt } from 'node:crypto';
+import type net from 'node:net';
+import { isTsgiError } from '../../app-api/errors.js';
+import type { App } from '../../app-api/types.js';
+import { loadApp } from '../app-loader.js';
+import { InlineDispatcher } from '../dispatch.js';
+import { importAppModule, ProcessLifecycle } from '../lifecycle/process-lifecycle.js';
+import { FEATURES, openErrorLog } from '../serve.js';
+import { getFront, type OpenFront } from './fronts.js';
+import { isTsgiMessage, type RetireReason, type SupervisorMessage, type WorkerMessage } from './messages.js';
+import type { WorkerPlan } from './plan.js';
+import { WorkerDispatcher } from './worker-dispatcher.js';
+
+/** Extra time after the grace period for lifecycle listeners before the process exits regardless. */
+const LISTENER_MARGIN_MS = 5_000;
+
+function send(message: WorkerMessage): void {
+  if (process.connected) process.send!(message);
+}
+
+/** Import the app as the single-mode server does (app-loader + enabled features), and its module for `setup`. */
+async function importApp(plan: WorkerPlan): Promise<{ app: App; module: Record<string, unknown> }> {
+  let app = await loadApp(plan.app, plan.cwd);
+  for (const feature of Object.keys(FEATURES) as (keyof typeof FEATURES)[]) {
+    const wrap = FEATURES[feature];
+    if (plan.config.server[feature] === true && wrap !== undefined) app = wrap(app);
+  }
+  return { app, module: await importAppModule(plan.app, plan.cwd) };
+}
+
+/** Run this process as a worker of `plan`. Resolves once it is serving; the process exits from drain(). */
+export async function runWorker(plan: WorkerPlan): Promise<void> {
+  const { log, close: closeLog } = openErrorLog(plan.config.server);
+  let lifecycle: ProcessLifecycle | null = null;
+  let front: OpenFront | null = null;
+  let dispatcher: WorkerDispatcher | null = null;
+  let draining: Promise<void> | null = null;
+  let asked: { reason: RetireReason; graceMs: number } | null = null;
+  let retireAsked = false;
+
+  const askRetire = (reason: RetireReason): void => {
+    if (retireAsked || draining !== null) return;
+    retireAsked = true;
+    // The supervisor starts a replacement first and then sends `drain`: no gap in capacity.
+    send({ tsgi: 'retire', reason });
+  };
+
+  const drain = (reason: RetireReason, graceMs: number): Promise<void> => {
+    if (front === null || dispatcher === null || lifecycle === null) {
+      asked ??= { reason, graceMs }; // still booting: drain right after
+      return Promise.resolve();
+    }
+    draining ??= (async (f: OpenFront, d: WorkerDispatcher, l: ProcessLifecycle) => {
+      const started = Date.now();
+      send({ tsgi: 'draining', reason });
+      setTimeout(() => {
+        log.log('warn', `worker ${process.pid}: lifecycle listeners still running ${LISTENER_MARGIN_MS} ms after the grace period; exiting`);
+        process.exit(0);
+      }, graceMs + LISTENER_MARGIN_MS).unref();
+      await l.end(reason, async () => {
+        await f.drain(graceMs);
+        // A request whose client went away may still be running in the app: give it the rest of the grace.
+        await d.whenIdle(Math.max(0, graceMs - (Date.now() - started)));
+        await d.close();
+      });
+      closeLog();
+      process.exit(0);
+    })(front, dispatcher, lifecycle!);
+    return draining;
+  };
+
+  process.on('message', (m: unknown, handle?: net.Socket) => {
+    if (!isTsgiMessage(m)) return;
+    const msg = m as SupervisorMessage;
+    if (msg.tsgi === 'drain') void drain(msg.reason, msg.graceMs);
+    else if (msg.tsgi === 'connection' && handle !== undefined) {
+      if (front === null || draining !== null) {
+        handle.destroy();
+        return;
+      }
+      front.handleConnection(handle);
+      // Forking: this process exists for this one connection.
+      handle.once('close', () => void drain('connectionClosed', plan.graceMs));
+    }
+  });
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void drain('signal', plan.graceMs));
+  // SIGHUP is the primary's (it reloads by replacing workers); a HUP sent to the whole process group must
+  // not take the default action and kill the workers.
+  process.on('SIGHUP', () => {});
+  // The supervisor is gone (killed with SIGKILL?): do not linger as an orphan holding the port.
+  process.on('disconnect', () => void drain('parentGone', plan.graceMs));
+
+  try {
+    const { app, module } = await importApp(plan);
+    const limit = plan.maxRequests > 0 ? plan.maxRequests + randomInt(0, plan.maxRequestsJitter + 1) : 0;
+    const inline = new InlineDispatcher(app, { log, appConfig: plan.config.app, multiprocess: true });
+    const d = new WorkerDispatcher(inline, {
+      log,
+      timeoutMs: plan.timeoutMs,
+      onTimeout: () => askRetire('timeout'),
+      onServed: (n) => {
+        if (limit > 0 && n >= limit) askRetire('maxRequests');
+      },
+    });
+    const l = await ProcessLifecycle.begin(module, { log, appConfig: plan.config.app, multiprocess: true });
+    const f = await getFront(plan.config.server.protocol).open(d, plan.config.server, log);
+    if (plan.mode === 'pool') await f.listenOnFd(plan.listenFd!, plan.config.server.socketQueueSize);
+    front = f;
+    dispatcher = d;
+    lifecycle = l;
+  } catch (err) {
+    const code = isTsgiError(err) ? err.code : ((err as NodeJS.ErrnoException)?.code ?? 'error');
+    const message = (err as Error)?.message ?? String(err);
+    log.log('error', `worker ${process.pid} could not start`, err);
+    send({ tsgi: 'failed', code: String(code), message });
+    closeLog();
+    process.exit(1);
+  }
+
+  if (plan.timeoutMs > 0) {
+    // The supervisor kills a worker whose beats stop: its event loop is stuck (a synchronous endless loop).
+    const every = Math.max(20, Math.min(1000, Math.floor(plan.timeoutMs / 5)));
+    setInterval(() => send({ tsgi: 'beat' }), every).unref();
+  }
+  send({ tsgi: 'ready' });
+  // Set by drain() while booting (TypeScript cannot see assignments made in callbacks).
+  const pending = asked as { reason: RetireReason; graceMs: number } | null;
+  if (pending !== null) void drain(pending.reason, pending.graceMs);
+}
