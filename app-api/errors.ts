@@ -24,6 +24,8 @@ export const ERROR_CODES = {
   TSGI_ERR_PROTOCOL: 'a peer sent malformed protocol bytes; that connection was closed',
   TSGI_ERR_OVERLOAD: 'the worker pool and its queue are full',
   TSGI_ERR_TIMEOUT: 'the request ran past its time limit',
+  TSGI_ERR_WRITE_AFTER_END: 'the write() callable was used after the response was finished',
+  TSGI_ERR_INPUT_BUSY: 'tsgi.input was read again before the previous read finished',
 } as const;
 
 /** A stable error code. */

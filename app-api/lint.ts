@@ -65,6 +65,7 @@ function checkHeaders(raise: LintState['raise'], headers: unknown): number {
       raise('response.headers', `header #${i} must be a [name, value] pair of two strings, got ${JSON.stringify(h)}`);
     }
     const [name, value] = h as [string, string];
+    if (name.toLowerCase() === 'status') raise('response.status-header', 'a Status header: pass the status as the first argument of startResponse instead');
     // The gateway's own validation decides (one definition of a valid header); the lint only names the rule.
     try {
       checkHeader([name, ''], i);
@@ -79,7 +80,6 @@ function checkHeaders(raise: LintState['raise'], headers: unknown): number {
     }
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower)) raise('response.hop-by-hop', `header ${name} is hop-by-hop: the connection and its framing belong to the server; leave it out`);
-    if (lower === 'status') raise('response.status-header', 'a Status header: pass the status as the first argument of startResponse instead');
     if (lower === 'content-length') {
       if (!/^\d+$/.test(value)) raise('response.content-length', `Content-Length ${JSON.stringify(value)} is not decimal digits`);
       const n = Number(value);

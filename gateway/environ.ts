@@ -161,8 +161,16 @@ export function cgiFromGateway(params: CgiVars, opts: CgiOptions = {}): CgiVars 
   cgi.SERVER_NAME ??= 'localhost';
   cgi.SERVER_PORT ??= '';
   cgi.REMOTE_ADDR ??= '';
+  cgi.GATEWAY_INTERFACE ??= 'CGI/1.1';
+  cgi.SERVER_SOFTWARE ??= opts.serverSoftware ?? SERVER_SOFTWARE;
   let scriptName = cgi.SCRIPT_NAME ?? '';
   let pathInfo = cgi.PATH_INFO ?? '';
+  // Servers differ (Apache can send SCRIPT_NAME '/cgi/', PATH_INFO without '/'): normalise to the spec's form.
+  if (pathInfo !== '' && pathInfo.charCodeAt(0) !== 47) pathInfo = '/' + pathInfo;
+  if (scriptName.length > 1 && scriptName.endsWith('/')) {
+    scriptName = scriptName.slice(0, -1);
+    pathInfo = '/' + pathInfo.replace(/^\//, '');
+  }
   if (opts.scriptName !== undefined) {
     // The web server's split (nginx passes the whole path as SCRIPT_NAME) is not the app's mount point: redo it.
     const full = scriptName + pathInfo;

@@ -70,6 +70,7 @@ class Response {
   /** The PEP 3333 `write` callable: sends headers if needed, then the chunk, now. */
   readonly write: Write = (chunk) => {
     if (this.status === null) throw new TsgiError('TSGI_ERR_NO_START_RESPONSE', 'write() called before startResponse');
+    if (this.finished) throw new TsgiError('TSGI_ERR_WRITE_AFTER_END', 'write() called after the response was finished');
     const buf = toBuffer(chunk);
     if (buf.length === 0) return;
     if (!this.headersSent) this.sendHeaders(-1);
@@ -85,7 +86,6 @@ class Response {
     const bodyForbidden = code < 200 || code === 204 || code === 304;
     if (bodyForbidden) this.noBody = true;
     const out: HeaderList = [];
-    const dropHop = this.sink.forbidsHopByHop === true;
     let hasLength = false;
     for (const h of this.headers) {
       const lower = h[0].toLowerCase();
@@ -100,8 +100,8 @@ class Response {
         hasLength = true;
         this.declaredLength = n;
         out.push(h);
-      } else if (lower === 'transfer-encoding' || (dropHop && HOP_BY_HOP.has(lower))) {
-        continue; // framing is the gateway's job
+      } else if (HOP_BY_HOP.has(lower)) {
+        continue; // the connection and its framing are the gateway's
       } else out.push(h);
     }
     if (!hasLength && knownLength >= 0 && !bodyForbidden) {

@@ -10,8 +10,11 @@ import type { HeaderList } from '../app-api/types.js';
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** A field value: visible Latin-1, space and tab; never CR, LF or NUL (RFC 9110 5.5). */
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
-/** `NNN reason`: three digits 100-599, a space, a reason phrase without CR/LF/NUL (may be empty). */
-const STATUS = /^([1-5]\d\d)(?: ([\t\x20-\x7e\x80-\xff]*))?$/;
+/**
+ * `NNN reason`: three digits 200-599, a space, a reason phrase without CR/LF/NUL (may be empty). 1xx are
+ * interim responses the server owns (100-continue); an app cannot make one its final answer.
+ */
+const STATUS = /^([2-5]\d\d)(?: ([\t\x20-\x7e\x80-\xff]*))?$/;
 
 /** A validated status: numeric code and reason phrase. */
 export interface ParsedStatus {
@@ -26,7 +29,7 @@ export function parseStatus(status: unknown): ParsedStatus {
   }
   const m = STATUS.exec(status);
   if (m === null) {
-    throw new TsgiError('TSGI_ERR_BAD_STATUS', `status ${JSON.stringify(status)} is not "NNN Reason" with NNN in 100-599 and no CR/LF/NUL`);
+    throw new TsgiError('TSGI_ERR_BAD_STATUS', `status ${JSON.stringify(status)} is not "NNN Reason" with NNN in 200-599 and no CR/LF/NUL`);
   }
   return { code: +m[1], reason: m[2] ?? '' };
 }
@@ -39,6 +42,10 @@ export function checkHeader(header: unknown, index: number): void {
   const [name, value] = header as [unknown, unknown];
   if (typeof name !== 'string' || !TOKEN.test(name)) {
     throw new TsgiError('TSGI_ERR_BAD_HEADER', `header #${index} has an invalid name ${JSON.stringify(name)}: names are HTTP tokens`);
+  }
+  if (name.length === 6 && name.toLowerCase() === 'status') {
+    // A CGI-style Status header would silently replace the real status behind CGI/FastCGI/SCGI fronts.
+    throw new TsgiError('TSGI_ERR_BAD_HEADER', 'a Status header is not allowed: pass the status as the first argument of startResponse');
   }
   if (typeof value !== 'string' || !FIELD_VALUE.test(value)) {
     throw new TsgiError('TSGI_ERR_BAD_HEADER', `header ${name} has an invalid value ${JSON.stringify(value)}: no CR, LF, NUL or characters above U+00FF`);
@@ -54,8 +61,8 @@ export function checkHeaders(headers: unknown): asserts headers is HeaderList {
 }
 
 /**
- * Hop-by-hop headers (RFC 9110 7.6.1). The app must not send them (the lint says so); the gateway owns
- * framing, so it drops Transfer-Encoding always and the rest where the protocol forbids them (HTTP/2).
+ * Hop-by-hop headers (RFC 9110 7.6.1). The app must not send them (the lint says so); the gateway owns the
+ * connection and the framing, so it drops them on every protocol (as a proxy must, RFC 9110 7.6.1).
  */
 export const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
 

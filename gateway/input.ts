@@ -39,7 +39,7 @@ export class BodyInput implements InputStream {
 
   private async pull(): Promise<boolean> {
     if (this.done) return false;
-    if (this.reading) throw new TsgiError('TSGI_ERR_INPUT_CLOSED', 'tsgi.input: concurrent reads are not allowed; await each read before the next');
+    if (this.reading) throw new TsgiError('TSGI_ERR_INPUT_BUSY', 'tsgi.input: concurrent reads are not allowed; await each read before the next');
     this.reading = true;
     try {
       if (this.iterator === null) this.iterator = this.source![Symbol.asyncIterator]();

@@ -17,6 +17,4 @@ export interface ResponseSink {
   abort(err: Error): void;
   /** True once the client is gone: the core stops producing the body and calls close(). */
   readonly closed: boolean;
-  /** HTTP/2 and HTTP/3 forbid connection-specific headers: the core drops them when this is true. */
-  readonly forbidsHopByHop?: boolean;
 }

@@ -255,14 +255,32 @@ describe('gateway core: serveApp', () => {
       expect(sink.body.length).to.equal(0);
     });
 
-    it('1xx as the final status: no Content-Length, no body', async () => {
+    it('1xx as the final status is refused: 500, nothing of it sent', async () => {
       const { sink } = await serve((_env, sr) => {
         sr('103 Early Hints', [['Link', '</a.css>; rel=preload']]);
         return ['x'];
       });
-      expect(sink.status).to.equal(103);
-      expect(sink.header('content-length')).to.equal(undefined);
-      expect(sink.body.length).to.equal(0);
+      expect(sink.status).to.equal(500);
+      expect(sink.header('link')).to.equal(undefined);
+    });
+
+    it('hop-by-hop headers from the app are dropped on every protocol', async () => {
+      const { sink } = await serve((_env, sr) => {
+        sr('200 OK', [['Connection', 'close'], ['Keep-Alive', 'timeout=1'], ['X-Kept', 'yes']]);
+        return ['x'];
+      });
+      expect(sink.header('connection')).to.equal(undefined);
+      expect(sink.header('keep-alive')).to.equal(undefined);
+      expect(sink.header('x-kept')).to.equal('yes');
+    });
+
+    it('a Status header is refused: 500, the real status is never replaced', async () => {
+      const { sink } = await serve((_env, sr) => {
+        sr('200 OK', [['Status', '302 Found']]);
+        return ['x'];
+      });
+      expect(sink.status).to.equal(500);
+      expect(sink.header('status')).to.equal(undefined);
     });
 
     it('Transfer-Encoding from the app is dropped (framing is the gateway\'s)', async () => {

@@ -50,9 +50,8 @@ export class Http1Sink implements ResponseSink {
   }
 }
 
-/** HTTP/2 sink: lower-case header names, duplicates as arrays, no connection-specific headers. */
+/** HTTP/2 sink: lower-case header names, duplicates as arrays (the core already dropped connection-specific ones). */
 export class Http2Sink implements ResponseSink {
-  readonly forbidsHopByHop = true;
   constructor(private readonly res: Http2ServerResponse) {}
 
   get closed(): boolean {
