@@ -62,7 +62,8 @@ function readLength(buf: Buffer, pos: number): [number, number] {
 
 /**
  * Parse name-value pairs into an object of strings (the paramText rule). A later duplicate replaces an
- * earlier one, as PHP-FPM does, so a `fastcgi_param` in a location overrides the one from an include.
+ * earlier one, as PHP-FPM does, so a `fastcgi_param` in a location overrides the one from an include;
+ * repeated HTTP_* params (one per header line) are joined instead.
  * Throws RecordError when a length runs past the data (the whole stream is then distrusted), and
  * ParamEncodingError for a path variable that is not UTF-8.
  */
@@ -81,7 +82,12 @@ export function parseParams(buf: Buffer): CgiVars {
     if (nameLen === 0) throw new RecordError('name-value pair with an empty name');
     const name = buf.toString('latin1', pos, pos + nameLen);
     pos += nameLen;
-    out[name] = paramText(name, buf.subarray(pos, pos + valueLen));
+    const value = paramText(name, buf.subarray(pos, pos + valueLen));
+    const prev = out[name];
+    // nginx <= 1.22 and lighttpd send one HTTP_* param per request header line: join repeats as HTTP does
+    // (RFC 9110 5.3; cookies with '; '), or `X-Multi: a` + `X-Multi: b` would reach the app as just 'b'.
+    if (prev !== undefined && name.startsWith('HTTP_')) out[name] = prev + (name === 'HTTP_COOKIE' ? '; ' : ', ') + value;
+    else out[name] = value;
     pos += valueLen;
   }
   return out;
