@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+/**
+ * The `tsgi` command: `tsgi MODULE[:EXPORT] [-C FILE.cfg] [--bind HOST:PORT | --socket PATH] [--<option> value ...]`.
+ *
+ * Exit codes: 0 after a graceful stop, 2 for a config or command-line error (TSGI_ERR_CONFIG,
+ * TSGI_ERR_NOT_YET), 1 when the app cannot be loaded or the server cannot start (port in use...).
+ * An error prints one line: `tsgi: CODE: message`.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { isTsgiError } from '../app-api/errors.js';
+import { parseArgs } from './config/argv.js';
+import { helpText } from './config/help.js';
+import { loadConfig } from './config/load.js';
+import { notYetNote, serve } from './serve.js';
+import { installSignalHandlers } from './signals.js';
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** Exit code for an error that stopped the start. */
+function exitCodeFor(err: unknown): number {
+  return isTsgiError(err, 'TSGI_ERR_CONFIG') || isTsgiError(err, 'TSGI_ERR_NOT_YET') ? 2 : 1;
+}
+
+/** One line for an error: the code, the message, and for a listen error what to change. */
+function errorLine(err: unknown): string {
+  const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+  if (isTsgiError(err)) return `${err.code}: ${err.message}`;
+  if (e?.code === 'EADDRINUSE') return `EADDRINUSE: ${e.address ?? ''}${e.port !== undefined ? `:${e.port}` : ''} is already in use; stop the other server or choose another address with --bind / socketPort`;
+  if (e?.code === 'EACCES') return `EACCES: not allowed to listen on ${e.address ?? ''}${e.port !== undefined ? `:${e.port}` : ''}; ports below 1024 need privileges, choose a higher socketPort`;
+  if (e?.code === 'EADDRNOTAVAIL') return `EADDRNOTAVAIL: ${e.address ?? ''} is not an address of this machine; check socketHost`;
+  return `${typeof e?.code === 'string' ? e.code : 'error'}: ${e?.message ?? String(err)}`;
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  const args = parseArgs(argv);
+  if (args.kind === 'help') {
+    process.stdout.write(helpText(notYetNote));
+    return;
+  }
+  if (args.kind === 'version') {
+    process.stdout.write(`tsgi ${version()}\n`);
+    return;
+  }
+  const config = loadConfig(args.configFile, { settings: args.settings });
+  const running = await serve({ config, app: args.appSpec });
+  process.stderr.write(`tsgi: serving ${args.appSpec} on ${running.url} (${running.mode}, pid ${process.pid})\n`);
+  installSignalHandlers({ stop: () => running.close(), reload: running.reload });
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  process.stderr.write(`tsgi: ${errorLine(err)}\n`);
+  // An exception inside the app module: its stack is what the user needs to fix it.
+  const cause = (err as { cause?: unknown })?.cause;
+  if (isTsgiError(err, 'TSGI_ERR_APP_LOAD') && cause instanceof Error && cause.stack !== undefined && !/^Error \[ERR_MODULE_NOT_FOUND\]/.test(cause.stack)) {
+    process.stderr.write(cause.stack + '\n');
+  }
+  process.exit(exitCodeFor(err));
+});

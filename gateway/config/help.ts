@@ -1,0 +1,64 @@
+/** `tsgi --help`, generated from the option table so every option is documented where it is defined. */
+import { BOOLEAN_WORDS } from './values.js';
+import { flagUsage } from './argv.js';
+import { OPTIONS, type AnyOptionDef, type OptionName } from './options.js';
+
+const WIDTH = 100;
+const COL = 32;
+
+function wrap(text: string, indent: number, first: string): string {
+  const words = text.split(/\s+/).filter((w) => w !== '');
+  const lines: string[] = [];
+  let line = first.padEnd(indent);
+  if (first !== '' && first.length >= indent) {
+    lines.push(first);
+    line = ' '.repeat(indent);
+  }
+  let empty = true;
+  for (const w of words) {
+    if (!empty && line.length + 1 + w.length > WIDTH) {
+      lines.push(line);
+      line = ' '.repeat(indent);
+      empty = true;
+    }
+    line += (empty ? '' : ' ') + w;
+    empty = false;
+  }
+  lines.push(line);
+  return lines.join('\n');
+}
+
+/** The default as shown to users. */
+export function defaultText(o: AnyOptionDef): string {
+  if (o.default === undefined) return 'none';
+  if (o.default === '') return "'' (root)";
+  return String(o.default);
+}
+
+function optionHelp(o: AnyOptionDef, note: string | undefined): string {
+  const md = o.doc.replace(/`/g, '');
+  const alias = o.aliases !== undefined ? ` Old name: ${o.aliases.join(', ')}.` : '';
+  const text = `${o.name}: ${md}${alias} Default: ${defaultText(o)}.${note !== undefined ? ` ${note}` : ''}`;
+  return wrap(text, COL, `  ${flagUsage(o)}`);
+}
+
+/**
+ * The full help text. `notYet` says which options cannot be used yet (from gateway/serve.ts), so the help
+ * never promises what is not built.
+ */
+export function helpText(notYet: (option: OptionName) => string | undefined = () => undefined): string {
+  const head = [
+    'Usage: tsgi MODULE[:EXPORT] [-C FILE.cfg] [--bind HOST:PORT | --socket PATH] [--<option> VALUE ...]',
+    '',
+    wrap('Serve a tsgi app. MODULE is a .js file (relative to the current directory) or a package name; EXPORT defaults to app, then default; EXPORT() calls a factory that returns the app.', 0, ''),
+    '',
+    'Options:',
+    wrap('Read [server] and [app] from this INI file. Command-line options override the same option in the file.', COL, '  -C, -c, --config FILE'),
+    wrap('HOST:PORT, [IPv6]:PORT, HOST, :PORT or unix:PATH. --bind and --socket replace the listening address of the config file.', COL, '  -b, --bind ADDRESS'),
+    wrap('Print this help.', COL, '  -h, --help'),
+    wrap('Print the version.', COL, '  -v, --version'),
+    '',
+    wrap(`Server options: also written as NAME = VALUE under [server] in the config file. Booleans take ${BOOLEAN_WORDS}. Times are seconds.`, 0, ''),
+  ];
+  return [...head, ...OPTIONS.map((o) => optionHelp(o, notYet(o.name))), ''].join('\n');
+}

@@ -1,0 +1,179 @@
+/**
+ * The option table: every `[server]` option, declared once, with its type, default, validator, command-line
+ * flag and documentation (gunicorn's settings.py is the model). The INI loader, the command line, `--help`
+ * and the README's config reference are all generated from this table, so an option cannot exist in one of
+ * them and be missing from another.
+ *
+ * Names are camelCase as in the CherryPy deployment chapter (`socketPort`, `threadPool`, ...). Whether a
+ * feature is built yet is not decided here but in gateway/serve.ts, which answers TSGI_ERR_NOT_YET for a
+ * mode or protocol nobody has plugged in.
+ */
+import { integerIn, oneOf, parseBoolean, parseHost, parsePath, parseScriptName, seconds } from './values.js';
+
+/** The wire protocols a listening socket can speak. */
+export const PROTOCOLS = ['http', 'fastcgi', 'scgi', 'auto'] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
+
+/** The typed `[server]` section. Durations are in seconds, as written in the file. */
+export interface ServerConfig {
+  socketHost: string;
+  socketPort: number;
+  socketFile: string | undefined;
+  socketQueueSize: number;
+  protocol: Protocol;
+  threading: boolean;
+  forking: boolean;
+  processPool: number;
+  threadPool: number;
+  workerTimeout: number;
+  maxRequests: number;
+  maxRequestsJitter: number;
+  maxChildren: number;
+  spareChildren: number;
+  http2: boolean;
+  sslKeyFile: string | undefined;
+  sslCertificateFile: string | undefined;
+  reverseDNS: boolean;
+  scriptName: string;
+  xmlRpc: boolean;
+  headerTimeout: number;
+  idleTimeout: number;
+  keepAliveTimeout: number;
+  requestTimeout: number;
+  gracefulTimeout: number;
+  pidFile: string | undefined;
+  errorLog: string;
+}
+
+/** An option name. */
+export type OptionName = keyof ServerConfig;
+
+/** One row of the table. */
+export interface OptionDef<K extends OptionName = OptionName> {
+  /** The name in the `[server]` section (camelCase). */
+  name: K;
+  /** The INI section it lives in. */
+  section: 'server';
+  /** The kind of value, for `--help` and the docs. */
+  type: 'integer' | 'boolean' | 'seconds' | 'host' | 'path' | 'string' | 'choice';
+  /** Used when neither the file nor the command line sets it. */
+  default: ServerConfig[K];
+  /** Turns the text as written into the value; throws BadValue with a message naming the valid form. */
+  parse: (raw: string) => ServerConfig[K];
+  /** The command-line flag (`--socket-port`). */
+  cli: string;
+  /** Placeholder for the value in `--help` (`N`, `PATH`, `SECONDS`...). Booleans have none. */
+  metavar?: string;
+  /** Older names accepted in the file (e.g. fixedNumberOfProcesses for processPool). */
+  aliases?: readonly string[];
+  /** One or two sentences: what it does, and when to use it. */
+  doc: string;
+}
+
+/** Any row of the table, whatever its value type. */
+export type AnyOptionDef = { [K in OptionName]: OptionDef<K> }[OptionName];
+
+function def<K extends OptionName>(d: Omit<OptionDef<K>, 'section'>): AnyOptionDef {
+  return { section: 'server', ...d } as unknown as AnyOptionDef;
+}
+
+const port = integerIn(0, 65535);
+const count = integerIn(0, 10_000);
+
+/** The `[server]` options, in the order the docs list them. */
+export const OPTIONS: readonly AnyOptionDef[] = [
+  // Where to listen.
+  def({ name: 'socketHost', type: 'host', default: '127.0.0.1', parse: parseHost, cli: '--socket-host', metavar: 'HOST',
+    doc: 'Interface to listen on. `0.0.0.0` (or `::`) listens on every interface; the default only accepts local connections.' }),
+  def({ name: 'socketPort', type: 'integer', default: 8080, parse: port, cli: '--socket-port', metavar: 'PORT',
+    doc: 'TCP port to listen on, 0-65535. 0 picks a free port (the start line says which).' }),
+  def({ name: 'socketFile', type: 'path', default: undefined, parse: parsePath, cli: '--socket', metavar: 'PATH',
+    doc: 'Listen on this unix socket instead of TCP (for a web server in front on the same host). Conflicts with socketHost/socketPort. A stale socket file left by a dead server is removed; one a live server answers on is an error.' }),
+  def({ name: 'socketQueueSize', type: 'integer', default: 511, parse: integerIn(1, 65535), cli: '--socket-queue-size', metavar: 'N',
+    doc: 'Listen backlog: connections the kernel queues before the server accepts them (capped by net.core.somaxconn).' }),
+  def({ name: 'protocol', type: 'choice', default: 'http', parse: oneOf(PROTOCOLS), cli: '--protocol', metavar: PROTOCOLS.join('|'),
+    doc: 'What the socket speaks: `http` (the built-in HTTP/1.1 server), `fastcgi` or `scgi` (behind nginx, Apache or lighttpd), or `auto` (tell each connection apart by its first bytes).' }),
+
+  // Concurrency model: at most one of these; none is "single" (inline on the event loop).
+  def({ name: 'threading', type: 'boolean', default: false, parse: parseBoolean, cli: '--threading',
+    doc: 'Run each request on a new worker thread. Conflicts with forking, processPool and threadPool.' }),
+  def({ name: 'forking', type: 'boolean', default: false, parse: parseBoolean, cli: '--forking',
+    doc: 'Run each connection in a new process. Conflicts with threading, processPool and threadPool.' }),
+  def({ name: 'processPool', type: 'integer', default: 0, parse: count, cli: '--process-pool', metavar: 'N', aliases: ['fixedNumberOfProcesses'],
+    doc: 'Fork N worker processes that share the listening socket (gunicorn `--workers`); 0 = off.' }),
+  def({ name: 'threadPool', type: 'integer', default: 0, parse: count, cli: '--thread-pool', metavar: 'N',
+    doc: 'Run requests on a pool of N worker threads; 0 = off. For synchronous apps that block.' }),
+
+  // Worker processes (processPool, forking).
+  def({ name: 'workerTimeout', type: 'seconds', default: 0, parse: seconds(false), cli: '--worker-timeout', metavar: 'SECONDS',
+    doc: 'processPool and forking: a request still running after this long is answered 504 and its process replaced; a process whose event loop is blocked this long is killed and replaced (gunicorn `--timeout`). 0 = none.' }),
+  def({ name: 'maxRequests', type: 'integer', default: 0, parse: integerIn(0, 1_000_000_000), cli: '--max-requests', metavar: 'N',
+    doc: 'processPool: replace a worker process after it served N requests, to bound slow leaks. The new process starts first and the old one finishes its requests, so none fails. 0 = never.' }),
+  def({ name: 'maxRequestsJitter', type: 'integer', default: 0, parse: integerIn(0, 1_000_000_000), cli: '--max-requests-jitter', metavar: 'N',
+    doc: 'Add a random 0..N to maxRequests for each process, so the workers are not all replaced at the same moment.' }),
+  def({ name: 'maxChildren', type: 'integer', default: 16, parse: integerIn(1, 10_000), cli: '--max-children', metavar: 'N',
+    doc: 'forking: most processes alive at once (serving, starting or spare); a connection past it is answered 503 with Retry-After.' }),
+  def({ name: 'spareChildren', type: 'integer', default: 1, parse: integerIn(0, 10_000), cli: '--spare-children', metavar: 'N',
+    doc: 'forking: processes started ahead of need, each waiting with the app loaded for its one connection, so a connection does not wait for a process to start.' }),
+
+  // HTTP front.
+  def({ name: 'http2', type: 'boolean', default: false, parse: parseBoolean, cli: '--http2',
+    doc: 'Speak HTTP/2: over TLS with HTTP/1.1 fallback by ALPN when sslKeyFile/sslCertificateFile are set, else cleartext h2c.' }),
+  def({ name: 'sslKeyFile', type: 'path', default: undefined, parse: parsePath, cli: '--ssl-key-file', metavar: 'PATH',
+    doc: 'PEM private key. With sslCertificateFile turns on HTTPS.' }),
+  def({ name: 'sslCertificateFile', type: 'path', default: undefined, parse: parsePath, cli: '--ssl-certificate-file', metavar: 'PATH',
+    doc: 'PEM certificate (chain). With sslKeyFile turns on HTTPS.' }),
+  def({ name: 'reverseDNS', type: 'boolean', default: false, parse: parseBoolean, cli: '--reverse-dns',
+    doc: 'Set REMOTE_HOST by a reverse DNS lookup of the client address (cached; a lookup never holds a request more than 250 ms).' }),
+  def({ name: 'scriptName', type: 'string', default: '', parse: parseScriptName, cli: '--script-name', metavar: 'PATH',
+    doc: 'Mount the app under this URL prefix: it becomes SCRIPT_NAME and requests outside it get 404. Empty (the default) mounts at the root.' }),
+  def({ name: 'xmlRpc', type: 'boolean', default: false, parse: parseBoolean, cli: '--xml-rpc',
+    doc: 'Answer XML-RPC calls (POST text/xml) as CherryPy\'s XML-RPC tool does.' }),
+
+  // Timeouts (seconds).
+  def({ name: 'headerTimeout', type: 'seconds', default: 20, parse: seconds(true), cli: '--header-timeout', metavar: 'SECONDS',
+    doc: 'Deadline for receiving a request head; slow clients (slowloris) are cut off after it.' }),
+  def({ name: 'idleTimeout', type: 'seconds', default: 60, parse: seconds(false), cli: '--idle-timeout', metavar: 'SECONDS',
+    doc: 'Close a connection with no traffic in either direction for this long; 0 = never.' }),
+  def({ name: 'keepAliveTimeout', type: 'seconds', default: 5, parse: seconds(false), cli: '--keep-alive-timeout', metavar: 'SECONDS',
+    doc: 'How long an idle keep-alive connection waits for its next request.' }),
+  def({ name: 'requestTimeout', type: 'seconds', default: 0, parse: seconds(false), cli: '--request-timeout', metavar: 'SECONDS',
+    doc: 'Deadline for receiving a whole request, body included; 0 = none (uploads may be long). When set, it must be at least headerTimeout.' }),
+  def({ name: 'gracefulTimeout', type: 'seconds', default: 30, parse: seconds(false), cli: '--graceful-timeout', metavar: 'SECONDS',
+    doc: 'On SIGTERM or Ctrl-C: stop accepting, give in-flight requests this long to finish, then close what is left and exit.' }),
+
+  // Process.
+  def({ name: 'pidFile', type: 'path', default: undefined, parse: parsePath, cli: '--pid-file', metavar: 'PATH',
+    doc: 'Write the server\'s pid to this file once it listens; removed on a clean exit.' }),
+  def({ name: 'errorLog', type: 'path', default: '-', parse: parsePath, cli: '--error-log', metavar: 'PATH',
+    doc: 'Append the error log (gateway messages and what apps write to tsgi.errors) to this file; `-` is stderr.' }),
+];
+
+/** Option by name (and by old name). */
+export const OPTION_BY_NAME: ReadonlyMap<string, AnyOptionDef> = new Map(
+  OPTIONS.flatMap((o) => [[o.name, o] as const, ...(o.aliases ?? []).map((a) => [a, o] as const)]),
+);
+
+/** The defaults, as a config. */
+export function defaultServerConfig(): ServerConfig {
+  const out: Record<string, unknown> = {};
+  for (const o of OPTIONS) out[o.name] = o.default;
+  return out as unknown as ServerConfig;
+}
+
+/** The options that choose a concurrency model; at most one may be set. */
+export const MODE_OPTIONS = ['threading', 'forking', 'processPool', 'threadPool'] as const;
+
+/** A concurrency model: `single` (inline on the event loop) or the mode option that is set. */
+export type ModeName = 'single' | (typeof MODE_OPTIONS)[number];
+
+/** A mode option counts as set when it is true or a number above 0: `threadPool = 0` means off. */
+export function modeIsSet(value: unknown): boolean {
+  return value === true || (typeof value === 'number' && value > 0);
+}
+
+/** The concurrency model a (validated) config asks for. */
+export function modeOf(config: ServerConfig): ModeName {
+  for (const m of MODE_OPTIONS) if (modeIsSet(config[m])) return m;
+  return 'single';
+}
