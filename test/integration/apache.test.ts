@@ -3,9 +3,13 @@
  * built-in HTTP server, mod_proxy_fcgi, mod_proxy_scgi. One Apache (event MPM, workers as www-data) serves
  * every site on its own port; the conformance table and the extra cases run through each.
  */
-import { apacheModuleDir, findBinary } from './harness/binaries.js';
+import { dirname } from 'node:path';
+import { apacheModuleDir, findBinary, hasApacheModule } from './harness/binaries.js';
+import { removeDir, tempDir } from './harness/daemon.js';
+import { writeEntry } from './harness/entries.js';
+import { ON_CI } from './harness/skip.js';
 import { startFastcgiBackend, startHttpBackend, startScgiBackend, type Backend } from './harness/backends.js';
-import { runExtraCases } from './harness/extra-cases.js';
+import { BASICS_ROW, runExtraCases } from './harness/extra-cases.js';
 import { httpFront, printLogsOnFailure } from './harness/fronts.js';
 import { requireInstalled } from './harness/skip.js';
 import { startWebServer, type WebServer } from './harness/web-server.js';
@@ -23,10 +27,16 @@ const APACHE_SCRIPT_HEADER_SKIPS: Record<string, string> = {
     'Apache reads script response headers (ap_scan_script_header_err_*) into a MAX_STRING_LEN = 8192 byte line buffer: "X-Large: " + 8 KiB does not fit (error log AH01070 "Error parsing script headers"); 6 KiB passes (extra case)',
 };
 
+/** SCGI makes CONTENT_LENGTH mandatory, so it is "0" on requests without a body. */
+const SCGI_ZERO_LENGTH = 'the SCGI protocol requires CONTENT_LENGTH on every request, so it is "0" without a body; the extra case runs the same row accepting "0"';
+
 describe('integration: Apache', function () {
   this.timeout(60_000);
   let web: WebServer | undefined;
+  let scripts: string | undefined;
   const backends: Record<string, Backend> = {};
+  // mod_fcgid is a separate Debian package (libapache2-mod-fcgid): its suite runs when the module is there.
+  const fcgid = hasApacheModule('fcgid');
 
   before(async function () {
     const apache = requireInstalled(this, 'apache2', findBinary('apache2') ?? findBinary('httpd'));
@@ -35,21 +45,23 @@ describe('integration: Apache', function () {
     backends.fastcgi = await startFastcgiBackend();
     backends.scgi = await startScgiBackend({}, '/app'); // mod_proxy_scgi sends no PATH_INFO: tsgi splits at the mount
     const at = (b: Backend): string => `127.0.0.1:${b.port}`;
-    web = await startWebServer(
-      'apache',
-      apache,
-      [
-        { name: 'proxy-http', template: 'proxy-http.conf', vars: { UPSTREAM: at(backends.http) } },
-        { name: 'proxy-fcgi', template: 'proxy-fcgi.conf', vars: { UPSTREAM: at(backends.fastcgi) } },
-        { name: 'proxy-scgi', template: 'proxy-scgi.conf', vars: { UPSTREAM: at(backends.scgi) } },
-      ],
-      { MODULES: modules },
-    );
+    scripts = tempDir('apache-bin');
+    const sites = [
+      { name: 'proxy-http', template: 'proxy-http.conf', vars: { UPSTREAM: at(backends.http) } },
+      { name: 'proxy-fcgi', template: 'proxy-fcgi.conf', vars: { UPSTREAM: at(backends.fastcgi) } },
+      { name: 'proxy-scgi', template: 'proxy-scgi.conf', vars: { UPSTREAM: at(backends.scgi) } },
+    ];
+    if (fcgid) {
+      const script = writeEntry(scripts, 'tsgi.fcgi', 'fcgi-fd0');
+      sites.push({ name: 'fcgid', template: 'fcgid.conf', vars: { FCGI_SCRIPT: script, FCGI_DIR: dirname(script) } } as never);
+    }
+    web = await startWebServer('apache', apache, sites, { MODULES: modules });
   });
 
   after(async () => {
     await web?.stop();
     for (const b of Object.values(backends)) await b.close();
+    removeDir(scripts);
   });
 
   printLogsOnFailure(() => [
@@ -67,7 +79,19 @@ describe('integration: Apache', function () {
   runConformance('Apache mod_proxy_fcgi -> FastCGI: conformance', fcgi);
   runExtraCases('Apache mod_proxy_fcgi -> FastCGI: extra', fcgi);
 
-  const scgi = httpFront({ name: 'Apache mod_proxy_scgi', port: port('proxy-scgi'), skips: APACHE_SCRIPT_HEADER_SKIPS, capabilities: { chunkedUpload: false }, bigUpload: true });
+  const scgi = httpFront({ name: 'Apache mod_proxy_scgi', port: port('proxy-scgi'), skips: { ...APACHE_SCRIPT_HEADER_SKIPS, [BASICS_ROW]: SCGI_ZERO_LENGTH }, capabilities: { chunkedUpload: false }, bigUpload: true });
   runConformance('Apache mod_proxy_scgi -> SCGI: conformance', scgi);
   runExtraCases('Apache mod_proxy_scgi -> SCGI: extra', scgi);
+
+  describe('Apache mod_fcgid (tsgi on fd 0, started by Apache)', function () {
+    before(function () {
+      if (fcgid) return;
+      if (ON_CI) throw new Error('mod_fcgid is not installed (Debian package: libapache2-mod-fcgid); CI=true requires every front: add it to .ci/run');
+      console.log('      skipped: mod_fcgid is not installed (Debian package: libapache2-mod-fcgid)');
+      this.skip();
+    });
+    const fd0 = httpFront({ name: 'Apache mod_fcgid', port: port('fcgid'), skips: { ...APACHE_SCRIPT_HEADER_SKIPS, [BASICS_ROW]: 'mod_fcgid sends CONTENT_LENGTH=0 on every request without a body; the extra case runs the same row accepting "0"' }, capabilities: { chunkedUpload: true }, bigUpload: true });
+    runConformance('Apache mod_fcgid -> FastCGI on fd 0: conformance', fd0);
+    runExtraCases('Apache mod_fcgid -> FastCGI on fd 0: extra', fd0);
+  });
 });

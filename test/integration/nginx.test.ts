@@ -5,7 +5,7 @@
  */
 import { findBinary } from './harness/binaries.js';
 import { startFastcgiBackend, startHttpBackend, startScgiBackend, type Backend } from './harness/backends.js';
-import { runExtraCases } from './harness/extra-cases.js';
+import { BASICS_ROW, runExtraCases } from './harness/extra-cases.js';
 import { httpFront, printLogsOnFailure } from './harness/fronts.js';
 import { requireInstalled } from './harness/skip.js';
 import { startWebServer, type WebServer } from './harness/web-server.js';
@@ -57,7 +57,15 @@ describe('integration: nginx', function () {
   runConformance('nginx fastcgi_pass + fastcgi_keep_conn on -> FastCGI: conformance', keep);
   runExtraCases('nginx fastcgi_pass + fastcgi_keep_conn on -> FastCGI: extra', keep);
 
-  const scgi = httpFront({ name: 'nginx scgi_pass', port: port('scgi'), skips: NGINX_SKIPS, capabilities: { chunkedUpload: true }, bigUpload: true });
+  const scgi = httpFront({
+    name: 'nginx scgi_pass',
+    port: port('scgi'),
+    skips: {
+      ...NGINX_SKIPS,
+      [BASICS_ROW]: 'the SCGI protocol requires CONTENT_LENGTH on every request (nginx sends it first, always), so it is "0" without a body; the extra case runs the same row accepting "0"',
+      'repeated request headers are joined with ", "':
+        `nginx ${'<='} 1.22 sends one SCGI header per request header line (HTTP_X_MULTI twice; nginx 1.23 joins them), and tsgi's SCGI adapter refuses duplicate SCGI headers as malformed (reliability table), so the request gets 502: open question for the SCGI adapter`,
+    }, capabilities: { chunkedUpload: true }, bigUpload: true });
   runConformance('nginx scgi_pass -> SCGI: conformance', scgi);
   runExtraCases('nginx scgi_pass -> SCGI: extra', scgi);
 });
