@@ -185,6 +185,36 @@ describe('built-in HTTP server', function () {
     expect((await sendRequest({ port: server.port }, { method: 'GET', path: '/' })).status).to.equal(200);
   });
 
+  it('closes a connection that moves no byte for idleTimeout (an app that never finishes its body)', async () => {
+    let release = (): void => {};
+    const stuck = new Promise<void>((resolve) => (release = resolve));
+    const app: App = (environ, startResponse) => {
+      startResponse('200 OK', [['Content-Type', 'text/plain']]);
+      if (environ.PATH_INFO === '/ok') return ['ok'];
+      return (async function* () {
+        yield 'first chunk\n';
+        await stuck;
+      })();
+    };
+    const server = await servers.start(app, { idleTimeout: 500 });
+    try {
+      const sock = net.connect(server.port, '127.0.0.1');
+      const received: Buffer[] = [];
+      sock.on('data', (c) => received.push(c));
+      sock.on('error', () => {});
+      const closed = new Promise<void>((resolve) => sock.on('close', () => resolve()));
+      sock.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+      await closed; // bounded by the test timeout
+      const text = Buffer.concat(received).toString();
+      expect(text).to.match(/^HTTP\/1\.1 200/);
+      expect(text).to.include('first chunk');
+      expect(text).to.not.match(/\r\n0\r\n\r\n$/); // never the chunked terminator: the body was cut
+      expect((await sendRequest({ port: server.port }, { method: 'GET', path: '/ok' })).status).to.equal(200);
+    } finally {
+      release();
+    }
+  });
+
   it('runs @fastify/middie middleware before the app', async () => {
     let appCalls = 0;
     const app: App = (environ, startResponse) => {

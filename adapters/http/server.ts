@@ -15,6 +15,7 @@ import { cgiFromHttp, type HttpRequestHead } from '../../gateway/environ.js';
 import type { Dispatcher, RequestHead } from '../../gateway/dispatch.js';
 import { ErrorLog } from '../../gateway/log.js';
 import type { ResponseSink } from '../../gateway/sink.js';
+import { watchIdle } from './idle-sweep.js';
 import { ReverseDns } from './reverse-dns.js';
 import { Http1Sink, Http2Sink } from './sink.js';
 
@@ -41,7 +42,7 @@ export interface HttpServerOptions {
   reverseDNS?: boolean | ReverseDns;
   /** Deadline for the request head (slowloris). Default 20 s. */
   headerTimeout?: number;
-  /** Socket inactivity timeout. Default 60 s. */
+  /** A connection that moves no byte for this long is closed (checked by a sweep: see idle-sweep.ts). 0 = never. Default 60 s. */
   idleTimeout?: number;
   /** How long an idle keep-alive connection stays open. Default 5 s. */
   keepAliveTimeout?: number;
@@ -124,6 +125,7 @@ export async function startHttpServer(dispatcher: Dispatcher, opts: HttpServerOp
   const rdns = opts.reverseDNS instanceof ReverseDns ? opts.reverseDNS : opts.reverseDNS ? new ReverseDns() : null;
   const scriptName = opts.scriptName ?? '';
 
+  let stopIdleWatch = (): void => {};
   const serverFactory = (handler: (req: IncomingMessage, res: ServerResponse) => void): http.Server => {
     // Our own factory: Fastify does not expose headersTimeout or the interval at which Node enforces it.
     const h1 = { headersTimeout, requestTimeout, keepAliveTimeout, connectionsCheckingInterval: Math.min(1000, headersTimeout) };
@@ -132,7 +134,7 @@ export async function startHttpServer(dispatcher: Dispatcher, opts: HttpServerOp
       server = (tls ? http2.createSecureServer({ key, cert, allowHTTP1: true }, handler as never) : http2.createServer({}, handler as never)) as unknown as http.Server;
     } else if (tls) server = https.createServer({ key, cert, ...h1 }, handler);
     else server = http.createServer(h1, handler);
-    server.setTimeout(idleTimeout);
+    stopIdleWatch = watchIdle(server as unknown as net.Server, idleTimeout);
     return server;
   };
 
@@ -234,7 +236,10 @@ export async function startHttpServer(dispatcher: Dispatcher, opts: HttpServerOp
         }, graceMs);
         timer.unref();
       });
-      closing = Promise.race([fastify.close(), force]).then(() => clearTimeout(timer));
+      closing = Promise.race([fastify.close(), force]).then(() => {
+        clearTimeout(timer);
+        stopIdleWatch();
+      });
       return closing;
     },
   };
