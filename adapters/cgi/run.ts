@@ -1,0 +1,86 @@
+/**
+ * Serve one CGI request (RFC 3875) and return: the web server started this process for it.
+ * CGI variables come from the environment, the body from stdin, the response goes to stdout, the log to
+ * stderr (the web server's error log). `tsgi.run_once` is true.
+ *
+ * Start-up cost is the whole cost of a CGI request, so this file and what it imports stay small: the
+ * gateway core modules directly (no index barrels, no fastify, no config parser).
+ * tsgi.multiprocess is true: every request runs in its own process (PEP 3333 says the same of CGI).
+ */
+import { TsgiError } from '../../app-api/errors.js';
+import type { App, CgiVars } from '../../app-api/types.js';
+import { InlineDispatcher } from '../../gateway/dispatch.js';
+import { cgiFromGateway } from '../../gateway/environ.js';
+import { ErrorLog } from '../../gateway/log.js';
+import { cgiVarsFromEnv } from './env.js';
+import { FdSink, writeAllSync } from './sink.js';
+import { FdBody } from './stdin.js';
+
+/** Options of `runCgi`. The defaults are what a real CGI process wants; tests override the descriptors. */
+export interface RunCgiOptions {
+  /** Where the CGI variables are. Default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Body file descriptor. Default 0 (stdin). */
+  stdinFd?: number;
+  /** Response file descriptor. Default 1 (stdout). */
+  stdoutFd?: number;
+  /** Error log. Default: blocking writes to fd 2 (stderr), so nothing is lost at exit. */
+  log?: ErrorLog;
+  /** Mount point: re-split SCRIPT_NAME + PATH_INFO at it (default: keep the web server's split). */
+  scriptName?: string;
+  /** More environment variables to pass into the environ (e.g. SSL_CLIENT_S_DN). */
+  extraVars?: readonly string[];
+  /** The `[app]` config section, as tsgi.app_config. */
+  appConfig?: Readonly<Record<string, string>>;
+}
+
+/** An error log that writes to stderr with blocking writes (a CGI process may exit right after). */
+export function stderrLog(): ErrorLog {
+  return new ErrorLog({ write: (line: string) => writeAllSync(2, line) }, 'tsgi-cgi');
+}
+
+/** A plain-text error response, for requests refused before the app runs. */
+function refuse(sink: FdSink, status: number): void {
+  const reason = status === 404 ? 'Not Found' : status === 400 ? 'Bad Request' : 'Internal Server Error';
+  const body = Buffer.from(reason + '\n');
+  sink.start(status, reason, [
+    ['Content-Type', 'text/plain; charset=utf-8'],
+    ['Content-Length', String(body.length)],
+  ]);
+  sink.end(body);
+}
+
+/**
+ * Run `app` for the CGI request of this process. Resolves (never rejects) once the whole response was
+ * written to stdout, with the status sent. Deletes process.env.HTTP_PROXY first (httpoxy): the app and
+ * any process it spawns must not take a client's `Proxy:` header for proxy settings.
+ */
+export async function runCgi(app: App, opts: RunCgiOptions = {}): Promise<number> {
+  const env = opts.env ?? process.env;
+  delete process.env.HTTP_PROXY;
+  const log = opts.log ?? stderrLog();
+  const sink = new FdSink(opts.stdoutFd ?? 1);
+  let cgi: CgiVars;
+  try {
+    cgi = cgiFromGateway(cgiVarsFromEnv(env, opts.extraVars), { scriptName: opts.scriptName });
+    if (cgi.CONTENT_LENGTH !== undefined && !/^\d{1,15}$/.test(cgi.CONTENT_LENGTH)) {
+      throw new TsgiError('TSGI_ERR_BAD_REQUEST', `CONTENT_LENGTH ${JSON.stringify(cgi.CONTENT_LENGTH.slice(0, 40))} is not a decimal number`, { status: 400 });
+    }
+  } catch (err) {
+    const status = err instanceof TsgiError ? err.status : 500;
+    log.log(status >= 500 ? 'error' : 'warn', `refused CGI request ${env.REQUEST_METHOD ?? '?'} ${(env.REQUEST_URI ?? env.PATH_INFO ?? '').slice(0, 200)}: ${(err as Error).message}`);
+    refuse(sink, status);
+    return sink.status;
+  }
+  const length = cgi.CONTENT_LENGTH === undefined ? 0 : Number(cgi.CONTENT_LENGTH);
+  const body = length > 0 ? new FdBody(opts.stdinFd ?? 0, length) : null;
+  const dispatcher = new InlineDispatcher(app, { log, runOnce: true, multiprocess: true, appConfig: opts.appConfig });
+  try {
+    await dispatcher.dispatch({ cgi, body, bodySync: body === null ? undefined : (n) => body.readSync(n) }, sink);
+  } catch (err) {
+    // The core never rejects; this is a last guard so stdout always gets a response.
+    log.log('error', 'CGI dispatch failed', err);
+    if (sink.status === 0) refuse(sink, 500);
+  }
+  return sink.status;
+}

@@ -1,0 +1,78 @@
+/**
+ * The CGI request body: exactly CONTENT_LENGTH bytes of file descriptor 0 (RFC 3875 4.2), read both ways
+ * tsgi.input offers: as an async iterable (fs.read, off the event loop), and blocking (fs.readSync), since a
+ * CGI process serves one request and may block, so a synchronous app can read its body. Both share one
+ * count, so an app may mix them. process.stdin is not used: creating it costs start-up time (it loads the
+ * net/tty stream machinery) and it reads ahead of what the app asked for.
+ */
+import { read, readSync } from 'node:fs';
+import { TsgiError } from '../../app-api/errors.js';
+
+const CHUNK = 64 * 1024;
+
+function isEagain(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException)?.code === 'EAGAIN';
+}
+
+// A blocking 1 ms sleep, for a non-blocking fd 0 in readSync (a parent left O_NONBLOCK set).
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+function sleepSync(ms: number): void {
+  Atomics.wait(sleeper, 0, 0, ms);
+}
+
+/** A fixed-length body read from a file descriptor. */
+export class FdBody implements AsyncIterable<Buffer> {
+  private remaining: number;
+
+  constructor(private readonly fd: number, readonly length: number) {
+    this.remaining = length;
+  }
+
+  private truncated(): TsgiError {
+    return new TsgiError('TSGI_ERR_INPUT_CLOSED', `stdin ended after ${this.length - this.remaining} of the ${this.length} body bytes CONTENT_LENGTH announced`, { status: 400 });
+  }
+
+  /** Blocking read of up to `size` bytes; an empty Buffer once the whole body was read. */
+  readSync(size: number): Buffer {
+    if (this.remaining === 0 || size <= 0) return Buffer.alloc(0);
+    const buf = Buffer.allocUnsafe(Math.min(size, this.remaining, 1 << 20));
+    for (;;) {
+      let n: number;
+      try {
+        n = readSync(this.fd, buf, 0, buf.length, null);
+      } catch (err) {
+        if (isEagain(err)) {
+          sleepSync(1);
+          continue;
+        }
+        throw new TsgiError('TSGI_ERR_INPUT_CLOSED', `reading the body from stdin failed: ${(err as Error).message}`, { status: 400, cause: err });
+      }
+      if (n === 0) throw this.truncated();
+      this.remaining -= n;
+      return n === buf.length ? buf : buf.subarray(0, n);
+    }
+  }
+
+  private readAsync(buf: Buffer): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const attempt = (): void => {
+        read(this.fd, buf, 0, buf.length, null, (err, n) => {
+          if (err === null) resolve(n);
+          else if (isEagain(err)) setTimeout(attempt, 1);
+          else reject(new TsgiError('TSGI_ERR_INPUT_CLOSED', `reading the body from stdin failed: ${err.message}`, { status: 400, cause: err }));
+        });
+      };
+      attempt();
+    });
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    while (this.remaining > 0) {
+      const buf = Buffer.allocUnsafe(Math.min(CHUNK, this.remaining));
+      const n = await this.readAsync(buf);
+      if (n === 0) throw this.truncated();
+      this.remaining -= n;
+      yield n === buf.length ? buf : buf.subarray(0, n);
+    }
+  }
+}

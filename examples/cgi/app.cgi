@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+// tsgi CGI entry point. Copy it into cgi-bin (chmod +x) and say which app it serves:
+//   - set APP below to the app module (it exports `app` or a default app function), or
+//   - set TSGI_APP in the web server's environment (Apache: `SetEnv TSGI_APP /srv/app/dist/app.js`;
+//     lighttpd: `setenv.add-environment = ("TSGI_APP" => "/srv/app/dist/app.js")`).
+// If this file is not inside the tsgi package any more, set TSGI_HOME (or HOME_DIR below) to tsgi's
+// package directory.
+// CommonJS on purpose: a `.cgi` file is not an ES module to Node, and this file must start fast.
+'use strict';
+const APP = process.env.TSGI_APP || '';
+const HOME_DIR = process.env.TSGI_HOME || require('node:path').join(__dirname, '..', '..');
+
+import(require('node:url').pathToFileURL(require('node:path').join(HOME_DIR, 'dist', 'adapters', 'cgi', 'main.js')).href).then(
+  (m) => m.main(APP),
+  (err) => {
+    process.stderr.write(`tsgi-cgi: cannot load tsgi from ${HOME_DIR} (set TSGI_HOME to the tsgi package directory): ${err && err.stack}\n`);
+    process.stdout.write('Status: 500 Internal Server Error\r\nContent-Type: text/plain\r\n\r\nInternal Server Error\n', () => process.exit(0));
+  },
+);

@@ -1,0 +1,173 @@
+/**
+ * The CGI front, as a web server runs it: examples/cgi/app.cgi spawned with a CGI environment and the body
+ * on stdin, the response read from stdout, the log from stderr.
+ */
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const SCRIPT = ROOT + 'examples/cgi/app.cgi';
+const APP = ROOT + 'dist/test/support/cgi-apps.js';
+
+interface CgiResult {
+  code: number | null;
+  status: number;
+  headers: Record<string, string>;
+  raw: string;
+  body: Buffer;
+  stderr: string;
+}
+
+/** The variables Apache mod_cgi sets for a request, plus `extra`. */
+function cgiEnv(method: string, path: string, query = '', extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    GATEWAY_INTERFACE: 'CGI/1.1',
+    REQUEST_METHOD: method,
+    SCRIPT_NAME: '/cgi-bin/app.cgi',
+    PATH_INFO: path,
+    QUERY_STRING: query,
+    REQUEST_URI: `/cgi-bin/app.cgi${path}${query ? '?' + query : ''}`,
+    SERVER_NAME: 'localhost',
+    SERVER_PORT: '80',
+    SERVER_PROTOCOL: 'HTTP/1.1',
+    SERVER_SOFTWARE: 'Apache',
+    REMOTE_ADDR: '127.0.0.1',
+    HTTP_HOST: 'localhost',
+    TSGI_APP: APP,
+    ...extra,
+  };
+}
+
+/** Spawn the entry script like a web server: env, body on stdin, read stdout to EOF. */
+function runScript(env: Record<string, string>, stdin: Buffer = Buffer.alloc(0)): Promise<CgiResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(SCRIPT, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error('the CGI process did not exit within 20 s'));
+    }, 20_000);
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => err.push(c));
+    child.stdin.on('error', () => {}); // the script may exit without reading all of stdin
+    child.stdin.end(stdin);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const all = Buffer.concat(out);
+      const end = all.indexOf('\r\n\r\n');
+      const raw = all.toString('latin1', 0, end === -1 ? all.length : end);
+      const headers: Record<string, string> = {};
+      for (const line of raw.split('\r\n')) {
+        const i = line.indexOf(':');
+        if (i > 0) headers[line.slice(0, i).toLowerCase()] = line.slice(i + 1).trim();
+      }
+      resolve({ code, status: Number(/^(\d{3})/.exec(headers.status ?? '')?.[1] ?? 0), headers, raw, body: end === -1 ? Buffer.alloc(0) : all.subarray(end + 4), stderr: Buffer.concat(err).toString() });
+    });
+  });
+}
+
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+describe('CGI front (examples/cgi/app.cgi)', function () {
+  this.timeout(60_000);
+
+  it('answers a GET: Status line first, the CGI variables in the environ, run_once', async () => {
+    const r = await runScript(cgiEnv('GET', '/hello', 'a=1&b=2', { HTTP_ACCEPT: 'text/plain', HOME: '/root', SECRET_TOKEN: 'x' }));
+    expect(r.code).to.equal(0);
+    expect(r.raw).to.match(/^Status: 200 OK\r\nContent-Type: application\/json\r\nContent-Length: \d+$/);
+    const { environ } = JSON.parse(r.body.toString());
+    expect(environ).to.include({ REQUEST_METHOD: 'GET', SCRIPT_NAME: '/cgi-bin/app.cgi', PATH_INFO: '/hello', QUERY_STRING: 'a=1&b=2', HTTP_ACCEPT: 'text/plain', SERVER_SOFTWARE: 'Apache' });
+    expect(environ).to.include({ 'tsgi.run_once': true, 'tsgi.multiprocess': true, 'tsgi.multithread': false });
+    // Only request variables: not the process environment of the web server.
+    for (const key of ['PATH', 'HOME', 'SECRET_TOKEN', 'TSGI_APP']) expect(environ, key).to.not.have.property(key);
+    expect(r.stderr).to.not.include('LINT');
+  });
+
+  for (const size of [1, 1024 * 1024]) {
+    it(`passes a ${size}-byte POST body from stdin (sha256)`, async () => {
+      const body = randomBytes(size);
+      const r = await runScript(cgiEnv('POST', '/up', '', { CONTENT_LENGTH: String(size), CONTENT_TYPE: 'application/octet-stream' }), body);
+      expect(r.status).to.equal(200);
+      expect(JSON.parse(r.body.toString()).body).to.deep.equal({ length: size, sha256: sha(body) });
+      expect(r.stderr).to.not.include('LINT');
+    });
+  }
+
+  it('reads exactly CONTENT_LENGTH bytes of stdin, even when more follow', async () => {
+    const r = await runScript(cgiEnv('POST', '/up', '', { CONTENT_LENGTH: '5' }), Buffer.from('helloEXTRA'));
+    expect(JSON.parse(r.body.toString()).body).to.deep.equal({ length: 5, sha256: sha(Buffer.from('hello')) });
+  });
+
+  it('ignores stdin without CONTENT_LENGTH (RFC 3875: no body)', async () => {
+    const r = await runScript(cgiEnv('POST', '/up'), Buffer.from('stray'));
+    expect(JSON.parse(r.body.toString()).body.length).to.equal(0);
+  });
+
+  it('lets a synchronous app read its body with readSync', async () => {
+    const body = randomBytes(100_000);
+    const r = await runScript(cgiEnv('POST', '/sync', '', { CONTENT_LENGTH: String(body.length) }), body);
+    expect(r.status).to.equal(200);
+    expect(JSON.parse(r.body.toString())).to.deep.equal({ length: body.length, sha256: sha(body) });
+    expect(r.stderr).to.not.include('LINT');
+  });
+
+  it('passes the app status and headers as a Status line and header lines', async () => {
+    const r = await runScript(cgiEnv('GET', '/status'));
+    expect(r.raw).to.match(/^Status: 201 Created\r\n/);
+    expect(r.headers['x-custom']).to.equal('yes');
+    expect(r.body.toString()).to.equal('made\n');
+  });
+
+  it('answers Status: 500 when the app throws before headers, logs to stderr, exits 0', async () => {
+    const r = await runScript(cgiEnv('GET', '/throw'));
+    expect(r.code).to.equal(0);
+    expect(r.status).to.equal(500);
+    expect(r.stderr).to.include('boom before headers');
+  });
+
+  it('answers 500 and logs when the body on stdin is shorter than CONTENT_LENGTH', async () => {
+    const r = await runScript(cgiEnv('POST', '/up', '', { CONTENT_LENGTH: '100' }), Buffer.from('short'));
+    expect(r.status).to.equal(500);
+    expect(r.stderr).to.include('TSGI_ERR_INPUT_CLOSED');
+    expect(r.stderr).to.include('after 5 of the 100 body bytes');
+  });
+
+  it('httpoxy: HTTP_PROXY reaches neither the environ, nor process.env, nor a child process', async () => {
+    const r = await runScript(cgiEnv('GET', '/proxy', '', { HTTP_PROXY: 'http://evil.example:3128' }));
+    expect(JSON.parse(r.body.toString())).to.deep.equal({ environ: '<absent>', processEnv: '<absent>', child: '<absent>' });
+  });
+
+  it('exits when the response is written even if the app left a timer running', async () => {
+    const r = await runScript(cgiEnv('GET', '/timer'));
+    expect(r.code).to.equal(0);
+    expect(r.status).to.equal(200);
+  });
+
+  it('HEAD: headers only', async () => {
+    const r = await runScript(cgiEnv('HEAD', '/'));
+    expect(r.status).to.equal(200);
+    expect(r.body.length).to.equal(0);
+  });
+
+  it('answers 400 for a CONTENT_LENGTH that is not a number, without running the app', async () => {
+    const r = await runScript(cgiEnv('POST', '/throw', '', { CONTENT_LENGTH: '12abc' }), Buffer.from('x'));
+    expect(r.status).to.equal(400);
+    expect(r.stderr).to.include('is not a decimal number');
+    expect(r.stderr).to.not.include('boom');
+  });
+
+  it('answers 500 and names the fix when the app module cannot be loaded', async () => {
+    const r = await runScript(cgiEnv('GET', '/', '', { TSGI_APP: ROOT + 'no/such/app.js' }));
+    expect(r.code).to.equal(0);
+    expect(r.status).to.equal(500);
+    expect(r.stderr).to.include('TSGI_ERR_APP_LOAD');
+    const none = await runScript({ ...cgiEnv('GET', '/'), TSGI_APP: '' });
+    expect(none.status).to.equal(500);
+    expect(none.stderr).to.include('set APP in the CGI script, or TSGI_APP');
+  });
+});
