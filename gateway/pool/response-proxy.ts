@@ -13,6 +13,9 @@ import type { HeaderList } from '../../app-api/types.js';
 import type { ResponseSink } from '../sink.js';
 import { transferable, type FromWorker, type ResponseHead, type ToWorker } from './channel.js';
 
+/** Small writes are batched up to this many bytes per message. */
+const BATCH = 64 * 1024;
+
 type Post = (msg: FromWorker, transfer?: ArrayBuffer[]) => void;
 type Final = Extract<FromWorker, { t: 'end' } | { t: 'abort' }>;
 
@@ -24,6 +27,9 @@ export class ProxySink implements ResponseSink {
   private outstanding = 0;
   private waiter: (() => void) | null = null;
   private done = false;
+  private batch: ArrayBuffer | null = null;
+  private batchLength = 0;
+  private flushScheduled = false;
 
   constructor(readonly id: number, private readonly post: Post, private readonly window: number) {}
 
@@ -41,20 +47,47 @@ export class ProxySink implements ResponseSink {
     this.head = [code, reason, headers];
     // Normally the first write or the end picks the head up in this same tick; if neither comes, send it alone.
     queueMicrotask(() => {
-      if (this.head !== undefined && this.final === null) this.post({ t: 'head', id: this.id, head: this.takeHead()! });
+      if (this.head !== undefined && this.final === null && this.batchLength === 0) this.post({ t: 'head', id: this.id, head: this.takeHead()! });
     });
   }
 
   write(chunk: Buffer): void | Promise<void> {
     if (this._closed) return;
-    const ab = transferable(chunk);
+    const n = chunk.byteLength;
+    if (this.batchLength + n > BATCH) this.flush();
+    if (n >= BATCH / 2) this.send(transferable(chunk));
+    else {
+      // Small writes are copied into one batch and sent together at the end of this turn (or when full):
+      // an app yielding 1 KiB pieces costs one message per 64 KiB, not one per piece.
+      this.batch ??= new ArrayBuffer(BATCH);
+      new Uint8Array(this.batch, this.batchLength, n).set(chunk);
+      this.batchLength += n;
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => {
+          this.flushScheduled = false;
+          this.flush();
+        });
+      }
+    }
+    this.outstanding += n;
+    if (this.outstanding < this.window) return;
+    this.flush();
+    return new Promise<void>((resolve) => (this.waiter = resolve));
+  }
+
+  private flush(): void {
+    if (this.batchLength === 0 || this.batch === null) return;
+    const ab = this.batch.slice(0, this.batchLength);
+    this.batchLength = 0;
+    this.send(ab);
+  }
+
+  private send(ab: ArrayBuffer): void {
     const msg: FromWorker = { t: 'write', id: this.id, chunk: ab };
     const head = this.takeHead();
     if (head !== undefined) msg.head = head;
     this.post(msg, [ab]);
-    this.outstanding += ab.byteLength;
-    if (this.outstanding < this.window) return;
-    return new Promise<void>((resolve) => (this.waiter = resolve));
   }
 
   end(last?: Buffer): void {
@@ -68,6 +101,7 @@ export class ProxySink implements ResponseSink {
   }
 
   private setFinal(msg: Final): void {
+    this.flush();
     const head = this.takeHead();
     if (head !== undefined) msg.head = head;
     this.final = msg;
