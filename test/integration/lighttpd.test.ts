@@ -5,8 +5,8 @@
  */
 import { findBinary } from './harness/binaries.js';
 import { startFastcgiBackend, startHttpBackend, startScgiBackend, type Backend } from './harness/backends.js';
-import { writeEntry } from './harness/entries.js';
-import { runExtraCases } from './harness/extra-cases.js';
+import { cgiEntry, writeEntry } from './harness/entries.js';
+import { CGI_ABORT_BUG, EXTRA, runExtraCases } from './harness/extra-cases.js';
 import { httpFront, printLogsOnFailure } from './harness/fronts.js';
 import { requireInstalled } from './harness/skip.js';
 import { tempDir, removeDir } from './harness/daemon.js';
@@ -45,12 +45,14 @@ describe('integration: lighttpd', function () {
     backends.scgi = await startScgiBackend();
     scripts = tempDir('lighttpd-bin');
     const fcgiScript = writeEntry(scripts, 'tsgi-fcgi', 'fcgi-fd0');
+    const cgi = cgiEntry();
     const up = (b: Backend) => ({ UPSTREAM_HOST: '127.0.0.1', UPSTREAM_PORT: b.port });
     web = await startWebServer('lighttpd', lighttpd, [
       { name: 'proxy-http', template: 'proxy-http.conf', vars: up(backends.http) },
       { name: 'fastcgi', template: 'fastcgi.conf', vars: up(backends.fastcgi) },
       { name: 'fastcgi-spawn', template: 'fastcgi-spawn.conf', vars: { FCGI_SCRIPT: fcgiScript } },
       { name: 'scgi', template: 'scgi.conf', vars: up(backends.scgi) },
+      { name: 'cgi', template: 'cgi.conf', vars: { CGI_SCRIPT: cgi.script, APP: cgi.app } },
     ]);
   });
 
@@ -90,4 +92,8 @@ describe('integration: lighttpd', function () {
     }, capabilities: { chunkedUpload: true }, bigUpload: true });
   runConformance('lighttpd mod_scgi -> SCGI: conformance', scgi);
   runExtraCases('lighttpd mod_scgi -> SCGI: extra', scgi);
+
+  const cgi = httpFront({ name: 'lighttpd mod_cgi', port: port('cgi'), skips: LIGHTTPD_GATEWAY_SKIPS, extraSkips: { [EXTRA.abort]: CGI_ABORT_BUG }, capabilities: { chunkedUpload: true }, bigUpload: true });
+  runConformance('lighttpd mod_cgi -> CGI (examples/cgi/app.cgi): conformance', cgi);
+  runExtraCases('lighttpd mod_cgi -> CGI (examples/cgi/app.cgi): extra', cgi);
 });

@@ -18,3 +18,9 @@ export function writeEntry(dir: string, name: string, entry: 'cgi' | 'fcgi-fd0',
   chmodSync(file, 0o755);
   return file;
 }
+
+/** examples/cgi/app.cgi, the CGI entry users copy, and the module it should serve (TSGI_APP). */
+export function cgiEntry(): { script: string; dir: string; app: string } {
+  const dir = resolve(BIN, '..', '..', '..', '..', 'examples', 'cgi');
+  return { script: join(dir, 'app.cgi'), dir, app: join(BIN, 'app.js') };
+}
