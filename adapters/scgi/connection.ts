@@ -31,6 +31,16 @@ export interface ScgiConnectionOptions {
   lingerTimeout?: number;
   /** Body bytes buffered for the app before the socket is paused. Default 64 KiB. */
   bodyHighWater?: number;
+  /**
+   * Join a repeated HTTP_* header (', ', or '; ' for cookies) instead of refusing the request. Default
+   * false: protocol.txt forbids duplicate names. nginx up to 1.22 sends one SCGI header per request header
+   * line, so a client repeating a header (two `X-Multi:` lines) gets a 502 there; turn this on behind such an
+   * nginx. Leave it off behind lighttpd: it maps both `X-Custom-Id` and `X_Custom_Id` to HTTP_X_CUSTOM_ID,
+   * and joining would let the underscore variant a client sent ride along with the real header (the
+   * header-name collision of Puma CVE-2024-45614). Other repeated names (CONTENT_LENGTH, REQUEST_METHOD...)
+   * are always refused.
+   */
+  joinDuplicateHttpHeaders?: boolean;
 }
 
 /** A connection being served, as a server tracks it. */
@@ -80,7 +90,7 @@ export function scgiParams(headers: Map<string, string>): CgiVars {
 export function handleScgiConnection(socket: Socket, dispatcher: Dispatcher, opts: ScgiConnectionOptions = {}): ScgiConnection {
   const log = opts.log ?? new ErrorLog();
   const peer = peerName(socket);
-  const parser = new ScgiHeadParser(opts.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES);
+  const parser = new ScgiHeadParser(opts.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES, opts.joinDuplicateHttpHeaders === true);
   const headerTimeout = opts.headerTimeout ?? 20_000;
   const lingerTimeout = opts.lingerTimeout ?? 5_000;
   let state: 'head' | 'request' | 'linger' = 'head';

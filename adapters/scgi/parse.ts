@@ -50,7 +50,11 @@ export class ScgiHeadParser {
   private need = -1;
   private blockLength = -1;
 
-  constructor(private readonly maxHeaderBytes = DEFAULT_MAX_HEADER_BYTES) {}
+  /**
+   * @param maxHeaderBytes limit of the header block.
+   * @param joinHttpDuplicates see `ScgiConnectionOptions.joinDuplicateHttpHeaders`.
+   */
+  constructor(private readonly maxHeaderBytes = DEFAULT_MAX_HEADER_BYTES, private readonly joinHttpDuplicates = false) {}
 
   /** Feed bytes. Returns null while incomplete; else the head and the bytes that follow it. */
   push(chunk: Buffer): { head: ScgiHead; rest: Buffer } | null {
@@ -89,14 +93,18 @@ export class ScgiHeadParser {
     this.chunks.length = 0;
     const blockEnd = this.blockLength;
     if (all[blockEnd] !== 44 /* , */) throw protocolError(`the ',' after the ${this.blockLength}-byte header block is missing (got 0x${all[blockEnd].toString(16).padStart(2, '0')})`);
-    const head = parseBlock(all.subarray(0, blockEnd));
+    const head = parseBlock(all.subarray(0, blockEnd), this.joinHttpDuplicates);
     head.consumed = this.need;
     return { head, rest: all.subarray(blockEnd + 1) };
   }
 }
 
-/** Parse the netstring payload: `name\0value\0...`. */
-export function parseBlock(block: Buffer): ScgiHead {
+/**
+ * Parse the netstring payload: `name\0value\0...`. With `joinHttpDuplicates`, a repeated HTTP_* name is
+ * joined with ', ' ('; ' for HTTP_COOKIE) as an HTTP server joins repeated header lines; any other repeated
+ * name is still refused.
+ */
+export function parseBlock(block: Buffer, joinHttpDuplicates = false): ScgiHead {
   if (block[block.length - 1] !== 0) throw protocolError('the header block does not end with NUL (an odd number of strings, or a truncated value)');
   const headers = new Map<string, string>();
   let pos = 0;
@@ -113,8 +121,10 @@ export function parseBlock(block: Buffer): ScgiHead {
       if (!DIGITS_CL.test(value)) throw protocolError(`CONTENT_LENGTH ${JSON.stringify(value.slice(0, 64))} is not a decimal number without leading zeros`);
       first = false;
     }
-    if (headers.has(name)) throw protocolError(`duplicate header ${JSON.stringify(name.slice(0, 64))}`);
-    headers.set(name, value);
+    const prev = headers.get(name);
+    if (prev === undefined) headers.set(name, value);
+    else if (joinHttpDuplicates && name.startsWith('HTTP_')) headers.set(name, prev + (name === 'HTTP_COOKIE' ? '; ' : ', ') + value);
+    else throw protocolError(`duplicate header ${JSON.stringify(name.slice(0, 64))}`);
     pos = valueEnd + 1;
   }
   const scgi = headers.get('SCGI');
