@@ -1,0 +1,11 @@
+/**
+ * Metrics and the server-status page: withMetrics() wraps any Dispatcher; the status endpoints are served
+ * on an opt-in path of the app's own server or by a separate listener (startMetricsServer).
+ */
+export { withMetrics, MeteredDispatcher, type MetricsOptions } from './metered.js';
+export { startMetricsServer, parseMetricsListen, type MetricsListen, type MetricsServer } from './server.js';
+export { allowList, LOOPBACK_ONLY, type AddressAllowList } from './allow.js';
+export { statusResponse, type StatusSource, type StatusRequest, type StatusResponse } from './endpoints.js';
+export { renderStatusHtml, escapeHtml, type StatusHtmlOptions } from './html.js';
+export { mergeSnapshots, splitRequestLine, type MetricsSnapshot, type WorkerSnapshot, type CurrentRequest, type StatusClassCounts } from './snapshot.js';
+export { mergePrometheus, TsgiRegistry, DURATION_BUCKETS, QUEUE_WAIT_BUCKETS, type RegistryJSON } from './registry.js';

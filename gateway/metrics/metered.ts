@@ -1,0 +1,229 @@
+/**
+ * `withMetrics(dispatcher)`: metrics as a Dispatcher wrapper, so they work for every front (HTTP, FastCGI,
+ * SCGI, CGI) and every concurrency model without either knowing. The wrapper counts requests as they pass
+ * (in flight, done by status class, durations) by watching the ResponseSink's start(), and reads worker and
+ * queue state from the wrapped dispatcher when it offers stats() (the thread pool); otherwise the event
+ * loop is the one worker.
+ *
+ * With `statusPath`, the wrapper also answers `GET <statusPath>` (HTML), `<statusPath>?json` and
+ * `<statusPath>/metrics` itself, without calling the app, for clients on the allow-list. Those requests are
+ * not counted: the numbers are the app's traffic.
+ */
+import { TsgiError } from '../../app-api/errors.js';
+import type { App, CgiVars, HeaderList } from '../../app-api/types.js';
+import { InlineDispatcher, type Dispatcher, type RequestHead } from '../dispatch.js';
+import { ErrorLog } from '../log.js';
+import type { ResponseSink } from '../sink.js';
+import { allowList, type AddressAllowList } from './allow.js';
+import { statusResponse, type StatusSource } from './endpoints.js';
+import { eventLoopSource, hasPoolStats, threadPoolSource, type PoolSource } from './pool-source.js';
+import { TsgiRegistry, type RegistryJSON } from './registry.js';
+import { zeroStatusCounts, type MetricsSnapshot, type StatusClassCounts } from './snapshot.js';
+
+/** Options of withMetrics(). */
+export interface MetricsOptions {
+  /**
+   * Answer the status endpoints at this path (`/server-status`): the HTML page, `?json` and `/metrics`.
+   * Matched against SCRIPT_NAME + PATH_INFO. Unset (the default): the wrapper only counts.
+   */
+  statusPath?: string;
+  /** Client addresses and subnets that may read the status endpoints (`*`: all). Default loopback only. */
+  allow?: readonly string[] | string | AddressAllowList;
+  /** Where the status app's own errors go. Default stderr. */
+  log?: ErrorLog;
+}
+
+/** A request the wrapper has seen start and not yet finish. */
+interface Flight {
+  cgi: CgiVars;
+  startedAt: number;
+}
+
+/** Sync the pool's queue-wait samples at least this often (the pool keeps the latest 256). */
+const SYNC_EVERY = 64;
+
+/** The request line as the client sent it, from the CGI variables (the pool's Job.requestLine does the same). */
+function requestLine(c: CgiVars): string {
+  const target = c.REQUEST_URI ?? (c.SCRIPT_NAME ?? '') + (c.PATH_INFO ?? '') + (c.QUERY_STRING ? '?' + c.QUERY_STRING : '');
+  return `${c.REQUEST_METHOD} ${target} ${c.SERVER_PROTOCOL}`;
+}
+
+function statusClass(code: number): keyof StatusClassCounts {
+  return code >= 100 && code < 600 ? (`${Math.floor(code / 100)}xx` as keyof StatusClassCounts) : 'none';
+}
+
+/** Passes everything through and remembers the status code and whether the response was aborted. */
+class MeteredSink implements ResponseSink {
+  code = 0;
+  aborted = false;
+  constructor(private readonly inner: ResponseSink) {}
+  get closed(): boolean {
+    return this.inner.closed;
+  }
+  start(code: number, reason: string, headers: HeaderList): void {
+    this.code = code;
+    this.inner.start(code, reason, headers);
+  }
+  write(chunk: Buffer): void | Promise<void> {
+    return this.inner.write(chunk);
+  }
+  end(last?: Buffer): void {
+    this.inner.end(last);
+  }
+  abort(err: Error): void {
+    this.aborted = true;
+    this.inner.abort(err);
+  }
+}
+
+/** A Dispatcher that meters another one. Build it with withMetrics(). */
+export class MeteredDispatcher implements Dispatcher, StatusSource {
+  /** The wrapped dispatcher. */
+  readonly inner: Dispatcher;
+  /** The prom-client metrics of this dispatcher (its own Registry). */
+  readonly metrics: TsgiRegistry;
+  readonly allow: AddressAllowList;
+  readonly statusPath: string | undefined;
+  private readonly startedAt = Date.now();
+  private readonly pool: PoolSource;
+  private readonly flights = new Map<number, Flight>();
+  private readonly counts = zeroStatusCounts();
+  private nextId = 1;
+  private total = 0;
+  private aborted = 0;
+  private durationSum = 0;
+  private waitCount = 0;
+  private waitSum = 0;
+  private sinceSync = 0;
+  private readonly status: InlineDispatcher | null;
+
+  constructor(inner: Dispatcher, opts: MetricsOptions = {}) {
+    this.inner = inner;
+    this.allow = opts.allow !== undefined && !Array.isArray(opts.allow) && typeof opts.allow !== 'string' ? (opts.allow as AddressAllowList) : allowList(opts.allow as readonly string[] | string | undefined);
+    this.pool = hasPoolStats(inner)
+      ? threadPoolSource(inner)
+      : eventLoopSource(() => [...this.flights.values()].map((f) => ({ requestLine: requestLine(f.cgi), startedAt: f.startedAt })));
+    this.metrics = new TsgiRegistry(() => this.snapshot());
+    const path = opts.statusPath?.replace(/\/+$/, '');
+    if (path !== undefined && !/^\/[^?#]+$/.test(path)) {
+      throw new TsgiError('TSGI_ERR_CONFIG', `statusPath: '${opts.statusPath}' must be a path below the root, such as /server-status`);
+    }
+    this.statusPath = path;
+    this.status = path === undefined ? null : new InlineDispatcher(this.statusApp(), { log: opts.log ?? new ErrorLog() });
+  }
+
+  dispatch(head: RequestHead, sink: ResponseSink): void | Promise<void> {
+    if (this.status !== null && this.isStatusRequest(head.cgi)) return this.status.dispatch(head, sink);
+    const id = this.nextId++;
+    const t0 = performance.now();
+    this.flights.set(id, { cgi: head.cgi, startedAt: Date.now() });
+    const metered = new MeteredSink(sink);
+    const done = (): void => this.finish(id, t0, metered);
+    let result: void | Promise<void>;
+    try {
+      result = this.inner.dispatch(head, metered);
+    } catch (err) {
+      done();
+      throw err;
+    }
+    if (result === undefined || typeof (result as Promise<void>).then !== 'function') {
+      done();
+      return;
+    }
+    return (result as Promise<void>).then(done, (err: unknown) => {
+      done();
+      throw err;
+    });
+  }
+
+  private finish(id: number, t0: number, sink: MeteredSink): void {
+    this.flights.delete(id);
+    const seconds = (performance.now() - t0) / 1000;
+    const cls = sink.code === 0 ? 'none' : statusClass(sink.code);
+    this.counts[cls]++;
+    this.total++;
+    this.durationSum += seconds;
+    if (sink.aborted) this.aborted++;
+    this.metrics.observeRequest(cls, seconds, sink.aborted);
+    if (++this.sinceSync >= SYNC_EVERY) this.syncWaits();
+  }
+
+  /** Move the pool's new queue-wait samples into the histogram. */
+  private syncWaits(): void {
+    this.sinceSync = 0;
+    for (const ms of this.pool.takeNewWaits()) {
+      const s = ms / 1000;
+      this.waitCount++;
+      this.waitSum += s;
+      this.metrics.observeQueueWait(s);
+    }
+  }
+
+  private isStatusRequest(cgi: CgiVars): boolean {
+    const base = this.statusPath!;
+    const path = (cgi.SCRIPT_NAME ?? '') + (cgi.PATH_INFO ?? '');
+    return path === base || path.startsWith(base + '/');
+  }
+
+  /** The status endpoints as an app, so the gateway core frames them like any response (HEAD, HTTP/1.0, ...). */
+  private statusApp(): App {
+    return async (environ, startResponse) => {
+      const base = this.statusPath!;
+      const path = String(environ.SCRIPT_NAME ?? '') + String(environ.PATH_INFO ?? '');
+      const res = await statusResponse(this, this.allow, {
+        method: String(environ.REQUEST_METHOD),
+        subPath: path.slice(base.length),
+        query: String(environ.QUERY_STRING ?? ''),
+        remoteAddr: String(environ.REMOTE_ADDR ?? ''),
+        basePath: base,
+      });
+      startResponse(`${res.status} ${res.reason}`, res.headers);
+      return res.body.length > 0 ? [res.body] : [];
+    };
+  }
+
+  /** The current numbers, as plain data (what `?json` returns). */
+  snapshot(): MetricsSnapshot {
+    this.syncWaits();
+    const now = Date.now();
+    const p = this.pool.read(now);
+    return {
+      version: 1,
+      server: { pids: [process.pid], startedAt: new Date(this.startedAt).toISOString(), uptimeSeconds: Math.floor((now - this.startedAt) / 1000), mode: p.mode },
+      requests: {
+        total: this.total,
+        inFlight: this.flights.size,
+        byStatusClass: { ...this.counts },
+        aborted: this.aborted,
+        durations: { count: this.total, sum: this.durationSum },
+      },
+      workers: { total: p.workers.length, busy: p.busy, idle: p.idle, starting: p.starting, list: p.workers },
+      queue: { length: p.queueLength, oldestWaitMs: p.oldestQueuedMs, waits: { count: this.waitCount, sum: this.waitSum } },
+    };
+  }
+
+  /** The Prometheus text exposition and its Content-Type. */
+  async prometheus(): Promise<{ text: string; contentType: string }> {
+    return { text: await this.metrics.metrics(), contentType: this.metrics.contentType };
+  }
+
+  /** The metrics as JSON for mergePrometheus (a process-pool primary merging its workers). */
+  prometheusJSON(): Promise<RegistryJSON> {
+    return this.metrics.registry.getMetricsAsJSON();
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+/**
+ * Meter a dispatcher:
+ *
+ *     const dispatcher = withMetrics(new InlineDispatcher(app, { log }), { statusPath: '/server-status' });
+ *     await startHttpServer(dispatcher, { port: 8080 });
+ *     // curl http://127.0.0.1:8080/server-status?json
+ */
+export function withMetrics(inner: Dispatcher, opts: MetricsOptions = {}): MeteredDispatcher {
+  return new MeteredDispatcher(inner, opts);
+}

@@ -1,0 +1,126 @@
+/**
+ * A separate listener for the status endpoints, on plain node:http, so Prometheus can scrape a port that
+ * the app's clients never reach (and it still answers when the app's front is saturated):
+ *
+ *     /           HTML status page (`/?refresh=5`)
+ *     /?json      the snapshot as JSON
+ *     /metrics    Prometheus text
+ *
+ * TCP clients are checked against the allow-list (default loopback only); on a unix socket the file's
+ * permissions decide who may connect, so every client is served.
+ */
+import { existsSync, statSync, unlinkSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { TsgiError } from '../../app-api/errors.js';
+import { allowList, type AddressAllowList } from './allow.js';
+import { statusResponse, type StatusSource } from './endpoints.js';
+
+/** Where the metrics listener binds. */
+export interface MetricsListen {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** 0 picks a free port. Required unless socketFile is given. */
+  port?: number;
+  /** A unix socket path instead of TCP (an existing socket file there is replaced). */
+  socketFile?: string;
+  /** Who may read it over TCP. Default: the source's own allow-list, else loopback only. */
+  allow?: readonly string[] | string | AddressAllowList;
+}
+
+/** A running metrics listener. */
+export interface MetricsServer {
+  /** `http://127.0.0.1:9100` or `unix:/path`. */
+  readonly url: string;
+  /** The bound port (0 on a unix socket). */
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Parse `metricsListen`: `HOST:PORT`, `[V6]:PORT`, `PORT`, or `unix:/path`. */
+export function parseMetricsListen(text: string): MetricsListen {
+  const t = text.trim();
+  if (t.startsWith('unix:')) return { socketFile: t.slice(5) };
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(t) ?? /^()()(\d+)$/.exec(t);
+  if (m === null || Number(m[3]) > 65535) throw new TsgiError('TSGI_ERR_CONFIG', `metricsListen: '${text}' is not HOST:PORT, PORT or unix:/path; write e.g. 127.0.0.1:9100`);
+  const host = m[1] || m[2] || undefined;
+  return { host, port: Number(m[3]) };
+}
+
+function hasAllowList(s: StatusSource): s is StatusSource & { allow: AddressAllowList } {
+  return typeof (s as { allow?: { allows?: unknown } }).allow?.allows === 'function';
+}
+
+/**
+ * Start the metrics listener for a metered dispatcher (or anything with snapshot() and prometheus()).
+ * Rejects with the listen error (EADDRINUSE, EACCES).
+ */
+export async function startMetricsServer(where: MetricsListen, source: StatusSource): Promise<MetricsServer> {
+  if (where.socketFile === undefined && where.port === undefined) throw new Error('startMetricsServer: give a port (0 for any free one) or a socketFile');
+  const allow =
+    where.allow === undefined
+      ? hasAllowList(source)
+        ? source.allow
+        : allowList()
+      : typeof where.allow === 'string' || Array.isArray(where.allow)
+        ? allowList(where.allow as readonly string[] | string)
+        : (where.allow as AddressAllowList);
+  const onUnix = where.socketFile !== undefined;
+  const server = http.createServer((req, res) => {
+    const raw = req.url ?? '/';
+    const q = raw.indexOf('?');
+    statusResponse(source, onUnix ? allowList('*') : allow, {
+      method: req.method ?? 'GET',
+      subPath: q < 0 ? raw : raw.slice(0, q),
+      query: q < 0 ? '' : raw.slice(q + 1),
+      remoteAddr: req.socket.remoteAddress,
+      basePath: '',
+    }).then(
+      (r) => {
+        res.writeHead(r.status, r.reason, r.headers.flat());
+        res.end(r.body);
+      },
+      (err: unknown) => {
+        res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
+        res.end(`Internal Server Error: ${(err as Error).message}\n`);
+      },
+    );
+  });
+  server.keepAliveTimeout = 5000;
+  server.headersTimeout = 10_000;
+  if (onUnix) {
+    // A stale socket from a previous run would make listen fail; anything else there is not ours to delete.
+    if (existsSync(where.socketFile!) && statSync(where.socketFile!).isSocket()) unlinkSync(where.socketFile!);
+  }
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    const done = (): void => {
+      server.off('error', reject);
+      resolve();
+    };
+    if (onUnix) server.listen(where.socketFile, done);
+    else server.listen(where.port, where.host ?? '127.0.0.1', done);
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr !== null ? (addr as AddressInfo).port : 0;
+  const host = where.host ?? '127.0.0.1';
+  return {
+    url: onUnix ? `unix:${where.socketFile}` : `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    port,
+    close() {
+      return new Promise<void>((resolve) => {
+        server.close(() => {
+          if (onUnix) {
+            try {
+              unlinkSync(where.socketFile!);
+            } catch {
+              // already gone
+            }
+          }
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+    },
+  };
+}
