@@ -8,7 +8,7 @@ import { apacheModuleDir, findBinary, hasApacheModule } from './harness/binaries
 import { removeDir, tempDir } from './harness/daemon.js';
 import { cgiEntry, writeEntry } from './harness/entries.js';
 import { ON_CI } from './harness/skip.js';
-import { startFastcgiBackend, startHttpBackend, startScgiBackend, type Backend } from './harness/backends.js';
+import { startBackend, type Backend } from './harness/backends.js';
 import { BASICS_ROW, CGI_ABORT_BUG, EXTRA, runExtraCases } from './harness/extra-cases.js';
 import { httpFront, printLogsOnFailure } from './harness/fronts.js';
 import { requireInstalled } from './harness/skip.js';
@@ -41,9 +41,9 @@ describe('integration: Apache', function () {
   before(async function () {
     const apache = requireInstalled(this, 'apache2', findBinary('apache2') ?? findBinary('httpd'));
     const modules = requireInstalled(this, 'apache2', apacheModuleDir());
-    backends.http = await startHttpBackend('/app');
-    backends.fastcgi = await startFastcgiBackend();
-    backends.scgi = await startScgiBackend({}, '/app'); // mod_proxy_scgi sends no PATH_INFO: tsgi splits at the mount
+    backends.http = await startBackend('http', '/app');
+    backends.fastcgi = await startBackend('fastcgi');
+    backends.scgi = await startBackend('scgi', '/app'); // mod_proxy_scgi sends no PATH_INFO: tsgi splits at the mount
     const at = (b: Backend): string => `127.0.0.1:${b.port}`;
     scripts = tempDir('apache-bin');
     const cgi = cgiEntry();

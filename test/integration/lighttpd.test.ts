@@ -4,7 +4,7 @@
  * to the built-in HTTP server. One lighttpd serves every site on its own port.
  */
 import { findBinary } from './harness/binaries.js';
-import { startFastcgiBackend, startHttpBackend, startScgiBackend, type Backend } from './harness/backends.js';
+import { startBackend, type Backend } from './harness/backends.js';
 import { cgiEntry, writeEntry } from './harness/entries.js';
 import { CGI_ABORT_BUG, EXTRA, runExtraCases } from './harness/extra-cases.js';
 import { httpFront, printLogsOnFailure } from './harness/fronts.js';
@@ -40,9 +40,9 @@ describe('integration: lighttpd', function () {
 
   before(async function () {
     const lighttpd = requireInstalled(this, 'lighttpd', findBinary('lighttpd'));
-    backends.http = await startHttpBackend('/app');
-    backends.fastcgi = await startFastcgiBackend();
-    backends.scgi = await startScgiBackend();
+    backends.http = await startBackend('http', '/app');
+    backends.fastcgi = await startBackend('fastcgi');
+    backends.scgi = await startBackend('scgi');
     scripts = tempDir('lighttpd-bin');
     const fcgiScript = writeEntry(scripts, 'tsgi-fcgi', 'fcgi-fd0');
     const cgi = cgiEntry();

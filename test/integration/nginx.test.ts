@@ -4,7 +4,7 @@
  * every site (one port each); the whole conformance table and the extra cases run through each.
  */
 import { findBinary } from './harness/binaries.js';
-import { startFastcgiBackend, startHttpBackend, startScgiBackend, type Backend } from './harness/backends.js';
+import { startBackend, type Backend } from './harness/backends.js';
 import { BASICS_ROW, runExtraCases } from './harness/extra-cases.js';
 import { httpFront, printLogsOnFailure } from './harness/fronts.js';
 import { requireInstalled } from './harness/skip.js';
@@ -21,9 +21,9 @@ describe('integration: nginx', function () {
 
   before(async function () {
     const nginx = requireInstalled(this, 'nginx', findBinary('nginx'));
-    backends.http = await startHttpBackend('/app');
-    backends.fastcgi = await startFastcgiBackend();
-    backends.scgi = await startScgiBackend();
+    backends.http = await startBackend('http', '/app');
+    backends.fastcgi = await startBackend('fastcgi');
+    backends.scgi = await startBackend('scgi');
     const at = (b: Backend): string => `127.0.0.1:${b.port}`;
     web = await startWebServer('nginx', nginx, [
       { name: 'proxy-http', template: 'proxy-http.conf', vars: { NAME: 'tsgi_http', UPSTREAM: at(backends.http) } },

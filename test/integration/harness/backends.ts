@@ -1,14 +1,20 @@
 /**
- * Our side of each front, started in this process through the adapters' start*Server APIs (the CLI is
- * used where a suite says so). Every backend serves bin/app.ts (conformance app + probes) and logs into
+ * Our side of each front: through the real CLI (`tsgi app.js -C generated.cfg`) for the protocols the CLI
+ * serves, else in this process through the adapters' start*Server APIs (startBackend picks). Every backend serves bin/app.ts (conformance app + probes) and logs into
  * memory, so a failing test can print what tsgi said.
  */
+import { writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { InlineDispatcher } from '../../../gateway/dispatch.js';
+import { FRONTS } from '../../../gateway/serve.js';
 import { ErrorLog } from '../../../gateway/log.js';
 import { startFastcgiServer } from '../../../adapters/fastcgi/index.js';
 import { startHttpServer } from '../../../adapters/http/index.js';
 import { startScgiServer } from '../../../adapters/scgi/index.js';
 import { app } from '../bin/app.js';
+import { Daemon, removeDir, tempDir } from './daemon.js';
+import { freePort } from './ports.js';
 
 /** A running backend. */
 export interface Backend {
@@ -63,4 +69,46 @@ export async function startScgiBackend(at: ListenAt = {}, scriptName?: string): 
   const where = 'socketFile' in at ? { socketFile: at.socketFile } : { host: '127.0.0.1', port: 0 };
   const srv = await startScgiServer(dispatcherFor(tail), { ...where, scriptName, log: tail.log });
   return { port: srv.port, log: () => tail.text(), close: () => srv.close(2_000) };
+}
+
+/** The compiled CLI and the integration app module. */
+const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'gateway', 'cli.js');
+const APP_MODULE = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'app.js');
+
+/** True when the real CLI (`tsgi app.js -C file.cfg`) can serve `protocol` yet. */
+export function cliServes(protocol: 'http' | 'fastcgi' | 'scgi'): boolean {
+  return FRONTS[protocol] !== undefined;
+}
+
+/**
+ * Our side started the way users start it: `node dist/gateway/cli.js dist/test/integration/bin/app.js
+ * -C generated.cfg`, with `protocol`, a free loopback port and (optionally) scriptName in the config file.
+ */
+export async function startCliBackend(protocol: 'http' | 'fastcgi' | 'scgi', scriptName?: string): Promise<Backend> {
+  const dir = tempDir('cli');
+  const port = await freePort();
+  const cfg = join(dir, 'tsgi.cfg');
+  writeFileSync(cfg, `[server]\nprotocol = ${protocol}\nsocketHost = 127.0.0.1\nsocketPort = ${port}\n${scriptName === undefined ? '' : `scriptName = ${scriptName}\n`}gracefulTimeout = 2\n`);
+  let daemon: Daemon;
+  try {
+    daemon = await Daemon.start({ name: `tsgi ${protocol} (CLI)`, command: process.execPath, args: [CLI, APP_MODULE, '-C', cfg], ports: [port] });
+  } catch (err) {
+    removeDir(dir);
+    throw err;
+  }
+  return {
+    port,
+    log: () => daemon.diagnostics(),
+    async close() {
+      await daemon.stop();
+      removeDir(dir);
+    },
+  };
+}
+
+/** The backend for `protocol`: through the CLI when it serves that protocol, else in this process. */
+export function startBackend(protocol: 'http' | 'fastcgi' | 'scgi', scriptName?: string): Promise<Backend> {
+  if (cliServes(protocol)) return startCliBackend(protocol, scriptName);
+  if (protocol === 'http') return startHttpBackend(scriptName ?? '');
+  return protocol === 'fastcgi' ? startFastcgiBackend({}, scriptName) : startScgiBackend({}, scriptName);
 }
