@@ -37,6 +37,8 @@ export interface WorkerBoot {
   inputSignal: SharedArrayBuffer;
   /** The thread's end of the shared-cache channel. */
   cachePort: MessagePort;
+  /** Int32Array(1) over it: the shared cache's delete epoch. */
+  cacheEpoch: SharedArrayBuffer;
 }
 
 /** Main -> thread, on the Worker port. */

@@ -5,7 +5,8 @@
  * other thread sees, so one 500 MB table serves a pool of 16 threads in 500 MB. The main thread keeps the
  * index (key -> buffer) and coordinates misses: when 50 threads miss the same key at once, exactly one of
  * them runs `compute()` and the other 49 wait for its result (single-flight). Each thread memoizes the
- * views it has seen, so a hit after the first costs no message; `delete()` evicts the key everywhere.
+ * views it has seen, so a hit after the first costs no message; `delete()` bumps an epoch counter in shared
+ * memory that every thread checks before using its memo, so no thread hands out a deleted value afterwards.
  *
  *     import { sharedCache, sharedArray } from 'tsgi/gateway';
  *     const table = await sharedCache().getOrCompute('idf', () => {
@@ -65,7 +66,7 @@ type CacheRequest =
   | { op: 'fail'; key: string; message: string }
   | { op: 'delete'; key: string };
 
-type CacheReply = { rid: number; hit: Descriptor } | { rid: number; compute: true } | { rid: number; error: string } | { evict: string };
+type CacheReply = { rid: number; hit: Descriptor } | { rid: number; compute: true } | { rid: number; error: string };
 
 /** What a caller of the host gets back for a `get`. */
 type Answer = { hit: Descriptor } | { compute: true } | { error: string };
@@ -81,12 +82,16 @@ export interface SharedCacheStats {
   inflight: number;
 }
 
+const DELETED = {};
+
 /** The main thread's index and single-flight coordinator. One per process. */
 class CacheHost {
   private readonly entries = new Map<string, Descriptor>();
-  private readonly inflight = new Map<string, { owner: object; waiters: ((a: Answer) => void)[] }>();
+  private readonly inflight = new Map<string, { owner: object; waiters: ((a: Answer) => void)[]; computer: object }>();
   private readonly ports = new Set<MessagePort>();
   private counters = { hits: 0, misses: 0, computes: 0 };
+  /** Bumped by every delete; each thread drops its memo when it sees a new value. */
+  readonly epoch = new Int32Array(new SharedArrayBuffer(4));
 
   /** Connect a thread's cache port. */
   attach(port: MessagePort): void {
@@ -99,7 +104,7 @@ class CacheHost {
   detach(port: MessagePort): void {
     if (!this.ports.delete(port)) return;
     for (const [key, flight] of this.inflight) {
-      if (flight.owner === port) this.settle(key, { error: `the thread computing shared cache key ${JSON.stringify(key)} ended before it finished; retry` });
+      if (flight.computer === port) this.settle(key, { error: `the thread computing shared cache key ${JSON.stringify(key)} ended before it finished; retry` });
     }
     port.close();
   }
@@ -124,20 +129,20 @@ class CacheHost {
       return;
     }
     this.counters.computes++;
-    this.inflight.set(key, { owner, waiters: [] });
+    this.inflight.set(key, { owner, waiters: [], computer: owner });
     answer({ compute: true });
   }
 
   put(key: string, value: Descriptor, owner: object): void {
     const flight = this.inflight.get(key);
-    if (flight === undefined || flight.owner !== owner) return; // deleted meanwhile, or not this thread's to fill
-    this.entries.set(key, value);
+    if (flight === undefined || flight.computer !== owner) return; // not this thread's to fill
+    if (flight.owner !== DELETED) this.entries.set(key, value);
     this.settle(key, { hit: value });
   }
 
   fail(key: string, message: string, owner: object): void {
     const flight = this.inflight.get(key);
-    if (flight !== undefined && flight.owner === owner) this.settle(key, { error: message });
+    if (flight !== undefined && flight.computer === owner) this.settle(key, { error: message });
   }
 
   private settle(key: string, a: Answer): void {
@@ -149,8 +154,10 @@ class CacheHost {
 
   delete(key: string): void {
     this.entries.delete(key);
-    local.evict(key);
-    for (const p of this.ports) p.postMessage({ evict: key } satisfies CacheReply);
+    // Also a compute in flight for the key: its result still reaches its waiters but is not stored.
+    const flight = this.inflight.get(key);
+    if (flight !== undefined) flight.owner = DELETED;
+    Atomics.add(this.epoch, 0, 1);
   }
 
   stats(): SharedCacheStats {
@@ -195,17 +202,21 @@ function view(d: Descriptor): SharedTypedArray {
 /** Shared by the local and the remote client: per-thread memo of views, single-flight through the host. */
 abstract class Client implements SharedCache {
   private readonly memo = new Map<string, SharedTypedArray>();
+  private memoEpoch = 0;
+
+  constructor(private readonly epoch: Int32Array) {}
 
   protected abstract ask(key: string): Promise<Answer>;
   protected abstract store(key: string, value: Descriptor): void;
   protected abstract abandon(key: string, message: string): void;
   abstract delete(key: string): void;
 
-  evict(key: string): void {
-    this.memo.delete(key);
-  }
-
   async getOrCompute<T extends SharedTypedArray>(key: string, compute: () => T | Promise<T>): Promise<T> {
+    const epoch = Atomics.load(this.epoch, 0);
+    if (epoch !== this.memoEpoch) {
+      this.memo.clear();
+      this.memoEpoch = epoch;
+    }
     const known = this.memo.get(key);
     if (known !== undefined) return known as T;
     const a = await this.ask(key);
@@ -222,8 +233,14 @@ abstract class Client implements SharedCache {
     return this.remember(key, view(d)) as T;
   }
 
+  /** Drop this thread's memo. */
+  protected forget(): void {
+    this.memo.clear();
+  }
+
   private remember(key: string, v: SharedTypedArray): SharedTypedArray {
-    this.memo.set(key, v);
+    // Not if a delete happened meanwhile: the value may be the deleted one.
+    if (Atomics.load(this.epoch, 0) === this.memoEpoch) this.memo.set(key, v);
     return v;
   }
 }
@@ -251,10 +268,9 @@ class RemoteClient extends Client {
   private rid = 0;
   private readonly pending = new Map<number, (a: Answer) => void>();
 
-  constructor(private readonly port: MessagePort) {
-    super();
+  constructor(private readonly port: MessagePort, epoch: SharedArrayBuffer) {
+    super(new Int32Array(epoch));
     port.on('message', (m: CacheReply) => {
-      if ('evict' in m) return this.evict(m.evict);
       const resolve = this.pending.get(m.rid);
       this.pending.delete(m.rid);
       resolve?.(m);
@@ -276,13 +292,14 @@ class RemoteClient extends Client {
     this.port.postMessage({ op: 'fail', key, message } satisfies CacheRequest);
   }
   delete(key: string): void {
-    this.evict(key);
+    // The host bumps the epoch when it gets this; until then this thread must not use its memo either.
+    this.forget();
     this.port.postMessage({ op: 'delete', key } satisfies CacheRequest);
   }
 }
 
 const host = new CacheHost();
-const local = new LocalClient();
+const local = new LocalClient(host.epoch);
 let remote: RemoteClient | null = null;
 
 /** The cache of this thread. Throws TSGI_ERR_CONFIG in a worker thread that tsgi did not start. */
@@ -305,9 +322,10 @@ export function sharedCacheStats(): SharedCacheStats {
   return host.stats();
 }
 
-/** @internal The dispatcher connects each thread it starts. */
-export function attachCachePort(port: MessagePort): void {
+/** @internal The dispatcher connects each thread it starts; the thread gets the returned epoch buffer. */
+export function attachCachePort(port: MessagePort): SharedArrayBuffer {
   host.attach(port);
+  return host.epoch.buffer as SharedArrayBuffer;
 }
 
 /** @internal The dispatcher disconnects a thread that ended. */
@@ -316,6 +334,6 @@ export function detachCachePort(port: MessagePort): void {
 }
 
 /** @internal A pool thread installs its end of the channel before loading the app. */
-export function installCachePort(port: MessagePort): void {
-  remote = new RemoteClient(port);
+export function installCachePort(port: MessagePort, epoch: SharedArrayBuffer): void {
+  remote = new RemoteClient(port, epoch);
 }

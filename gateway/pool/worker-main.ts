@@ -21,7 +21,7 @@ const post = (msg: FromWorker, transfer?: ArrayBuffer[]): void => port.postMessa
 // One error log for the whole server: the thread's lines are written by the main thread's log.
 const log = new ErrorLog({ write: (line: string) => post({ t: 'log', line }) }, `tsgi thread ${threadId}`);
 
-installCachePort(boot.cachePort);
+installCachePort(boot.cachePort, boot.cacheEpoch);
 const input = new InputReader(boot.inputPort, boot.inputSignal, boot.window);
 
 async function load(): Promise<App> {

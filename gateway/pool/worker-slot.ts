@@ -64,6 +64,7 @@ export class WorkerSlot<J> {
     const input = new MessageChannel();
     const cache = new MessageChannel();
     const inputSignal = new SharedArrayBuffer(4);
+    const cacheEpoch = attachCachePort(cache.port1);
     const data: WorkerBoot = {
       app: boot.app,
       cwd: boot.cwd,
@@ -74,11 +75,11 @@ export class WorkerSlot<J> {
       inputPort: input.port2,
       inputSignal,
       cachePort: cache.port2,
+      cacheEpoch,
     };
     this.worker = new Worker(WORKER_URL, { workerData: data, transferList: [input.port2, cache.port2], resourceLimits: boot.resourceLimits });
     this.threadId = this.worker.threadId;
     this.input = new InputWriter(input.port1, inputSignal, boot.window);
-    attachCachePort(cache.port1);
     this.ready = new Promise<void>((resolve, reject) => {
       this.settleReady = (err) => (err === undefined ? resolve() : reject(err));
     });
