@@ -1,0 +1,30 @@
+/**
+ * `npm run bench`: hello world on the built-in server (inline) against raw fastify and raw node:http,
+ * each in its own process, measured in the same run (interleaved rounds, median). The target: tsgi inline
+ * >= 0.9x raw fastify. Longer runs: BENCH_DURATION=10 BENCH_ROUNDS=5 npm run bench. Profile one server:
+ * BENCH_PROFILE=dir writes a --cpu-prof of the tsgi server there.
+ */
+import { fileURLToPath } from 'node:url';
+import { childServer, formatResults, measure } from './measure.js';
+
+const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
+const profileDir = process.env.BENCH_PROFILE;
+const tsgiNodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+
+const servers = [
+  childServer('tsgi inline', here('./servers/tsgi-inline.js'), [], tsgiNodeArgs),
+  childServer('fastify raw', here('./servers/fastify-raw.js')),
+  childServer('node:http raw', here('./servers/node-http-raw.js')),
+];
+
+const results = await measure(servers);
+console.log('');
+console.log(formatResults(results, ['fastify raw', 'node:http raw']));
+const tsgi = results.find((r) => r.name === 'tsgi inline')!;
+const fastify = results.find((r) => r.name === 'fastify raw')!;
+const ratio = tsgi.medianRps / fastify.medianRps;
+console.log(`\ntarget: tsgi inline >= 0.90x raw fastify: ${ratio.toFixed(2)}x ${ratio >= 0.9 ? 'met' : 'MISSED'}`);
+if (results.some((r) => r.errors > 0)) {
+  console.error('some responses were errors: the figures are not comparable');
+  process.exitCode = 1;
+}
