@@ -19,6 +19,7 @@ import { InlineDispatcher, type Dispatcher } from './dispatch.js';
 import { ErrorLog } from './log.js';
 import { importAppModule, ProcessLifecycle } from './lifecycle/process-lifecycle.js';
 import { runForking, runProcessPool } from './process/modes.js';
+import { runThreading, runThreadPool } from './pool/mode.js';
 
 /** A listening socket speaking one protocol. */
 export interface Front {
@@ -102,10 +103,10 @@ const startHttpFront: FrontStarter = async (dispatcher, c, log) => {
 /** Concurrency models by name. `undefined` = parsed, not built yet. */
 export const MODES: Record<ModeName, ModeRunner | undefined> = {
   single: runSingle,
-  threading: undefined,
+  threading: runThreading,
   forking: runForking,
   processPool: runProcessPool,
-  threadPool: undefined,
+  threadPool: runThreadPool,
 };
 
 /** Fronts by `protocol`. `undefined` = parsed, not built yet. */

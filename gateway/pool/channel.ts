@@ -47,7 +47,12 @@ export type ToWorker =
   /** Response credit: `n` bytes the real sink has taken. */
   | { t: 'credit'; id: number; n: number }
   /** The client went away: stop producing the body. */
-  | { t: 'gone'; id: number };
+  | { t: 'gone'; id: number }
+  /** The thread is idle and retired: run the app's lifecycle end (reload/graceful/stop/exit), then exit. */
+  | { t: 'stop'; reason: StopReason };
+
+/** Why an idle thread is asked to end; published to the app's lifecycle listeners. */
+export type StopReason = 'reload' | 'maxRequests' | 'shutdown';
 
 /** Status line and headers, as the gateway core validated them in the thread. */
 export type ResponseHead = [code: number, reason: string, headers: HeaderList];

@@ -314,8 +314,9 @@ export class ThreadPoolDispatcher implements Dispatcher {
       job.finish();
     }
     if (slot.state === 'retiring' || (slot.limit > 0 && slot.requests >= slot.limit)) {
-      if (slot.state !== 'retiring' && this.mode === 'pool') this.counters.recycled++;
-      void slot.stop();
+      const reason = slot.state === 'retiring' ? 'reload' : 'maxRequests';
+      if (reason === 'maxRequests' && this.mode === 'pool') this.counters.recycled++;
+      void slot.stop(reason);
       this.ensureCapacity();
     } else if (slot.state === 'busy') {
       slot.state = 'idle';
@@ -466,7 +467,7 @@ export class ThreadPoolDispatcher implements Dispatcher {
     if (slot.state === 'idle') {
       const i = this.idle.indexOf(slot);
       if (i >= 0) this.idle.splice(i, 1);
-      void slot.stop();
+      void slot.stop('reload');
     } else if (slot.state === 'busy') slot.state = 'retiring';
     else if (slot.state === 'starting') void slot.stop();
   }
@@ -506,8 +507,11 @@ export class ThreadPoolDispatcher implements Dispatcher {
     }
   }
 
-  /** Stop taking requests; serve what is queued and in flight, then end every thread. */
-  close(): Promise<void> {
+  /**
+   * Stop taking requests (new ones get 503); serve what is queued and in flight, then end every thread
+   * (each runs the app's lifecycle end). After `graceMs` (default: no limit) whatever still runs is cut.
+   */
+  close(graceMs?: number): Promise<void> {
     if (this.closed !== null) return this.closed;
     this.closing = true;
     clearTimeout(this.spawnTimer);
@@ -515,8 +519,27 @@ export class ThreadPoolDispatcher implements Dispatcher {
       await this.reloadChain;
       const usable = [...this.slots].some((s) => s.state !== 'stopping');
       if (!usable) this.onBootFailure();
-      if (this.queue.length > 0 || this.busy > 0) await new Promise<void>((resolve) => (this.drained = resolve));
-      await Promise.all([...this.slots].map((s) => s.stop()));
+      if (this.queue.length > 0 || this.busy > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        const drained = new Promise<void>((resolve) => (this.drained = resolve));
+        const grace = new Promise<boolean>((resolve) => {
+          if (graceMs !== undefined) timer = setTimeout(() => resolve(false), graceMs);
+        });
+        const inTime = await Promise.race([drained.then(() => true), grace]);
+        clearTimeout(timer);
+        if (!inTime) {
+          this.opts.log.log('warn', `grace period of ${graceMs} ms over: ending ${this.busy} request(s) still running and ${this.queue.length} queued`);
+          for (const job of this.queue.splice(0)) {
+            void this.unavailable.dispatch(job.head, job.sink);
+            job.finish();
+          }
+          for (const s of this.slots) {
+            if (s.job !== null) this.endInPool(s.job, this.unavailable, 'shutdown');
+            void s.stop();
+          }
+        }
+      }
+      await Promise.all([...this.slots].map((s) => s.stop('shutdown')));
     })();
     return this.closed;
   }

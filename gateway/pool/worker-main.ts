@@ -8,6 +8,7 @@ import { parentPort, threadId, workerData } from 'node:worker_threads';
 import type { App } from '../../app-api/types.js';
 import { loadApp } from '../app-loader.js';
 import { InlineDispatcher } from '../dispatch.js';
+import { importAppModule, ProcessLifecycle } from '../lifecycle/process-lifecycle.js';
 import { ErrorLog } from '../log.js';
 import type { FromWorker, ToWorker, WorkerBoot } from './channel.js';
 import { ProxySink } from './response-proxy.js';
@@ -38,8 +39,11 @@ async function load(): Promise<App> {
 }
 
 let app: App;
+let lifecycle: ProcessLifecycle;
 try {
   app = await load();
+  // Each thread has its own module instance, so its own setup(engine) and start/stop listeners.
+  lifecycle = await ProcessLifecycle.begin(await importAppModule(boot.app, boot.cwd), { log, appConfig: boot.appConfig, multiprocess: boot.multiprocess });
 } catch (err) {
   post({ t: 'loadError', message: (err as Error)?.message ?? String(err), code: (err as { code?: string })?.code });
   // Let the message go out before the thread ends.
@@ -62,6 +66,9 @@ port.on('message', (m: ToWorker) => {
     );
     if (done === undefined) sink.finished();
     else done.then(() => sink.finished(), () => sink.finished());
+  } else if (m.t === 'stop') {
+    // Only sent to an idle thread: nothing is in flight, so there is nothing to drain.
+    void lifecycle.end(m.reason, async () => {}).finally(() => process.exit(0));
   } else if (current !== null && current.id === m.id) {
     current.control(m);
   }

@@ -6,7 +6,7 @@
 import { MessageChannel, Worker, type ResourceLimits } from 'node:worker_threads';
 import { TsgiError } from '../../app-api/errors.js';
 import type { AppSpec } from '../app-loader.js';
-import type { FromWorker, ToWorker, WorkerBoot } from './channel.js';
+import type { FromWorker, StopReason, ToWorker, WorkerBoot } from './channel.js';
 import { attachCachePort, detachCachePort } from './shared-cache.js';
 import { InputWriter } from './sync-input.js';
 
@@ -115,11 +115,22 @@ export class WorkerSlot<J> {
     this.worker.postMessage(m);
   }
 
-  /** End the thread now (an idle thread, a stuck one, or at shutdown). */
-  stop(): Promise<void> {
+  /**
+   * End the thread. With a reason (an idle thread being retired), the app's lifecycle listeners run first
+   * (`reload`, `graceful`, `stop`, `exit`), bounded by `graceMs`; without one (stuck, crashed, still
+   * booting) the thread is terminated at once.
+   */
+  stop(reason?: StopReason, graceMs = 5000): Promise<void> {
+    if (this.expectedExit) return this.exited;
     this.expectedExit = true;
     this.state = 'stopping';
-    void this.worker.terminate();
-    return this.exited;
+    if (reason === undefined || !this.loaded) {
+      void this.worker.terminate();
+      return this.exited;
+    }
+    this.post({ t: 'stop', reason });
+    const timer = setTimeout(() => void this.worker.terminate(), graceMs);
+    timer.unref();
+    return this.exited.finally(() => clearTimeout(timer));
   }
 }

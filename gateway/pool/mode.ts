@@ -1,0 +1,63 @@
+/**
+ * The thread concurrency models as serve.ts runs them: `threadPool = N` and `threading = 1`. The main
+ * thread runs the front (the sockets); every thread imports the app itself (so reload serves new code) and
+ * runs its own lifecycle (`setup(engine)`, start/stop listeners), as each has its own module instance.
+ *
+ * Settings used from `[server]`: threadPool (N), maxChildren (threading: most threads at once),
+ * workerTimeout (504 + the thread replaced), maxRequests (+ maxRequestsJitter), and, when the config
+ * declares them, threadQueueSize (requests waiting for a thread; default 256) and threadQueueWait (seconds:
+ * admission control on queue wait; default 0 = off).
+ */
+import type { ModeRunner, ServeContext } from '../serve.js';
+import { FEATURES } from '../serve.js';
+import { ThreadPoolDispatcher, type ThreadDispatcherOptions } from './thread-pool.js';
+
+function optionsOf(ctx: ServeContext, mode: 'pool' | 'perRequest'): ThreadDispatcherOptions {
+  // threadQueueSize / threadQueueWait are read if the option table has them (not declared there yet).
+  const s = ctx.config.server as typeof ctx.config.server & { threadQueueSize?: number; threadQueueWait?: number };
+  const features = (Object.keys(FEATURES) as (keyof typeof FEATURES)[]).filter((f) => s[f] === true && FEATURES[f] !== undefined);
+  return {
+    app: ctx.appSpec,
+    cwd: ctx.cwd,
+    log: ctx.log,
+    appConfig: ctx.config.app,
+    mode,
+    size: mode === 'pool' ? s.threadPool : s.maxChildren,
+    requestTimeoutMs: Math.round(s.workerTimeout * 1000),
+    maxRequests: s.maxRequests,
+    maxRequestsJitter: s.maxRequestsJitter,
+    maxQueue: s.threadQueueSize,
+    maxQueueWaitMs: s.threadQueueWait === undefined ? undefined : Math.round(s.threadQueueWait * 1000),
+    features,
+  };
+}
+
+function runner(mode: 'pool' | 'perRequest'): ModeRunner {
+  return async (ctx) => {
+    const dispatcher = new ThreadPoolDispatcher(optionsOf(ctx, mode));
+    await dispatcher.start(); // TSGI_ERR_APP_LOAD here, before anything listens
+    let front;
+    try {
+      front = await ctx.startFront(dispatcher);
+    } catch (err) {
+      await dispatcher.close(0);
+      throw err;
+    }
+    const handle = {
+      url: front.url,
+      dispatcher,
+      async close(graceMs: number) {
+        await front.close(graceMs);
+        await dispatcher.close(graceMs);
+      },
+      reload: () => dispatcher.reload(),
+    };
+    return handle;
+  };
+}
+
+/** threadPool = N: N threads started at boot; requests queue for an idle one. */
+export const runThreadPool: ModeRunner = runner('pool');
+
+/** threading = 1: a new thread per request, ended after it. */
+export const runThreading: ModeRunner = runner('perRequest');
