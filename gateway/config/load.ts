@@ -67,6 +67,10 @@ function unknownSection(file: string, name: string, line: number, keys: ScannedK
     const example = known !== undefined ? `${known[1]} = ... for ${known[0]}` : 'socketPort = 8080 for server.socket_port';
     return configError(where, `unknown section [global]: tsgi reads CherryPy's server options under [server] with camelCase names (write ${example}); app settings go under [app]`);
   }
+  const parent = name.split('.')[0];
+  if (name.includes('.') && (SECTIONS as readonly string[]).includes(parent)) {
+    return configError(where, `unknown section [${name}]: sections do not nest; put these settings under [${parent}]`);
+  }
   return configError(where, `unknown section [${name}]; ${didYouMean(name, SECTIONS, 'the sections are [server] and [app]')}`);
 }
 
