@@ -1,0 +1,168 @@
+/**
+ * protocol=auto: one listener for every front. The first bytes of each connection say which protocol it
+ * speaks (sniff.ts); the socket then goes, with those bytes pushed back, to the front that speaks it:
+ * HTTP/1.x and HTTP/2 prior knowledge to the built-in server (not listening itself: it gets the socket with
+ * `server.emit('connection')`), SCGI to handleScgiConnection, FastCGI to the FastCGI front's handler.
+ *
+ * A connection whose first bytes are not decided within `detectTimeout` is closed, so a client that
+ * connects and sends nothing holds a socket, never the listener. Unrecognised bytes close the connection
+ * with one TSGI_ERR_PROTOCOL log line. TLS is refused with a line naming the fix: TLS needs the socket
+ * untouched, and the sniffer has read from it.
+ */
+import net, { type Socket } from 'node:net';
+import { TsgiError } from '../../app-api/errors.js';
+import type { Dispatcher } from '../../gateway/dispatch.js';
+import { ErrorLog } from '../../gateway/log.js';
+import { startHttpServer, type HttpServer, type HttpServerOptions } from '../http/server.js';
+import { createFastcgiHandler, type FastcgiHandler, type FastcgiOptions } from '../fastcgi/server.js';
+import { handleScgiConnection, peerName, type ScgiConnectionOptions } from '../scgi/connection.js';
+import { listen, type ListenOptions } from '../scgi/listen.js';
+import { ConnectionTracker } from '../scgi/tracker.js';
+import { sniffProtocol, type Sniffed } from './sniff.js';
+
+/** Options of the auto front: where to listen, the shared settings, and per-protocol settings. */
+export interface AutoServerOptions extends ListenOptions {
+  /** Mount point, for every protocol. */
+  scriptName?: string;
+  /** Error log, for every protocol. */
+  log?: ErrorLog;
+  /** The first bytes must decide the protocol within this time. Default 10 s. */
+  detectTimeout?: number;
+  /** Settings of the built-in HTTP server (not where it listens: it does not). `http2: true` also accepts h2c prior knowledge. */
+  http?: Omit<HttpServerOptions, 'host' | 'port' | 'socketFile' | 'backlog' | 'listen' | 'scriptName' | 'log'>;
+  /** Settings of SCGI connections. */
+  scgi?: Omit<ScgiConnectionOptions, 'scriptName' | 'log'>;
+  /** Settings of FastCGI connections. */
+  fastcgi?: Omit<FastcgiOptions, 'scriptName' | 'log'>;
+}
+
+/** A listening auto front. */
+export interface AutoServer {
+  readonly server: net.Server;
+  /** `127.0.0.1:8080`-style address, or the unix socket path. */
+  readonly url: string;
+  /** The bound TCP port (0 for a unix socket). */
+  readonly port: number;
+  /** Stop accepting; requests in flight on every protocol get `graceMs` to finish, then are cut. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Where each protocol's sockets go. */
+export interface ProtocolRoutes {
+  http1(socket: Socket): void;
+  /** Absent: h2c prior knowledge is refused with a log line naming the option. */
+  http2?(socket: Socket): void;
+  scgi(socket: Socket): void;
+  /** Absent: FastCGI is refused with a log line. */
+  fastcgi?(socket: Socket): void;
+}
+
+/**
+ * Read the first bytes of `socket`, decide its protocol, push the bytes back and hand it to its route.
+ * Exported for tests and for fronts that accept sockets themselves.
+ */
+export function sniffAndRoute(socket: Socket, routes: ProtocolRoutes, log: ErrorLog, detectTimeout: number): void {
+  const chunks: Buffer[] = [];
+  const refuse = (problem: string, level: 'error' | 'warn' = 'error'): void => {
+    log.log(level, `protocol=auto: ${problem} from ${peerName(socket)}; connection closed (TSGI_ERR_PROTOCOL)`);
+    socket.destroy();
+  };
+  const detach = (): void => {
+    clearTimeout(timer);
+    socket.off('data', onData);
+    socket.off('end', onEnd);
+  };
+  const timer = setTimeout(() => {
+    detach();
+    if (chunks.length === 0) socket.destroy(); // connected and never spoke: not worth a log line
+    else refuse(`the first bytes did not name a protocol within ${detectTimeout} ms`);
+  }, detectTimeout);
+  timer.unref();
+
+  const onEnd = (): void => {
+    detach();
+    if (chunks.length === 0) socket.destroy();
+    else refuse('the connection closed before its first bytes named a protocol');
+  };
+
+  const onData = (chunk: Buffer): void => {
+    chunks.push(chunk);
+    const head = chunks.length === 1 ? chunk : Buffer.concat(chunks);
+    const kind: Sniffed = sniffProtocol(head);
+    if (kind === 'more') return;
+    detach();
+    socket.pause();
+    if (kind === 'unknown') return refuse(`unrecognised first bytes ${JSON.stringify(head.subarray(0, 16).toString('latin1'))} (not HTTP/1.x, h2c, SCGI or FastCGI)`);
+    if (kind === 'tls') return refuse('a TLS handshake on a protocol=auto listener (it serves cleartext only: for HTTPS use protocol=http with sslKeyFile and sslCertificateFile)');
+    const route = kind === 'http1' ? routes.http1 : kind === 'http2' ? routes.http2 : kind === 'scgi' ? routes.scgi : routes.fastcgi;
+    if (route === undefined) {
+      return refuse(kind === 'http2' ? 'HTTP/2 prior knowledge (h2c) on a listener without http2 (set http2 = true)' : `${kind} is not available on this listener`);
+    }
+    socket.unshift(head);
+    route(socket);
+  };
+
+  socket.on('data', onData);
+  socket.on('end', onEnd);
+  socket.on('error', () => {}); // resets before the protocol is known: nothing to report
+}
+
+/** Start one listener that serves HTTP/1.x, h2c (with `http.http2`), SCGI and FastCGI. */
+export async function startAutoServer(dispatcher: Dispatcher, opts: AutoServerOptions = {}): Promise<AutoServer> {
+  const log = opts.log ?? new ErrorLog();
+  const scriptName = opts.scriptName;
+  const httpOpts = opts.http ?? {};
+  if (httpOpts.sslKeyFile !== undefined || httpOpts.sslCertificateFile !== undefined) {
+    throw new TsgiError('TSGI_ERR_CONFIG', 'protocol=auto serves cleartext only (its sniffer reads the first bytes, which TLS needs untouched): for HTTPS use protocol=http');
+  }
+  const http1: HttpServer = await startHttpServer(dispatcher, { ...httpOpts, http2: false, listen: false, scriptName, log });
+  const h2c: HttpServer | null = httpOpts.http2 === true ? await startHttpServer(dispatcher, { ...httpOpts, http2: true, listen: false, scriptName, log }) : null;
+  const fastcgi: FastcgiHandler = createFastcgiHandler(dispatcher, { ...opts.fastcgi, scriptName, log });
+  const scgiOpts: ScgiConnectionOptions = { ...opts.scgi, scriptName, log };
+  const scgiConnections = new ConnectionTracker();
+  let closing: Promise<void> | null = null;
+
+  const routes: ProtocolRoutes = {
+    http1(socket) {
+      // Node's HTTP/1 server reads through its parser once it has the socket; resume so the bytes pushed back flow first.
+      http1.fastify.server.emit('connection', socket);
+      socket.resume();
+    },
+    scgi(socket) {
+      scgiConnections.add(handleScgiConnection(socket, dispatcher, scgiOpts));
+      socket.resume();
+    },
+    fastcgi(socket) {
+      fastcgi.handleConnection(socket);
+      socket.resume();
+    },
+  };
+  // The HTTP/2 session reads the bytes pushed back itself (socket.read() on the next tick): no resume.
+  if (h2c !== null) routes.http2 = (socket) => h2c.fastify.server.emit('connection', socket);
+
+  // allowHalfOpen: SCGI and FastCGI peers may shut down their sending side and still wait for the response
+  // (Node's HTTP server sets the same on its own sockets).
+  const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+    if (closing !== null) return socket.destroy();
+    sniffAndRoute(socket, routes, log, opts.detectTimeout ?? 10_000);
+  });
+  server.on('error', (err) => log.log('error', 'protocol=auto listener error', err));
+  const { port, url } = await listen(server, opts, 8080);
+
+  return {
+    server,
+    url,
+    port,
+    close(graceMs = 30_000): Promise<void> {
+      if (closing !== null) return closing;
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      closing = Promise.all([
+        http1.close(graceMs),
+        h2c?.close(graceMs),
+        fastcgi.close(graceMs),
+        scgiConnections.drain(graceMs, (n) => log.log('warn', `grace period of ${graceMs} ms over: closing ${n} SCGI connection(s)`)),
+      ]).then(() => stopped);
+      return closing;
+    },
+  };
+}
