@@ -1,0 +1,34 @@
+/**
+ * `protocol = auto` for gateway/serve.ts: one listener for HTTP/1.x, h2c, SCGI and FastCGI, started from
+ * the `[server]` section. Plug in with `auto: startAutoFront` in FRONTS (or `registerFront('auto', ...)`).
+ */
+import type { Dispatcher } from '../../gateway/dispatch.js';
+import type { ServerConfig } from '../../gateway/config/options.js';
+import type { ErrorLog } from '../../gateway/log.js';
+import { startAutoServer } from './server.js';
+
+/** Start the auto front where the config says. Durations in the config are seconds. */
+export async function startAutoFront(dispatcher: Dispatcher, c: ServerConfig, log: ErrorLog): Promise<{ url: string; close(graceMs: number): Promise<void> }> {
+  const ms = (s: number): number => Math.round(s * 1000);
+  const server = await startAutoServer(dispatcher, {
+    host: c.socketHost,
+    port: c.socketPort,
+    socketFile: c.socketFile,
+    backlog: c.socketQueueSize,
+    scriptName: c.scriptName,
+    log,
+    http: {
+      sslKeyFile: c.sslKeyFile,
+      sslCertificateFile: c.sslCertificateFile,
+      http2: c.http2,
+      reverseDNS: c.reverseDNS,
+      headerTimeout: ms(c.headerTimeout),
+      idleTimeout: ms(c.idleTimeout),
+      keepAliveTimeout: ms(c.keepAliveTimeout),
+      requestTimeout: ms(c.requestTimeout),
+    },
+    scgi: { headerTimeout: ms(c.headerTimeout), idleTimeout: ms(c.idleTimeout) },
+    fastcgi: { idleTimeout: ms(c.idleTimeout) },
+  });
+  return { url: c.socketFile !== undefined ? `unix:${server.url}` : `auto://${server.url}`, close: (graceMs) => server.close(graceMs) };
+}

@@ -1,0 +1,23 @@
+/**
+ * `protocol = scgi` for gateway/serve.ts: the SCGI server started from the `[server]` section. Plug in
+ * with `scgi: startScgiFront` in FRONTS (or `registerFront('scgi', startScgiFront)`).
+ */
+import type { Dispatcher } from '../../gateway/dispatch.js';
+import type { ServerConfig } from '../../gateway/config/options.js';
+import type { ErrorLog } from '../../gateway/log.js';
+import { startScgiServer } from './server.js';
+
+/** Start the SCGI front where the config says. Durations in the config are seconds. */
+export async function startScgiFront(dispatcher: Dispatcher, c: ServerConfig, log: ErrorLog): Promise<{ url: string; close(graceMs: number): Promise<void> }> {
+  const server = await startScgiServer(dispatcher, {
+    host: c.socketHost,
+    port: c.socketPort,
+    socketFile: c.socketFile,
+    backlog: c.socketQueueSize,
+    scriptName: c.scriptName,
+    headerTimeout: Math.round(c.headerTimeout * 1000),
+    idleTimeout: Math.round(c.idleTimeout * 1000),
+    log,
+  });
+  return { url: c.socketFile !== undefined ? `unix:${server.url}` : `scgi://${server.url}`, close: (graceMs) => server.close(graceMs) };
+}
