@@ -19,6 +19,7 @@ import { InlineDispatcher, type Dispatcher } from './dispatch.js';
 import { ErrorLog } from './log.js';
 import { importAppModule, ProcessLifecycle } from './lifecycle/process-lifecycle.js';
 import { runForking, runProcessPool } from './process/modes.js';
+import { checkMetricsMode, startFrontWithMetrics } from './metrics/serve-hook.js';
 import { runThreading, runThreadPool } from './pool/mode.js';
 
 /** A listening socket speaking one protocol. */
@@ -155,6 +156,7 @@ function notYet(config: Config, option: OptionName, what: string, fix: string): 
 /** Check that everything the config asks for is built. Throws TSGI_ERR_NOT_YET naming the option. */
 export function checkAvailable(config: Config): void {
   const mode = modeOf(config.server);
+  checkMetricsMode(config.server, mode);
   if (mode !== 'single' && MODES[mode] === undefined) {
     throw notYet(config, mode, `the ${mode} concurrency model`, `remove ${mode} to serve in single mode (inline on the event loop)`);
   }
@@ -231,7 +233,8 @@ export async function serve(opts: ServeOptions): Promise<Running> {
       }
       return app;
     },
-    startFront: (dispatcher) => front(dispatcher, config.server, log),
+    // statusPath / metricsListen: the front gets a metered dispatcher (gateway/metrics).
+    startFront: (dispatcher) => startFrontWithMetrics(config.server, log, dispatcher, (d) => front(d, config.server, log)),
   };
   let handle: ModeHandle;
   try {

@@ -9,6 +9,7 @@
  * mode or protocol nobody has plugged in.
  */
 import { integerIn, oneOf, parseBoolean, parseHost, parsePath, parseScriptName, seconds } from './values.js';
+import { DEFAULT_STATUS_ALLOW, parseMetricsListenOption, parseStatusAllow, parseStatusPath } from '../metrics/options.js';
 
 /** The wire protocols a listening socket can speak. */
 export const PROTOCOLS = ['http', 'fastcgi', 'scgi', 'auto'] as const;
@@ -43,6 +44,9 @@ export interface ServerConfig {
   gracefulTimeout: number;
   pidFile: string | undefined;
   errorLog: string;
+  statusPath: string | undefined;
+  statusAllow: string;
+  metricsListen: string | undefined;
 }
 
 /** An option name. */
@@ -147,6 +151,14 @@ export const OPTIONS: readonly AnyOptionDef[] = [
     doc: 'Write the server\'s pid to this file once it listens; removed on a clean exit.' }),
   def({ name: 'errorLog', type: 'path', default: '-', parse: parsePath, cli: '--error-log', metavar: 'PATH',
     doc: 'Append the error log (gateway messages and what apps write to tsgi.errors) to this file; `-` is stderr.' }),
+
+  // Status page and metrics (gateway/metrics).
+  def({ name: 'statusPath', type: 'string', default: undefined, parse: parseStatusPath, cli: '--status-path', metavar: 'PATH',
+    doc: 'Answer a status page at this URL path on the app\'s own port (like Apache\'s server-status): HTML with each worker and its current request, `PATH?json`, and Prometheus text at `PATH/metrics`; the app never sees these requests. Unset: off.' }),
+  def({ name: 'statusAllow', type: 'string', default: DEFAULT_STATUS_ALLOW, parse: parseStatusAllow, cli: '--status-allow', metavar: 'LIST',
+    doc: 'Client addresses and subnets (comma-separated, e.g. `127.0.0.1, 10.0.0.0/8`) that may read statusPath and metricsListen, checked against REMOTE_ADDR; others get 403. `*` allows everyone.' }),
+  def({ name: 'metricsListen', type: 'string', default: undefined, parse: parseMetricsListenOption, cli: '--metrics-listen', metavar: 'HOST:PORT',
+    doc: 'Also serve the status page (`/`), `/?json` and Prometheus text (`/metrics`) on a separate listener: `HOST:PORT`, `PORT` (on 127.0.0.1) or `unix:/path`. Unset: off.' }),
 ];
 
 /** Option by name (and by old name). */

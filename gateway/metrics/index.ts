@@ -3,7 +3,10 @@
  * on an opt-in path of the app's own server or by a separate listener (startMetricsServer).
  */
 export { withMetrics, MeteredDispatcher, type MetricsOptions } from './metered.js';
-export { startMetricsServer, parseMetricsListen, type MetricsListen, type MetricsServer } from './server.js';
+export { startMetricsServer, type MetricsServer } from './server.js';
+export { parseMetricsListen, type MetricsListen } from './listen.js';
+export { parseStatusPath, parseStatusAllow, parseMetricsListenOption, DEFAULT_STATUS_ALLOW } from './options.js';
+export { startFrontWithMetrics, checkMetricsMode, metricsWanted, type MetricsSettings } from './serve-hook.js';
 export { allowList, LOOPBACK_ONLY, type AddressAllowList } from './allow.js';
 export { statusResponse, type StatusSource, type StatusRequest, type StatusResponse } from './endpoints.js';
 export { renderStatusHtml, escapeHtml, type StatusHtmlOptions } from './html.js';

@@ -102,7 +102,10 @@ export class MeteredDispatcher implements Dispatcher, StatusSource {
     this.allow = opts.allow !== undefined && !Array.isArray(opts.allow) && typeof opts.allow !== 'string' ? (opts.allow as AddressAllowList) : allowList(opts.allow as readonly string[] | string | undefined);
     this.pool = hasPoolStats(inner)
       ? threadPoolSource(inner)
-      : eventLoopSource(() => [...this.flights.values()].map((f) => ({ requestLine: requestLine(f.cgi), startedAt: f.startedAt })));
+      : eventLoopSource(
+          () => [...this.flights.values()].map((f) => ({ requestLine: requestLine(f.cgi), startedAt: f.startedAt })),
+          () => this.total,
+        );
     this.metrics = new TsgiRegistry(() => this.snapshot());
     const path = opts.statusPath?.replace(/\/+$/, '');
     if (path !== undefined && !/^\/[^?#]+$/.test(path)) {

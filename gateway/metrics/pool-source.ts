@@ -75,7 +75,7 @@ export interface InFlightRequest {
 }
 
 /** The event loop as the only worker (single mode, or one process of a pool): busy while any request runs. */
-export function eventLoopSource(inFlight: () => Iterable<InFlightRequest>): PoolSource {
+export function eventLoopSource(inFlight: () => Iterable<InFlightRequest>, served: () => number): PoolSource {
   return {
     read(now) {
       const current = [...inFlight()].map((r) => currentRequest(r.requestLine, r.startedAt, now));
@@ -87,7 +87,7 @@ export function eventLoopSource(inFlight: () => Iterable<InFlightRequest>): Pool
         starting: 0,
         queueLength: 0,
         oldestQueuedMs: 0,
-        workers: [{ id: 'event loop', state: busy ? 'busy' : 'idle', current }],
+        workers: [{ id: 'event loop', state: busy ? 'busy' : 'idle', served: served() + current.length, current }],
       };
     },
     takeNewWaits: () => [],

@@ -12,21 +12,9 @@
 import { existsSync, statSync, unlinkSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { TsgiError } from '../../app-api/errors.js';
 import { allowList, type AddressAllowList } from './allow.js';
 import { statusResponse, type StatusSource } from './endpoints.js';
-
-/** Where the metrics listener binds. */
-export interface MetricsListen {
-  /** Default 127.0.0.1. */
-  host?: string;
-  /** 0 picks a free port. Required unless socketFile is given. */
-  port?: number;
-  /** A unix socket path instead of TCP (an existing socket file there is replaced). */
-  socketFile?: string;
-  /** Who may read it over TCP. Default: the source's own allow-list, else loopback only. */
-  allow?: readonly string[] | string | AddressAllowList;
-}
+import type { MetricsListen } from './listen.js';
 
 /** A running metrics listener. */
 export interface MetricsServer {
@@ -35,16 +23,6 @@ export interface MetricsServer {
   /** The bound port (0 on a unix socket). */
   readonly port: number;
   close(): Promise<void>;
-}
-
-/** Parse `metricsListen`: `HOST:PORT`, `[V6]:PORT`, `PORT`, or `unix:/path`. */
-export function parseMetricsListen(text: string): MetricsListen {
-  const t = text.trim();
-  if (t.startsWith('unix:')) return { socketFile: t.slice(5) };
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(t) ?? /^()()(\d+)$/.exec(t);
-  if (m === null || Number(m[3]) > 65535) throw new TsgiError('TSGI_ERR_CONFIG', `metricsListen: '${text}' is not HOST:PORT, PORT or unix:/path; write e.g. 127.0.0.1:9100`);
-  const host = m[1] || m[2] || undefined;
-  return { host, port: Number(m[3]) };
 }
 
 function hasAllowList(s: StatusSource): s is StatusSource & { allow: AddressAllowList } {
