@@ -4,7 +4,7 @@
  * failed request. Tests in one describe share a server and run in order.
  */
 import { expect } from 'chai';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { alive, CliServer, loadLoop, waitFor } from './fixtures/process/harness.js';
 
 describe('processPool = 2 (tsgi command)', function () {
@@ -28,6 +28,8 @@ describe('processPool = 2 (tsgi command)', function () {
     expect(pids.size).to.equal(2);
     expect(pids.has(server.pid)).to.equal(false, 'the primary serves no requests');
     expect(server.stderr).to.match(/\(processPool, pid \d+\)/);
+    // setup() in each worker was told other processes serve the same app.
+    expect(readFileSync(server.eventLog, 'utf8')).to.match(/^\d+ start - multiprocess=true$/m);
   });
 
   it('SIGTERM during a slow request: the request completes and the server exits 0', async () => {

@@ -23,9 +23,6 @@ class DeadlineSink implements ResponseSink {
   get closed(): boolean {
     return this.expired || this.inner.closed;
   }
-  get forbidsHopByHop(): boolean | undefined {
-    return this.inner.forbidsHopByHop;
-  }
   start(code: number, reason: string, headers: HeaderList): void {
     if (this.expired) return;
     this.started = true;
