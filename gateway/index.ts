@@ -6,3 +6,4 @@ export { BodyInput, emptyInput, type SyncReader } from './input.js';
 export { ErrorLog, MemoryLog, type LogTarget } from './log.js';
 export type { ResponseSink } from './sink.js';
 export { InlineDispatcher, type Dispatcher, type DispatcherOptions, type RequestHead } from './dispatch.js';
+export { ThreadPoolDispatcher, createThreadDispatcher, sharedCache, sharedArray, sharedCacheStats, type ThreadDispatcherOptions, type ThreadPoolStats, type SharedCache, type SharedTypedArray } from './pool/index.js';

@@ -1,0 +1,82 @@
+/**
+ * Thread concurrency models against single mode, measured in one run (bench/measure.ts):
+ *
+ * 1. hello world: single vs threadPool=4 vs threading=1 vs raw fastify (target: threadPool >= 0.5x fastify);
+ * 2. a handler that blocks 10 ms synchronously (Atomics.wait): threadPool=16 vs single (target >= 14x);
+ * 3. a CPU-bound handler: threadPool=2 vs single on 2 cores (target >= 1.7x);
+ * 4. idle RSS per pool thread: RSS of threadPool=8 minus single, over 8.
+ *
+ *     npm run build && node dist/bench/modes.js            # all; BENCH_ONLY=hello,block,cpu,rss picks some
+ *
+ * BENCH_* settings of measure.ts apply (rounds, duration, connections).
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { startChild } from '../test/support/child.js';
+import { childServer, formatResults, measure, type BenchResult } from './measure.js';
+
+const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
+const SERVER = here('./servers/tsgi-threads.js');
+const HELLO = here('../examples/hello/app.js');
+const FIXTURE = here('../test/fixtures/pool/app.js') + ':app'; // the bare app, without lint()
+const only = (process.env.BENCH_ONLY ?? 'hello,block,cpu,rss').split(',');
+const CPU_N = Number(process.env.BENCH_CPU_N ?? '300000');
+
+const tsgi = (name: string, mode: string, size: number, app: string) => childServer(name, SERVER, [mode, String(size), app]);
+const get = (results: BenchResult[], name: string): BenchResult => results.find((r) => r.name === name)!;
+const targets: string[] = [];
+function target(what: string, ratio: number, min: number): void {
+  targets.push(`${what}: ${ratio.toFixed(2)}x (target >= ${min}x) ${ratio >= min ? 'met' : 'MISSED'}`);
+}
+let errors = false;
+function report(title: string, results: BenchResult[], baselines: string[]): void {
+  console.log(`\n## ${title}\n`);
+  console.log(formatResults(results, baselines));
+  if (results.some((r) => r.errors > 0)) errors = true;
+}
+
+if (only.includes('hello')) {
+  const r = await measure([
+    tsgi('single', 'single', 0, HELLO),
+    tsgi('threadPool=4', 'pool', 4, HELLO),
+    tsgi('threading=1', 'perRequest', 64, HELLO),
+    childServer('fastify raw', here('./servers/fastify-raw.js')),
+  ]);
+  report('hello world', r, ['fastify raw', 'single']);
+  target('hello: threadPool=4 / fastify raw', get(r, 'threadPool=4').medianRps / get(r, 'fastify raw').medianRps, 0.5);
+}
+
+if (only.includes('block')) {
+  const r = await measure([tsgi('single', 'single', 0, FIXTURE), tsgi('threadPool=16', 'pool', 16, FIXTURE)], { path: '/block?ms=10' });
+  report('handler blocking 10 ms synchronously (/block?ms=10)', r, ['single']);
+  target('block 10 ms: threadPool=16 / single', get(r, 'threadPool=16').medianRps / get(r, 'single').medianRps, 14);
+}
+
+if (only.includes('cpu')) {
+  const r = await measure([tsgi('single', 'single', 0, FIXTURE), tsgi('threadPool=2', 'pool', 2, FIXTURE)], { path: `/cpu?n=${CPU_N}` });
+  report(`CPU-bound handler (/cpu?n=${CPU_N})`, r, ['single']);
+  target('cpu: threadPool=2 / single', get(r, 'threadPool=2').medianRps / get(r, 'single').medianRps, 1.7);
+}
+
+if (only.includes('rss')) {
+  const rssOf = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+  const idleRss = async (mode: string, size: number): Promise<number> => {
+    const child = await startChild<{ url: string }>(SERVER, [mode, String(size), HELLO], 30_000);
+    try {
+      await fetch(child.ready.url); // one request: lazy parts loaded, as a real idle server
+      await new Promise((r) => setTimeout(r, 1000));
+      return rssOf(child.proc.pid!);
+    } finally {
+      await child.stop();
+    }
+  };
+  const single = await idleRss('single', 0);
+  const pool8 = await idleRss('pool', 8);
+  console.log(`\n## idle RSS\n\nsingle ${single.toFixed(1)} MiB, threadPool=8 ${pool8.toFixed(1)} MiB: ${((pool8 - single) / 8).toFixed(1)} MiB per pool thread`);
+}
+
+console.log('\n' + targets.join('\n'));
+if (errors) {
+  console.error('some responses were errors: the figures are not comparable');
+  process.exitCode = 1;
+}

@@ -1,0 +1,29 @@
+/**
+ * Bench server: an app on the built-in server in a chosen concurrency model. Prints {"url"} when ready.
+ *
+ *     node dist/bench/servers/tsgi-threads.js MODE SIZE APP
+ *
+ * MODE: single | pool | perRequest; SIZE: threads (ignored for single); APP: `MODULE[:EXPORT]`.
+ */
+import { startHttpServer } from '../../adapters/http/server.js';
+import { loadApp } from '../../gateway/app-loader.js';
+import { InlineDispatcher, type Dispatcher } from '../../gateway/dispatch.js';
+import { ErrorLog } from '../../gateway/log.js';
+import { ThreadPoolDispatcher } from '../../gateway/pool/thread-pool.js';
+import { ready, untilSignal } from '../measure.js';
+
+const [mode = 'single', size = '4', appSpec = 'dist/examples/hello/app.js'] = process.argv.slice(2);
+const log = new ErrorLog();
+let dispatcher: Dispatcher;
+if (mode === 'single') dispatcher = new InlineDispatcher(await loadApp(appSpec), { log });
+else {
+  const pool = new ThreadPoolDispatcher({ app: appSpec, mode: mode === 'pool' ? 'pool' : 'perRequest', size: Number(size), maxQueue: 4096, log });
+  await pool.start();
+  dispatcher = pool;
+}
+const server = await startHttpServer(dispatcher, { port: 0, log });
+ready(server.url);
+await untilSignal();
+await server.close(1000);
+await dispatcher.close();
+process.exit(0);
