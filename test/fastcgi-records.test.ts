@@ -67,8 +67,11 @@ describe('FastCGI name-value pairs', () => {
     expect(() => parseParams(Buffer.from([0x00, 0x01, 0x41]))).to.throw(RecordError, /empty name/);
   });
 
-  it('a later duplicate replaces an earlier one', () => {
-    expect(parseParams(nameValues([['X', '1'], ['X', '2']])).X).to.equal('2');
+  it('a later duplicate replaces an earlier one; repeated HTTP_* headers are joined as the HTTP front joins them', () => {
+    const p = parseParams(nameValues([['X', '1'], ['X', '2'], ['HTTP_X_MULTI', 'a'], ['HTTP_X_MULTI', 'b'], ['HTTP_COOKIE', 'a=1'], ['HTTP_COOKIE', 'b=2']]));
+    expect(p.X).to.equal('2');
+    expect(p.HTTP_X_MULTI).to.equal('a, b');
+    expect(p.HTTP_COOKIE).to.equal('a=1; b=2');
   });
 
   it('decodes decoded-path variables as strict UTF-8 and everything else as Latin-1', () => {

@@ -85,8 +85,10 @@ export function paramText(name: string, bytes: Buffer, start = 0, end = bytes.le
 }
 
 /**
- * Parse name-value pairs into an object of strings (the paramText rule). A later duplicate replaces an
- * earlier one, as PHP-FPM does, so a `fastcgi_param` in a location overrides the one from an include.
+ * Parse name-value pairs into an object of strings (the paramText rule). Repeated HTTP_* names are request
+ * headers sent once per header line (nginx before 1.23 does this): joined with ", " ("; " for Cookie), as the
+ * HTTP front joins them. Any other repeated name is a configuration override and the later one wins, as
+ * PHP-FPM does, so a `fastcgi_param` in a location overrides the one from an include.
  * Throws RecordError when a length runs past the data (the whole stream is then distrusted), and
  * ParamEncodingError for a path variable that is not UTF-8.
  */
@@ -118,8 +120,12 @@ export function parseParams(buf: Buffer): CgiVars {
     if (nameLen === 0) throw new RecordError('name-value pair with an empty name');
     const name = latin1(buf, pos, pos + nameLen);
     pos += nameLen;
-    out[name] = paramText(name, buf, pos, pos + valueLen);
+    const value = paramText(name, buf, pos, pos + valueLen);
     pos += valueLen;
+    const prev = out[name];
+    if (prev === undefined) out[name] = value;
+    else if (name.startsWith('HTTP_')) out[name] = prev + (name === 'HTTP_COOKIE' ? '; ' : ', ') + value; // nginx < 1.23 sends one pair per header line
+    else out[name] = value;
   }
   return out;
 }
