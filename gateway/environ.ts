@@ -146,13 +146,14 @@ export function cgiFromHttp(head: HttpRequestHead, opts: CgiOptions = {}): CgiVa
 /**
  * Clean CGI variables that a gateway peer sent (FastCGI params, SCGI headers, CGI process.env):
  * drop HTTP_PROXY (httpoxy), fill the keys the spec requires, apply the mount point.
+ * Takes ownership of `params` and returns it cleaned: fronts build a fresh object per request, and copying
+ * it again was a measurable share of the FastCGI hot path.
  */
 export function cgiFromGateway(params: CgiVars, opts: CgiOptions = {}): CgiVars {
-  const cgi: CgiVars = {};
-  for (const key in params) {
-    if (key === 'HTTP_PROXY' || key === 'HTTP_CONTENT_TYPE' || key === 'HTTP_CONTENT_LENGTH') continue;
-    cgi[key] = params[key];
-  }
+  const cgi = params;
+  if (cgi.HTTP_PROXY !== undefined) delete cgi.HTTP_PROXY;
+  if (cgi.HTTP_CONTENT_TYPE !== undefined) delete cgi.HTTP_CONTENT_TYPE;
+  if (cgi.HTTP_CONTENT_LENGTH !== undefined) delete cgi.HTTP_CONTENT_LENGTH;
   if (cgi.CONTENT_LENGTH === '') delete cgi.CONTENT_LENGTH;
   if (cgi.CONTENT_TYPE === '') delete cgi.CONTENT_TYPE;
   cgi.REQUEST_METHOD ??= 'GET';
