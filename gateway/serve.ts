@@ -10,6 +10,8 @@
 import { closeSync, openSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { TsgiError } from '../app-api/errors.js';
 import type { App, Middleware } from '../app-api/types.js';
+import { startAutoFront } from '../adapters/auto/front.js';
+import { startScgiFront } from '../adapters/scgi/front.js';
 import { startHttpServer, type HttpServerOptions } from '../adapters/http/server.js';
 import { loadApp, parseAppSpec, type AppSpec } from './app-loader.js';
 import { modeOf, type ModeName, type OptionName, type Protocol, type ServerConfig } from './config/options.js';
@@ -114,8 +116,8 @@ export const MODES: Record<ModeName, ModeRunner | undefined> = {
 export const FRONTS: Record<Protocol, FrontStarter | undefined> = {
   http: startHttpFront,
   fastcgi: undefined,
-  scgi: undefined,
-  auto: undefined,
+  scgi: startScgiFront,
+  auto: startAutoFront,
 };
 
 /** Boolean options that wrap the app in middleware. `undefined` = parsed, not built yet. */

@@ -223,6 +223,7 @@ describe('config: conflicts name both options and where each came from', () => {
     expect(configFailure('[server]\nsslKeyFile = k.pem\n')).to.match(/line 2: sslKeyFile is set but sslCertificateFile is not: HTTPS needs both/);
     expect(configFailure('[server]\nprotocol = fastcgi\nhttp2 = on\n')).to.match(/protocol \(\S*t\d+\.cfg line 2\) conflicts with http2 \(\S*t\d+\.cfg line 3\): http2 applies to protocol = http only/);
     expect(load('[server]\nprotocol = scgi\nhttp2 = off\n').server.protocol).to.equal('scgi');
+    expect(configFailure('[server]\nprotocol = auto\nsslKeyFile = k.pem\nsslCertificateFile = c.pem\n')).to.match(/protocol \(\S*t\d+\.cfg line 2\) conflicts with sslKeyFile .*protocol = auto cannot see through TLS/);
     expect(configFailure('[server]\nheaderTimeout = 30\nrequestTimeout = 10\n')).to.match(/headerTimeout \(\S*t\d+\.cfg line 2\) conflicts with requestTimeout \(\S*t\d+\.cfg line 3\)/);
   });
 

@@ -114,12 +114,16 @@ function checkConflicts(c: ServerConfig, setBy: Map<OptionName, Setting>): void 
     throw configError(given.source, `${given.writtenAs} is set but ${missing} is not: HTTPS needs both; set ${missing} too or remove ${given.option.name}`);
   }
 
+  // FastCGI and SCGI peers are web servers that terminate HTTP and TLS themselves; `auto` tells protocols
+  // apart by their first bytes, which TLS hides.
   const protocol = setBy.get('protocol');
-  if (protocol !== undefined && (c.protocol === 'fastcgi' || c.protocol === 'scgi')) {
-    for (const httpOnly of ['http2', 'sslKeyFile', 'sslCertificateFile'] as const) {
-      const s = setBy.get(httpOnly);
-      if (s !== undefined && (httpOnly !== 'http2' || c.http2)) {
-        throw conflict(protocol, s, `${s.option.name} applies to protocol = http only; with ${c.protocol} the web server in front terminates HTTP and TLS`);
+  if (protocol !== undefined && c.protocol !== 'http') {
+    const httpOnly = c.protocol === 'auto' ? (['sslKeyFile', 'sslCertificateFile'] as const) : (['http2', 'sslKeyFile', 'sslCertificateFile'] as const);
+    for (const name of httpOnly) {
+      const s = setBy.get(name);
+      if (s !== undefined && (name !== 'http2' || c.http2)) {
+        const why = c.protocol === 'auto' ? 'protocol = auto cannot see through TLS; use protocol = http for HTTPS' : `with ${c.protocol} the web server in front terminates HTTP and TLS`;
+        throw conflict(protocol, s, `${s.option.name} applies to protocol = http only: ${why}`);
       }
     }
   }
