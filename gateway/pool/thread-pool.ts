@@ -229,6 +229,7 @@ export class ThreadPoolDispatcher implements Dispatcher {
     } catch (err) {
       this.closing = true;
       await Promise.all([...this.slots].map((s) => s.stop()));
+      this.onBootFailure(); // requests that came in meanwhile (dispatch before start) get 503, not a hang
       throw err;
     } finally {
       this.booting = false;
@@ -236,6 +237,7 @@ export class ThreadPoolDispatcher implements Dispatcher {
   }
 
   dispatch(head: RequestHead, sink: ResponseSink): void | Promise<void> {
+    if (!this.started) void this.start().catch((err) => this.opts.log.log('error', 'the thread pool could not start', err));
     if (this.closing) {
       this.counters.shedUnavailable++;
       return this.unavailable.dispatch(head, sink);
