@@ -17,7 +17,7 @@ import type { ResponseSink } from '../sink.js';
 import { allowList, type AddressAllowList } from './allow.js';
 import { statusResponse, type StatusSource } from './endpoints.js';
 import { eventLoopSource, hasPoolStats, threadPoolSource, type PoolSource } from './pool-source.js';
-import { TsgiRegistry, type RegistryJSON } from './registry.js';
+import { Buckets, DURATION_BUCKETS, QUEUE_WAIT_BUCKETS, TsgiRegistry, type RegistryJSON } from './registry.js';
 import { zeroStatusCounts, type MetricsSnapshot, type StatusClassCounts } from './snapshot.js';
 
 /** Options of withMetrics(). */
@@ -48,8 +48,11 @@ function requestLine(c: CgiVars): string {
   return `${c.REQUEST_METHOD} ${target} ${c.SERVER_PROTOCOL}`;
 }
 
+const CLASSES: ReadonlyArray<keyof StatusClassCounts> = ['none', '1xx', '2xx', '3xx', '4xx', '5xx'];
+
+/** `2xx` for 200..299; `none` for 0 (no response was started). */
 function statusClass(code: number): keyof StatusClassCounts {
-  return code >= 100 && code < 600 ? (`${Math.floor(code / 100)}xx` as keyof StatusClassCounts) : 'none';
+  return code >= 100 && code < 600 ? CLASSES[Math.floor(code / 100)] : 'none';
 }
 
 /** Passes everything through and remembers the status code and whether the response was aborted. */
@@ -86,27 +89,33 @@ export class MeteredDispatcher implements Dispatcher, StatusSource {
   readonly statusPath: string | undefined;
   private readonly startedAt = Date.now();
   private readonly pool: PoolSource;
-  private readonly flights = new Map<number, Flight>();
+  private readonly flights = new Set<Flight>();
   private readonly counts = zeroStatusCounts();
-  private nextId = 1;
-  private total = 0;
   private aborted = 0;
-  private durationSum = 0;
-  private waitCount = 0;
-  private waitSum = 0;
+  private readonly durations = new Buckets(DURATION_BUCKETS);
+  private readonly waits = new Buckets(QUEUE_WAIT_BUCKETS);
   private sinceSync = 0;
+  /** The inner dispatcher has a pool with queue-wait samples to pull. */
+  private readonly pooled: boolean;
   private readonly status: InlineDispatcher | null;
 
   constructor(inner: Dispatcher, opts: MetricsOptions = {}) {
     this.inner = inner;
     this.allow = opts.allow !== undefined && !Array.isArray(opts.allow) && typeof opts.allow !== 'string' ? (opts.allow as AddressAllowList) : allowList(opts.allow as readonly string[] | string | undefined);
+    this.pooled = hasPoolStats(inner);
     this.pool = hasPoolStats(inner)
       ? threadPoolSource(inner)
       : eventLoopSource(
           () => [...this.flights.values()].map((f) => ({ requestLine: requestLine(f.cgi), startedAt: f.startedAt })),
-          () => this.total,
+          () => this.durations.count,
         );
-    this.metrics = new TsgiRegistry(() => this.snapshot());
+    this.metrics = new TsgiRegistry({
+      snapshot: () => this.snapshot(),
+      counts: this.counts,
+      aborted: () => this.aborted,
+      durations: this.durations,
+      waits: this.waits,
+    });
     const path = opts.statusPath?.replace(/\/+$/, '');
     if (path !== undefined && !/^\/[^?#]+$/.test(path)) {
       throw new TsgiError('TSGI_ERR_CONFIG', `statusPath: '${opts.statusPath}' must be a path below the root, such as /server-status`);
@@ -117,11 +126,11 @@ export class MeteredDispatcher implements Dispatcher, StatusSource {
 
   dispatch(head: RequestHead, sink: ResponseSink): void | Promise<void> {
     if (this.status !== null && this.isStatusRequest(head.cgi)) return this.status.dispatch(head, sink);
-    const id = this.nextId++;
     const t0 = performance.now();
-    this.flights.set(id, { cgi: head.cgi, startedAt: Date.now() });
+    const flight: Flight = { cgi: head.cgi, startedAt: performance.timeOrigin + t0 };
+    this.flights.add(flight);
     const metered = new MeteredSink(sink);
-    const done = (): void => this.finish(id, t0, metered);
+    const done = (): void => this.finish(flight, t0, metered);
     let result: void | Promise<void>;
     try {
       result = this.inner.dispatch(head, metered);
@@ -139,27 +148,18 @@ export class MeteredDispatcher implements Dispatcher, StatusSource {
     });
   }
 
-  private finish(id: number, t0: number, sink: MeteredSink): void {
-    this.flights.delete(id);
-    const seconds = (performance.now() - t0) / 1000;
-    const cls = sink.code === 0 ? 'none' : statusClass(sink.code);
-    this.counts[cls]++;
-    this.total++;
-    this.durationSum += seconds;
+  private finish(flight: Flight, t0: number, sink: MeteredSink): void {
+    this.flights.delete(flight);
+    this.counts[statusClass(sink.code)]++;
     if (sink.aborted) this.aborted++;
-    this.metrics.observeRequest(cls, seconds, sink.aborted);
-    if (++this.sinceSync >= SYNC_EVERY) this.syncWaits();
+    this.durations.observe((performance.now() - t0) / 1000);
+    if (this.pooled && ++this.sinceSync >= SYNC_EVERY) this.syncWaits();
   }
 
   /** Move the pool's new queue-wait samples into the histogram. */
   private syncWaits(): void {
     this.sinceSync = 0;
-    for (const ms of this.pool.takeNewWaits()) {
-      const s = ms / 1000;
-      this.waitCount++;
-      this.waitSum += s;
-      this.metrics.observeQueueWait(s);
-    }
+    for (const ms of this.pool.takeNewWaits()) this.waits.observe(ms / 1000);
   }
 
   private isStatusRequest(cgi: CgiVars): boolean {
@@ -194,14 +194,14 @@ export class MeteredDispatcher implements Dispatcher, StatusSource {
       version: 1,
       server: { pids: [process.pid], startedAt: new Date(this.startedAt).toISOString(), uptimeSeconds: Math.floor((now - this.startedAt) / 1000), mode: p.mode },
       requests: {
-        total: this.total,
+        total: this.durations.count,
         inFlight: this.flights.size,
         byStatusClass: { ...this.counts },
         aborted: this.aborted,
-        durations: { count: this.total, sum: this.durationSum },
+        durations: { count: this.durations.count, sum: this.durations.sum },
       },
       workers: { total: p.workers.length, busy: p.busy, idle: p.idle, starting: p.starting, list: p.workers },
-      queue: { length: p.queueLength, oldestWaitMs: p.oldestQueuedMs, waits: { count: this.waitCount, sum: this.waitSum } },
+      queue: { length: p.queueLength, oldestWaitMs: p.oldestQueuedMs, waits: { count: this.waits.count, sum: this.waits.sum } },
     };
   }
 
@@ -215,8 +215,9 @@ export class MeteredDispatcher implements Dispatcher, StatusSource {
     return this.metrics.registry.getMetricsAsJSON();
   }
 
-  close(): Promise<void> {
-    return this.inner.close();
+  /** Close the wrapped dispatcher; arguments (the thread pool's graceMs) are passed through. */
+  close(...args: unknown[]): Promise<void> {
+    return (this.inner.close as (...a: unknown[]) => Promise<void>).apply(this.inner, args);
   }
 }
 
