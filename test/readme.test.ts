@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { ERROR_CODES } from '../app-api/errors.js';
 import { inject } from '../app-api/inject.js';
+import { lint } from '../app-api/lint.js';
 import { loadApp } from '../gateway/app-loader.js';
 import { readRegion, regenerate, renderConfigReference, renderErrorCodes } from '../gateway/config/docs.js';
 import { OPTIONS } from '../gateway/config/options.js';
@@ -58,9 +59,10 @@ describe('README.md', () => {
       const file = path.join(dir, 'app.mjs');
       writeFileSync(file, m![1]);
       const app = await loadApp(file);
-      const res = await inject(app, { url: '/hi' });
+      const res = await inject(lint(app), { url: '/hi' }); // lint: the example keeps app-api/SPEC.md
       expect(res.status).to.equal(200);
       expect(res.text).to.equal('Hello from /hi\n');
+      expect(res.errors).to.equal('');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
