@@ -162,6 +162,17 @@ describe('metrics: withMetrics around the inline dispatcher', () => {
     expect(app.seen).to.deep.equal(['GET /server-status-not']);
   });
 
+  it('matches statusPath against SCRIPT_NAME + PATH_INFO, so it works under a mount', async () => {
+    const app = new TestApp();
+    const { d } = metered(app, { statusPath: '/app/server-status' });
+    const res = await call(d, { url: '/app/server-status/metrics', scriptName: '/app' });
+    expect(res.status).to.equal(200);
+    expect(res.text).to.include('tsgi_requests_total');
+    expect((await call(d, { url: '/app/server-status?json', scriptName: '/app' })).status).to.equal(200);
+    expect((await call(d, { url: '/app/other', scriptName: '/app' })).status).to.equal(200);
+    expect(app.seen).to.deep.equal(['GET /other']);
+  });
+
   it('HTML-escapes a hostile request line on the status page, which forbids scripts', async () => {
     const app = new TestApp();
     const { d } = metered(app);

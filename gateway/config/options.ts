@@ -154,7 +154,7 @@ export const OPTIONS: readonly AnyOptionDef[] = [
 
   // Status page and metrics (gateway/metrics).
   def({ name: 'statusPath', type: 'string', default: undefined, parse: parseStatusPath, cli: '--status-path', metavar: 'PATH',
-    doc: 'Answer a status page at this URL path on the app\'s own port (like Apache\'s server-status): HTML with each worker and its current request, `PATH?json`, and Prometheus text at `PATH/metrics`; the app never sees these requests. Unset: off.' }),
+    doc: 'Answer a status page at this URL path on the app\'s own port (like Apache\'s server-status): HTML with each worker and its current request, `PATH?json`, and Prometheus text at `PATH/metrics`; the app never sees these requests. With scriptName, put it under the mount (`/app/server-status`). Unset: off.' }),
   def({ name: 'statusAllow', type: 'string', default: DEFAULT_STATUS_ALLOW, parse: parseStatusAllow, cli: '--status-allow', metavar: 'LIST',
     doc: 'Client addresses and subnets (comma-separated, e.g. `127.0.0.1, 10.0.0.0/8`) that may read statusPath and metricsListen, checked against REMOTE_ADDR; others get 403. `*` allows everyone.' }),
   def({ name: 'metricsListen', type: 'string', default: undefined, parse: parseMetricsListenOption, cli: '--metrics-listen', metavar: 'HOST:PORT',

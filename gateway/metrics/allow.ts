@@ -64,3 +64,9 @@ export function allowList(entries: readonly string[] | string = LOOPBACK_ONLY): 
     },
   };
 }
+
+/** An allow-list as given in options: entries (`'10.0.0.0/8, ::1'` or an array), a built list, or the default. */
+export function toAllowList(allow: readonly string[] | string | AddressAllowList | undefined): AddressAllowList {
+  if (allow === undefined || typeof allow === 'string' || Array.isArray(allow)) return allowList(allow as readonly string[] | string | undefined);
+  return allow as AddressAllowList;
+}

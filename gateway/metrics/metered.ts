@@ -14,7 +14,7 @@ import type { App, CgiVars, HeaderList } from '../../app-api/types.js';
 import { InlineDispatcher, type Dispatcher, type RequestHead } from '../dispatch.js';
 import { ErrorLog } from '../log.js';
 import type { ResponseSink } from '../sink.js';
-import { allowList, type AddressAllowList } from './allow.js';
+import { toAllowList, type AddressAllowList } from './allow.js';
 import { statusResponse, type StatusSource } from './endpoints.js';
 import { eventLoopSource, hasPoolStats, threadPoolSource, type PoolSource } from './pool-source.js';
 import { Buckets, DURATION_BUCKETS, QUEUE_WAIT_BUCKETS, TsgiRegistry, type RegistryJSON } from './registry.js';
@@ -101,7 +101,7 @@ export class MeteredDispatcher implements Dispatcher, StatusSource {
 
   constructor(inner: Dispatcher, opts: MetricsOptions = {}) {
     this.inner = inner;
-    this.allow = opts.allow !== undefined && !Array.isArray(opts.allow) && typeof opts.allow !== 'string' ? (opts.allow as AddressAllowList) : allowList(opts.allow as readonly string[] | string | undefined);
+    this.allow = toAllowList(opts.allow);
     this.pooled = hasPoolStats(inner);
     this.pool = hasPoolStats(inner)
       ? threadPoolSource(inner)
@@ -164,8 +164,9 @@ export class MeteredDispatcher implements Dispatcher, StatusSource {
 
   private isStatusRequest(cgi: CgiVars): boolean {
     const base = this.statusPath!;
-    const path = (cgi.SCRIPT_NAME ?? '') + (cgi.PATH_INFO ?? '');
-    return path === base || path.startsWith(base + '/');
+    const script = cgi.SCRIPT_NAME ?? '';
+    const path = script === '' ? (cgi.PATH_INFO ?? '') : script + (cgi.PATH_INFO ?? ''); // no new string in the common case
+    return path.startsWith(base) && (path.length === base.length || path.charCodeAt(base.length) === 47); // '/'
   }
 
   /** The status endpoints as an app, so the gateway core frames them like any response (HEAD, HTTP/1.0, ...). */

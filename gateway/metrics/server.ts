@@ -12,7 +12,7 @@
 import { existsSync, statSync, unlinkSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { allowList, type AddressAllowList } from './allow.js';
+import { allowList, toAllowList, type AddressAllowList } from './allow.js';
 import { statusResponse, type StatusSource } from './endpoints.js';
 import type { MetricsListen } from './listen.js';
 
@@ -35,14 +35,7 @@ function hasAllowList(s: StatusSource): s is StatusSource & { allow: AddressAllo
  */
 export async function startMetricsServer(where: MetricsListen, source: StatusSource): Promise<MetricsServer> {
   if (where.socketFile === undefined && where.port === undefined) throw new Error('startMetricsServer: give a port (0 for any free one) or a socketFile');
-  const allow =
-    where.allow === undefined
-      ? hasAllowList(source)
-        ? source.allow
-        : allowList()
-      : typeof where.allow === 'string' || Array.isArray(where.allow)
-        ? allowList(where.allow as readonly string[] | string)
-        : (where.allow as AddressAllowList);
+  const allow = where.allow === undefined && hasAllowList(source) ? source.allow : toAllowList(where.allow);
   const onUnix = where.socketFile !== undefined;
   const server = http.createServer((req, res) => {
     const raw = req.url ?? '/';
