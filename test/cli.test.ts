@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { OPTIONS } from '../gateway/config/options.js';
 import { FRONTS } from '../gateway/serve.js';
+import { installSignalHandlers } from '../gateway/signals.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = path.join(ROOT, 'dist/gateway/cli.js');
@@ -235,5 +236,69 @@ describe('cli: serving', () => {
     const environ = (JSON.parse(res.body) as { environ: Record<string, unknown> }).environ;
     expect(environ['tsgi.app_config']).to.deep.equal({ greeting: 'Hello from the file', 'db.url': 'postgres://db/app' });
     expect([environ.SCRIPT_NAME, environ.PATH_INFO, environ.QUERY_STRING]).to.deep.equal(['/mnt', '/x', 'y=1']);
+  });
+});
+
+describe('cli: signal handling (gateway/signals.ts)', () => {
+  // process.emit runs the listeners without a real signal, so the mocha process is never at risk.
+  function harness(handlers: Parameters<typeof installSignalHandlers>[0]): { exits: number[]; said: string[]; uninstall: () => void } {
+    const exits: number[] = [];
+    const said: string[] = [];
+    const uninstall = installSignalHandlers(handlers, { say: (l) => said.push(l), exit: (c) => void exits.push(c) });
+    return { exits, said, uninstall };
+  }
+  const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+  beforeEach(function () {
+    // Emitting a signal runs every listener of this process: only do it when nothing else listens.
+    if (process.listenerCount('SIGTERM') > 0 || process.listenerCount('SIGHUP') > 0) this.skip();
+  });
+
+  it('SIGTERM stops gracefully and exits 0 once the stop is done; a second signal exits 1 at once', async () => {
+    let finish!: () => void;
+    const h = harness({ stop: () => new Promise<void>((resolve) => (finish = resolve)) });
+    try {
+      process.emit('SIGTERM');
+      await tick();
+      expect(h.exits).to.deep.equal([]); // still draining
+      expect(h.said[0]).to.match(/^SIGTERM: stopping/);
+      finish();
+      await tick();
+      expect(h.exits).to.deep.equal([0]);
+      process.emit('SIGTERM');
+      expect(h.exits).to.deep.equal([0, 1]);
+    } finally {
+      h.uninstall();
+    }
+  });
+
+  it('a failed stop exits 1', async () => {
+    const h = harness({ stop: () => Promise.reject(new Error('boom')) });
+    try {
+      process.emit('SIGTERM');
+      await tick();
+      expect(h.exits).to.deep.equal([1]);
+      expect(h.said.join('\n')).to.include('error while stopping: boom');
+    } finally {
+      h.uninstall();
+    }
+  });
+
+  it('SIGHUP is left alone without a reload handler, and calls it when there is one', async () => {
+    const before = process.listenerCount('SIGHUP');
+    const a = harness({ stop: async () => {} });
+    expect(process.listenerCount('SIGHUP')).to.equal(before);
+    a.uninstall();
+    let reloads = 0;
+    const b = harness({ stop: async () => {}, reload: async () => void reloads++ });
+    try {
+      expect(process.listenerCount('SIGHUP')).to.equal(before + 1);
+      process.emit('SIGHUP');
+      await tick();
+      expect(reloads).to.equal(1);
+      expect(b.exits).to.deep.equal([]);
+    } finally {
+      b.uninstall();
+    }
+    expect(process.listenerCount('SIGHUP')).to.equal(before);
   });
 });

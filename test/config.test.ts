@@ -13,6 +13,7 @@ import { parseArgs, bindSettings } from '../gateway/config/argv.js';
 import { loadConfig, readConfigFile } from '../gateway/config/load.js';
 import { defaultServerConfig, MODE_OPTIONS, modeOf, OPTIONS, type OptionName, type ServerConfig } from '../gateway/config/options.js';
 import { resolveConfig, type Config } from '../gateway/config/resolve.js';
+import { loadApp, parseAppSpec } from '../gateway/app-loader.js';
 import { ErrorLog, MemoryLog } from '../gateway/log.js';
 import { FEATURES, FRONTS, MODES, registerMode, serve, type ModeRunner, type Running } from '../gateway/serve.js';
 
@@ -299,6 +300,30 @@ describe('config: the command line', () => {
     expect(parseArgs(['--help'])).to.deep.equal({ kind: 'help' });
     expect(parseArgs(['-v'])).to.deep.equal({ kind: 'version' });
     expect(parseArgs(['app.js:make()', '-C', 'x.cfg'])).to.deep.include({ kind: 'run', appSpec: 'app.js:make()', configFile: 'x.cfg' });
+  });
+});
+
+describe('app loader: MODULE[:EXPORT]', () => {
+  it('splits MODULE, EXPORT and a factory call', () => {
+    expect(parseAppSpec('dist/app.js')).to.deep.include({ module: 'dist/app.js', exportName: undefined, factory: false });
+    expect(parseAppSpec('dist/app.js:main')).to.deep.include({ module: 'dist/app.js', exportName: 'main', factory: false });
+    expect(parseAppSpec('my-pkg:createApp()')).to.deep.include({ module: 'my-pkg', exportName: 'createApp', factory: true });
+    expect(parseAppSpec('C:\\apps\\app.js')).to.deep.include({ module: 'C:\\apps\\app.js', exportName: undefined });
+  });
+
+  it('finds a file from cwd, prefers app over default, and refuses a package that is not installed', async () => {
+    const echo = await loadApp('dist/examples/echo-environ/app.js', ROOT);
+    expect(echo).to.be.a('function');
+    const mod = (await import(ECHO)) as { app: unknown };
+    expect(echo).to.equal(mod.app);
+    let caught: unknown;
+    try {
+      await loadApp('no-such-package-for-tsgi-tests', ROOT);
+    } catch (err) {
+      caught = err;
+    }
+    expect(isTsgiError(caught, 'TSGI_ERR_APP_LOAD')).to.equal(true);
+    expect((caught as Error).message).to.match(/^no-such-package-for-tsgi-tests: is neither a file under .* nor an installed package/);
   });
 });
 
