@@ -14,7 +14,9 @@ export async function startScgiFront(dispatcher: Dispatcher, c: ServerConfig, lo
     port: c.socketPort,
     socketFile: c.socketFile,
     backlog: c.socketQueueSize,
-    scriptName: c.scriptName,
+    // '' is the option's default ('not set'): keep the web server's SCRIPT_NAME/PATH_INFO split. Passed on as
+    // '', the core would re-split at the root and an app behind `SCRIPT_NAME /app` would see PATH_INFO /app/x.
+    scriptName: c.scriptName === '' ? undefined : c.scriptName,
     headerTimeout: Math.round(c.headerTimeout * 1000),
     idleTimeout: Math.round(c.idleTimeout * 1000),
     log,
