@@ -39,8 +39,8 @@ const cases: Array<{ name: string; bytes: Buffer; problem: RegExp }> = [
   { name: 'no SCGI header', bytes: netstring('CONTENT_LENGTH\x000\x00REQUEST_METHOD\x00GET\x00'), problem: /SCGI header is missing/ },
   { name: 'SCGI=2', bytes: netstring('CONTENT_LENGTH\x000\x00SCGI\x002\x00'), problem: /SCGI header is "2"/ },
   { name: 'a duplicate header name', bytes: netstring(`${VALID}REQUEST_METHOD\x00POST\x00`), problem: /duplicate header "REQUEST_METHOD"/ },
-  { name: 'a duplicate HTTP_ header (refused unless joinDuplicateHttpHeaders)', bytes: netstring(`${VALID}HTTP_X_A\x00a\x00HTTP_X_A\x00b\x00`), problem: /duplicate header "HTTP_X_A"/ },
   { name: 'a duplicate CONTENT_LENGTH', bytes: netstring('CONTENT_LENGTH\x000\x00SCGI\x001\x00CONTENT_LENGTH\x005\x00'), problem: /duplicate header "CONTENT_LENGTH"/ },
+  { name: 'a duplicate SCGI', bytes: netstring(`${VALID}SCGI\x001\x00`), problem: /duplicate header "SCGI"/ },
   { name: 'trailing bytes after an empty body', bytes: Buffer.concat([netstring(VALID), Buffer.from('x')]), problem: /1 byte\(s\) after the 0-byte body/ },
   {
     name: 'a second whole request after the first (pipelining / desync)',
@@ -141,21 +141,42 @@ describe('SCGI front: malformed requests', () => {
     expect(calls).to.deep.equal(['GET /drip']);
   });
 
-  it('joinDuplicateHttpHeaders (nginx <= 1.22): repeated HTTP_* joined, other repeated names still refused', async () => {
+  it('repeated HTTP_* headers (nginx <= 1.22 sends one per header line) are joined by default; other repeated names still refused', async () => {
     let seen: Record<string, unknown> = {};
     const s = await startScgiHarness((environ, startResponse) => {
       seen = { multi: environ.HTTP_X_MULTI, cookie: environ.HTTP_COOKIE };
       startResponse('200 OK', [['Content-Type', 'text/plain']]);
       return ['ok\n'];
-    }, { joinDuplicateHttpHeaders: true });
+    });
     try {
       const pairs: Array<[string, string]> = [['REQUEST_METHOD', 'GET'], ['PATH_INFO', '/'], ['HTTP_X_MULTI', 'a'], ['HTTP_X_MULTI', 'b'], ['HTTP_COOKIE', 'x=1'], ['HTTP_COOKIE', 'y=2']];
       const ok = await sendRaw(s.port, encodeScgiHead(0, pairs));
       expect(ok.data.toString('latin1')).to.match(/^Status: 200 OK/);
       expect(seen).to.deep.equal({ multi: 'a, b', cookie: 'x=1; y=2' });
+      expect(s.linesWith('TSGI_ERR_PROTOCOL')).to.deep.equal([]);
       const bad = await sendRaw(s.port, encodeScgiHead(0, [['REQUEST_METHOD', 'GET'], ['REQUEST_METHOD', 'POST']]));
       expect(bad.data.length).to.equal(0);
       expect(s.linesWith('TSGI_ERR_PROTOCOL').join('\n')).to.include('duplicate header "REQUEST_METHOD"');
+    } finally {
+      await s.server.close(1000);
+    }
+  });
+
+  it('joinDuplicateHttpHeaders: false (strict protocol.txt): a repeated HTTP_* header is closed and logged too', async () => {
+    let served = 0;
+    const s = await startScgiHarness((environ, startResponse) => {
+      served++;
+      startResponse('200 OK', [['Content-Type', 'text/plain']]);
+      return ['ok\n'];
+    }, { joinDuplicateHttpHeaders: false });
+    try {
+      const raw = await sendRaw(s.port, netstring(`${VALID}HTTP_X_A\x00a\x00HTTP_X_A\x00b\x00`), { halfClose: true });
+      expect(raw.data.length).to.equal(0);
+      const lines = s.linesWith('TSGI_ERR_PROTOCOL');
+      expect(lines).to.have.length(1);
+      expect(lines[0]).to.match(/duplicate header "HTTP_X_A"/);
+      expect(served).to.equal(0);
+      expect((await scgiRequest(s.port)).status).to.equal(200);
     } finally {
       await s.server.close(1000);
     }

@@ -32,13 +32,13 @@ export interface ScgiConnectionOptions {
   /** Body bytes buffered for the app before the socket is paused. Default 64 KiB. */
   bodyHighWater?: number;
   /**
-   * Join a repeated HTTP_* header (', ', or '; ' for cookies) instead of refusing the request. Default
-   * false: protocol.txt forbids duplicate names. nginx up to 1.22 sends one SCGI header per request header
-   * line, so a client repeating a header (two `X-Multi:` lines) gets a 502 there; turn this on behind such an
-   * nginx. Leave it off behind lighttpd: it maps both `X-Custom-Id` and `X_Custom_Id` to HTTP_X_CUSTOM_ID,
-   * and joining would let the underscore variant a client sent ride along with the real header (the
-   * header-name collision of Puma CVE-2024-45614). Other repeated names (CONTENT_LENGTH, REQUEST_METHOD...)
-   * are always refused.
+   * Join a repeated HTTP_* header (', ', or '; ' for cookies), as the HTTP and FastCGI fronts do. Default
+   * true: nginx up to 1.22 sends one SCGI header per request header line, so a client repeating a header
+   * (two `X-Multi:` lines) would otherwise get a 502. Set false to refuse any repeated name, as protocol.txt
+   * reads literally. Other repeated names (CONTENT_LENGTH, SCGI, REQUEST_METHOD...) are always refused:
+   * those are where a proxy and the app could come to disagree about the request (reliability table).
+   * Behind lighttpd, HTTP_* values a client can send with underscores are not trustworthy either way:
+   * lighttpd itself maps both `X-Custom-Id` and `X_Custom_Id` to HTTP_X_CUSTOM_ID (examples/deploy/README.md).
    */
   joinDuplicateHttpHeaders?: boolean;
 }
@@ -90,7 +90,7 @@ export function scgiParams(headers: Map<string, string>): CgiVars {
 export function handleScgiConnection(socket: Socket, dispatcher: Dispatcher, opts: ScgiConnectionOptions = {}): ScgiConnection {
   const log = opts.log ?? new ErrorLog();
   const peer = peerName(socket);
-  const parser = new ScgiHeadParser(opts.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES, opts.joinDuplicateHttpHeaders === true);
+  const parser = new ScgiHeadParser(opts.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES, opts.joinDuplicateHttpHeaders !== false);
   const headerTimeout = opts.headerTimeout ?? 20_000;
   const lingerTimeout = opts.lingerTimeout ?? 5_000;
   let state: 'head' | 'request' | 'linger' = 'head';

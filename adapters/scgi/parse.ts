@@ -12,7 +12,10 @@
  * - the block is followed by `,`;
  * - the block is an even number of NUL-terminated strings (name, value, name, value...), names not empty;
  * - the first name is CONTENT_LENGTH, its value a non-empty decimal without leading zeros;
- * - SCGI is present with the value 1; no name appears twice.
+ * - SCGI is present with the value 1;
+ * - no name other than HTTP_* appears twice (a second CONTENT_LENGTH, SCGI or REQUEST_METHOD is how a proxy
+ *   and the app come to disagree about a request). A repeated HTTP_* name is a request header sent once per
+ *   header line (nginx <= 1.22 does this): joined by default, as the FastCGI front and the HTTP front do.
  */
 import { TsgiError } from '../../app-api/errors.js';
 
@@ -54,7 +57,7 @@ export class ScgiHeadParser {
    * @param maxHeaderBytes limit of the header block.
    * @param joinHttpDuplicates see `ScgiConnectionOptions.joinDuplicateHttpHeaders`.
    */
-  constructor(private readonly maxHeaderBytes = DEFAULT_MAX_HEADER_BYTES, private readonly joinHttpDuplicates = false) {}
+  constructor(private readonly maxHeaderBytes = DEFAULT_MAX_HEADER_BYTES, private readonly joinHttpDuplicates = true) {}
 
   /** Feed bytes. Returns null while incomplete; else the head and the bytes that follow it. */
   push(chunk: Buffer): { head: ScgiHead; rest: Buffer } | null {
@@ -100,11 +103,12 @@ export class ScgiHeadParser {
 }
 
 /**
- * Parse the netstring payload: `name\0value\0...`. With `joinHttpDuplicates`, a repeated HTTP_* name is
- * joined with ', ' ('; ' for HTTP_COOKIE) as an HTTP server joins repeated header lines; any other repeated
- * name is still refused.
+ * Parse the netstring payload: `name\0value\0...`. With `joinHttpDuplicates` (the default), a repeated
+ * HTTP_* name is joined with ', ' ('; ' for HTTP_COOKIE) as an HTTP server joins repeated header lines (the
+ * rule of adapters/fastcgi/params.ts); with it off, a repeated HTTP_* name is refused. Any other repeated
+ * name is always refused.
  */
-export function parseBlock(block: Buffer, joinHttpDuplicates = false): ScgiHead {
+export function parseBlock(block: Buffer, joinHttpDuplicates = true): ScgiHead {
   if (block[block.length - 1] !== 0) throw protocolError('the header block does not end with NUL (an odd number of strings, or a truncated value)');
   const headers = new Map<string, string>();
   let pos = 0;

@@ -63,8 +63,6 @@ describe('integration: nginx', function () {
     skips: {
       ...NGINX_SKIPS,
       [BASICS_ROW]: 'the SCGI protocol requires CONTENT_LENGTH on every request (nginx sends it first, always), so it is "0" without a body; the extra case runs the same row accepting "0"',
-      'repeated request headers are joined with ", "':
-        `nginx ${'<='} 1.22 sends one SCGI header per request header line (HTTP_X_MULTI twice; nginx 1.23 joins them), and tsgi's SCGI adapter refuses duplicate SCGI headers as malformed (reliability table), so the request gets 502: open question for the SCGI adapter`,
     }, capabilities: { chunkedUpload: true }, bigUpload: true });
   runConformance('nginx scgi_pass -> SCGI: conformance', scgi);
   runExtraCases('nginx scgi_pass -> SCGI: extra', scgi);
