@@ -12,6 +12,7 @@ import { TsgiError } from '../app-api/errors.js';
 import type { App, Middleware } from '../app-api/types.js';
 import { startAutoFront } from '../adapters/auto/front.js';
 import { startScgiFront } from '../adapters/scgi/front.js';
+import { startFastcgiFront } from '../adapters/fastcgi/front.js';
 import { startHttpServer, type HttpServerOptions } from '../adapters/http/server.js';
 import { loadApp, parseAppSpec, type AppSpec } from './app-loader.js';
 import { modeOf, type ModeName, type OptionName, type Protocol, type ServerConfig } from './config/options.js';
@@ -115,7 +116,7 @@ export const MODES: Record<ModeName, ModeRunner | undefined> = {
 /** Fronts by `protocol`. `undefined` = parsed, not built yet. */
 export const FRONTS: Record<Protocol, FrontStarter | undefined> = {
   http: startHttpFront,
-  fastcgi: undefined,
+  fastcgi: startFastcgiFront,
   scgi: startScgiFront,
   auto: startAutoFront,
 };
