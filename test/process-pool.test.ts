@@ -99,6 +99,14 @@ describe('processPool = 1, workerTimeout = 1 (tsgi command)', function () {
     await waitFor('the reload to fail', () => /reload failed, still serving the previous app/.test(server.stderr));
     expect((await server.get()).pid).to.equal(before);
   });
+
+  it('a worker whose primary was killed drains and exits instead of lingering on the port', async () => {
+    const worker = (await server.get()).pid;
+    server.kill();
+    await server.exited;
+    await waitFor('the orphaned worker to exit', () => !alive(worker));
+    expect(server.eventsOf(worker)).to.include.members(['graceful parentGone', 'stop parentGone', 'exit parentGone']);
+  });
 });
 
 describe('processPool reload and recycling under load (tsgi command)', function () {

@@ -121,7 +121,14 @@ export async function runWorker(plan: WorkerPlan): Promise<void> {
     const code = isTsgiError(err) ? err.code : ((err as NodeJS.ErrnoException)?.code ?? 'error');
     const message = (err as Error)?.message ?? String(err);
     log.log('error', `worker ${process.pid} could not start`, err);
-    send({ tsgi: 'failed', code: String(code), message });
+    // Wait until the message is out: exiting right after send() can drop it, and the supervisor would
+    // then only know that the worker died.
+    if (process.connected) {
+      await new Promise<void>((resolve) => {
+        process.send!({ tsgi: 'failed', code: String(code), message } satisfies WorkerMessage, undefined, {}, () => resolve());
+        setTimeout(resolve, 1000).unref();
+      });
+    }
     closeLog();
     process.exit(1);
   }
