@@ -103,6 +103,30 @@ describe('CGI front (examples/cgi/app.cgi)', function () {
     expect(JSON.parse(r.body.toString()).body).to.deep.equal({ length: 5, sha256: sha(Buffer.from('hello')) });
   });
 
+  it('chunked upload (Apache: no CONTENT_LENGTH, HTTP_TRANSFER_ENCODING=chunked): reads stdin to EOF (sha256)', async () => {
+    const body = randomBytes(1024 * 1024 + 17);
+    const r = await runScript(cgiEnv('POST', '/up', '', { HTTP_TRANSFER_ENCODING: 'chunked', CONTENT_TYPE: 'application/octet-stream' }), body);
+    expect(r.status, r.stderr).to.equal(200);
+    const echo = JSON.parse(r.body.toString());
+    expect(echo.body).to.deep.equal({ length: body.length, sha256: sha(body) });
+    expect(echo.environ).to.not.have.property('CONTENT_LENGTH');
+    expect(echo.environ['tsgi.input_terminated']).to.equal(true);
+    expect(r.stderr).to.not.include('LINT');
+  });
+
+  it('chunked upload read with readSync: stdin to EOF', async () => {
+    const body = randomBytes(300_000);
+    const r = await runScript(cgiEnv('POST', '/sync', '', { HTTP_TRANSFER_ENCODING: 'chunked' }), body);
+    expect(r.status, r.stderr).to.equal(200);
+    expect(JSON.parse(r.body.toString())).to.deep.equal({ length: body.length, sha256: sha(body) });
+  });
+
+  it('chunked upload with an empty body: the app reads zero bytes', async () => {
+    const r = await runScript(cgiEnv('POST', '/up', '', { HTTP_TRANSFER_ENCODING: 'chunked' }));
+    expect(r.status).to.equal(200);
+    expect(JSON.parse(r.body.toString()).body).to.deep.equal({ length: 0, sha256: sha(Buffer.alloc(0)) });
+  });
+
   it('ignores stdin without CONTENT_LENGTH (RFC 3875: no body)', async () => {
     const r = await runScript(cgiEnv('POST', '/up'), Buffer.from('stray'));
     expect(JSON.parse(r.body.toString()).body.length).to.equal(0);

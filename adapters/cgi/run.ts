@@ -51,6 +51,22 @@ function refuse(sink: FdSink, status: number): void {
 }
 
 /**
+ * The request body on stdin. RFC 3875 4.2: CONTENT_LENGTH bytes when it is set. Without CONTENT_LENGTH there
+ * is a body only when the request said so with Transfer-Encoding (HTTP/1.1 RFC 9112 6.1-6.3): Apache
+ * mod_cgi/mod_cgid de-chunk such a body and stream it on stdin until EOF, without CONTENT_LENGTH and with
+ * HTTP_TRANSFER_ENCODING=chunked. Reading nothing then made Apache fail writing the body (AH02651) and
+ * reset the client. Without either, stdin is not the body (some servers leave it open or attached to
+ * something else) and is not read.
+ */
+function requestBody(cgi: CgiVars, fd: number): FdBody | null {
+  if (cgi.CONTENT_LENGTH !== undefined) {
+    const length = Number(cgi.CONTENT_LENGTH);
+    return length > 0 ? new FdBody(fd, length) : null;
+  }
+  return cgi.HTTP_TRANSFER_ENCODING !== undefined && cgi.HTTP_TRANSFER_ENCODING !== '' ? new FdBody(fd, null) : null;
+}
+
+/**
  * Run `app` for the CGI request of this process. Resolves (never rejects) once the whole response was
  * written to stdout, with the status sent. Deletes process.env.HTTP_PROXY first (httpoxy): the app and
  * any process it spawns must not take a client's `Proxy:` header for proxy settings.
@@ -72,8 +88,7 @@ export async function runCgi(app: App, opts: RunCgiOptions = {}): Promise<number
     refuse(sink, status);
     return sink.status;
   }
-  const length = cgi.CONTENT_LENGTH === undefined ? 0 : Number(cgi.CONTENT_LENGTH);
-  const body = length > 0 ? new FdBody(opts.stdinFd ?? 0, length) : null;
+  const body = requestBody(cgi, opts.stdinFd ?? 0);
   const dispatcher = new InlineDispatcher(app, { log, runOnce: true, multiprocess: true, appConfig: opts.appConfig });
   try {
     await dispatcher.dispatch({ cgi, body, bodySync: body === null ? undefined : (n) => body.readSync(n) }, sink);

@@ -1,5 +1,7 @@
 /**
- * The CGI request body: exactly CONTENT_LENGTH bytes of file descriptor 0 (RFC 3875 4.2), read both ways
+ * The CGI request body: exactly CONTENT_LENGTH bytes of file descriptor 0 (RFC 3875 4.2), or, for a request
+ * whose length was not known in advance (a chunked upload: Apache de-chunks it and streams it on stdin with
+ * no CONTENT_LENGTH), everything up to EOF. Read both ways
  * tsgi.input offers: as an async iterable (fs.read, off the event loop), and blocking (fs.readSync), since a
  * CGI process serves one request and may block, so a synchronous app can read its body. Both share one
  * count, so an app may mix them. process.stdin is not used: creating it costs start-up time (it loads the
@@ -20,16 +22,34 @@ function sleepSync(ms: number): void {
   Atomics.wait(sleeper, 0, 0, ms);
 }
 
-/** A fixed-length body read from a file descriptor. */
+/** A body read from a file descriptor: a fixed length, or (length null) up to EOF. */
 export class FdBody implements AsyncIterable<Buffer> {
+  /** Bytes still expected; Infinity while reading to EOF. */
   private remaining: number;
+  /** Bytes read so far. */
+  private received = 0;
 
-  constructor(private readonly fd: number, readonly length: number) {
-    this.remaining = length;
+  /**
+   * @param fd the descriptor to read (0 in a CGI process).
+   * @param length CONTENT_LENGTH, or null to read until EOF (the web server closes stdin after the body).
+   */
+  constructor(private readonly fd: number, readonly length: number | null) {
+    this.remaining = length ?? Infinity;
   }
 
   private truncated(): TsgiError {
-    return new TsgiError('TSGI_ERR_INPUT_CLOSED', `stdin ended after ${this.length - this.remaining} of the ${this.length} body bytes CONTENT_LENGTH announced`, { status: 400 });
+    return new TsgiError('TSGI_ERR_INPUT_CLOSED', `stdin ended after ${this.received} of the ${String(this.length)} body bytes CONTENT_LENGTH announced`, { status: 400 });
+  }
+
+  /** EOF: the end of a read-to-EOF body, or a body cut short. */
+  private eof(): void {
+    if (this.length !== null) throw this.truncated();
+    this.remaining = 0;
+  }
+
+  private took(n: number): void {
+    this.remaining -= n;
+    this.received += n;
   }
 
   /** Blocking read of up to `size` bytes; an empty Buffer once the whole body was read. */
@@ -47,8 +67,11 @@ export class FdBody implements AsyncIterable<Buffer> {
         }
         throw new TsgiError('TSGI_ERR_INPUT_CLOSED', `reading the body from stdin failed: ${(err as Error).message}`, { status: 400, cause: err });
       }
-      if (n === 0) throw this.truncated();
-      this.remaining -= n;
+      if (n === 0) {
+        this.eof();
+        return Buffer.alloc(0);
+      }
+      this.took(n);
       return n === buf.length ? buf : buf.subarray(0, n);
     }
   }
@@ -70,8 +93,11 @@ export class FdBody implements AsyncIterable<Buffer> {
     while (this.remaining > 0) {
       const buf = Buffer.allocUnsafe(Math.min(CHUNK, this.remaining));
       const n = await this.readAsync(buf);
-      if (n === 0) throw this.truncated();
-      this.remaining -= n;
+      if (n === 0) {
+        this.eof();
+        return;
+      }
+      this.took(n);
       yield n === buf.length ? buf : buf.subarray(0, n);
     }
   }

@@ -92,8 +92,6 @@ describe('integration: Apache', function () {
       ...APACHE_SCRIPT_HEADER_SKIPS,
       'invalid UTF-8 (%C3 alone) in the path is a 400':
         'KNOWN BUG (reported): the CGI adapter reads PATH_INFO from process.env, which Node decodes as UTF-8 with U+FFFD for bad bytes, so "/a\uFFFD" reaches the app (200) instead of a 400',
-      'chunked upload arrives intact (sha256)':
-        'KNOWN BUG (reported): Apache passes a chunked body to CGI without CONTENT_LENGTH (with HTTP_TRANSFER_ENCODING=chunked); the CGI adapter reads no body, exits, and Apache logs AH02651 "Broken pipe: Error writing request body to script" and resets the client',
     },
     extraSkips: { [EXTRA.abort]: CGI_ABORT_BUG },
     capabilities: { chunkedUpload: true },
