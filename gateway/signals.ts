@@ -1,8 +1,8 @@
 /**
  * Process signals. SIGINT (Ctrl-C) and SIGTERM stop gracefully: stop accepting, let in-flight requests
  * finish (within gracefulTimeout), exit 0. A second SIGINT/SIGTERM while stopping exits at once with 1.
- * SIGHUP is hooked only when a `reload` handler is given (the concurrency models add reload); otherwise it
- * keeps Node's default action.
+ * SIGHUP reloads when the mode can (a `reload` handler is given); otherwise it is logged and ignored: Node's
+ * default action would end the server, and a HUP sent out of habit (logrotate's postrotate) must not.
  */
 
 /** What each signal does. Extend this table, not the handler code, to give a signal a new meaning. */
@@ -16,7 +16,7 @@ export const SIGNAL_ACTIONS = {
 export interface SignalHandlers {
   /** Graceful stop; the process exits 0 when it resolves (1 if it rejects). */
   stop(signal: NodeJS.Signals): Promise<void>;
-  /** Reload the app / workers. Without it SIGHUP is left alone. */
+  /** Reload the app / workers. Without it SIGHUP is logged and ignored. */
   reload?(signal: NodeJS.Signals): Promise<void>;
 }
 
@@ -57,7 +57,12 @@ export function installSignalHandlers(handlers: SignalHandlers, opts: SignalOpti
       };
     } else {
       const reload = handlers.reload;
-      if (reload === undefined) continue;
+      if (reload === undefined) {
+        listener = () => say(`${signal}: this concurrency model cannot reload the app in place; ignored (use threadPool or processPool for SIGHUP reloads)`);
+        process.on(signal, listener);
+        installed.push([signal, listener]);
+        continue;
+      }
       listener = () => {
         if (stopping || reloading) return;
         reloading = true;

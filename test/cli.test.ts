@@ -283,11 +283,19 @@ describe('cli: signal handling (gateway/signals.ts)', () => {
     }
   });
 
-  it('SIGHUP is left alone without a reload handler, and calls it when there is one', async () => {
+  it('SIGHUP without a reload handler is logged and ignored (never ends the server); with one it reloads', async () => {
     const before = process.listenerCount('SIGHUP');
     const a = harness({ stop: async () => {} });
+    try {
+      expect(process.listenerCount('SIGHUP')).to.equal(before + 1);
+      process.emit('SIGHUP');
+      await tick();
+      expect(a.exits).to.deep.equal([]);
+      expect(a.said.join('\n')).to.include('cannot reload');
+    } finally {
+      a.uninstall();
+    }
     expect(process.listenerCount('SIGHUP')).to.equal(before);
-    a.uninstall();
     let reloads = 0;
     const b = harness({ stop: async () => {}, reload: async () => void reloads++ });
     try {
