@@ -47,7 +47,9 @@ async function main(argv: readonly string[]): Promise<void> {
   }
   const config = loadConfig(args.configFile, { settings: args.settings });
   const running = await serve({ config, app: args.appSpec });
-  process.stderr.write(`tsgi: serving ${args.appSpec} on ${running.url} (${running.mode}, pid ${process.pid})\n`);
+  // The first URL stays right after "on" (scripts read it); the other listeners follow with their sections.
+  const others = running.listeners.slice(1).map((l) => `${l.section} ${l.url}`);
+  process.stderr.write(`tsgi: serving ${args.appSpec} on ${running.url} (${running.mode}, pid ${process.pid})${others.length > 0 ? `; also on ${others.join(', ')}` : ''}\n`);
   installSignalHandlers({ stop: () => running.close(), reload: running.reload });
 }
 

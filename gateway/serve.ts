@@ -16,13 +16,14 @@ import { startFastcgiFront } from '../adapters/fastcgi/front.js';
 import { startHttpServer, type HttpServerOptions } from '../adapters/http/server.js';
 import { loadApp, parseAppSpec, type AppSpec } from './app-loader.js';
 import { modeOf, type ModeName, type OptionName, type Protocol, type ServerConfig } from './config/options.js';
-import type { Config } from './config/resolve.js';
+import { listenersOf, type Config, type Listener } from './config/resolve.js';
 import { describeSource } from './config/source.js';
 import { InlineDispatcher, type Dispatcher } from './dispatch.js';
 import { ErrorLog } from './log.js';
 import { importAppModule, ProcessLifecycle } from './lifecycle/process-lifecycle.js';
 import { runForking, runProcessPool } from './process/modes.js';
-import { checkMetricsMode, startFrontWithMetrics } from './metrics/serve-hook.js';
+import { startListeners, type ListenerUrl } from './listeners.js';
+import { checkMetricsMode } from './metrics/serve-hook.js';
 import { runThreading, runThreadPool } from './pool/mode.js';
 
 /** A listening socket speaking one protocol. */
@@ -44,7 +45,10 @@ export interface ServeContext {
   readonly log: ErrorLog;
   /** Import the app in this process, with the enabled features applied. Pool modes call this in workers. */
   loadApp(): Promise<App>;
-  /** Start the configured front on this process for a dispatcher. */
+  /**
+   * Start the configured fronts on this process for a dispatcher: one per listener (`[server]` and each
+   * `[server:NAME]`), returned as one Front (url = `[server]`'s, close = close all).
+   */
   startFront(dispatcher: Dispatcher): Promise<Front>;
 }
 
@@ -147,7 +151,7 @@ export function notYetNote(option: OptionName): string | undefined {
   return undefined;
 }
 
-function notYet(config: Config, option: OptionName, what: string, fix: string): TsgiError {
+function notYet(config: Pick<Config, 'server' | 'sources'>, option: OptionName, what: string, fix: string): TsgiError {
   const src = config.sources[option];
   const value = config.server[option];
   return new TsgiError(
@@ -156,15 +160,30 @@ function notYet(config: Config, option: OptionName, what: string, fix: string): 
   );
 }
 
+/** Modes whose workers accept on listening sockets of their own; they take one listener so far. */
+const ONE_LISTENER_MODES: readonly ModeName[] = ['processPool', 'forking'];
+
 /** Check that everything the config asks for is built. Throws TSGI_ERR_NOT_YET naming the option. */
 export function checkAvailable(config: Config): void {
   const mode = modeOf(config.server);
-  checkMetricsMode(config.server, mode);
+  const listeners = listenersOf(config);
+  for (const l of listeners) checkMetricsMode(l.server, mode);
   if (mode !== 'single' && MODES[mode] === undefined) {
     throw notYet(config, mode, `the ${mode} concurrency model`, `remove ${mode} to serve in single mode (inline on the event loop)`);
   }
-  if (FRONTS[config.server.protocol] === undefined) {
-    throw notYet(config, 'protocol', `protocol ${config.server.protocol}`, 'use protocol = http (behind nginx/Apache, proxy to it with proxy_pass / mod_proxy_http)');
+  if (listeners.length > 1 && ONE_LISTENER_MODES.includes(mode)) {
+    const extra = listeners[1];
+    const at = extra.header !== undefined ? ` (${describeSource(extra.header)})` : '';
+    throw new TsgiError(
+      'TSGI_ERR_NOT_YET',
+      `${extra.section}${at}: more than one listener is not available with ${mode} in this version yet (its worker processes accept on one socket); use threadPool, threading or single mode, or run one tsgi process per listener`,
+    );
+  }
+  for (const l of listeners) {
+    if (FRONTS[l.server.protocol] === undefined) {
+      const fix = 'use protocol = http (behind nginx/Apache, proxy to it with proxy_pass / mod_proxy_http)';
+      throw notYet({ server: l.server, sources: l.sources }, 'protocol', `protocol ${l.server.protocol}${l.name === 'server' ? '' : ` in ${l.section}`}`, fix);
+    }
   }
   for (const feature of Object.keys(FEATURES) as (keyof typeof FEATURES)[]) {
     if (config.server[feature] === true && FEATURES[feature] === undefined) {
@@ -188,8 +207,10 @@ export function openErrorLog(config: ServerConfig): { log: ErrorLog; close(): vo
 
 /** A server started by serve(). */
 export interface Running {
-  /** Where it listens. */
+  /** Where it listens (`[server]`, the first listener). */
   readonly url: string;
+  /** Every listener, `[server]` first, with where it listens. */
+  readonly listeners: readonly ListenerUrl[];
   /** The concurrency model. */
   readonly mode: ModeName;
   readonly log: ErrorLog;
@@ -222,7 +243,8 @@ export async function serve(opts: ServeOptions): Promise<Running> {
   const errorLog = opts.log !== undefined ? { log: opts.log, close() {} } : openErrorLog(config.server);
   const { log } = errorLog;
   const mode = modeOf(config.server);
-  const front = FRONTS[config.server.protocol]!;
+  const starterFor = (l: Listener): FrontStarter => FRONTS[l.server.protocol]!;
+  let started: readonly ListenerUrl[] | undefined;
   const ctx: ServeContext = {
     config,
     appSpec,
@@ -236,8 +258,12 @@ export async function serve(opts: ServeOptions): Promise<Running> {
       }
       return app;
     },
-    // statusPath / metricsListen: the front gets a metered dispatcher (gateway/metrics).
-    startFront: (dispatcher) => startFrontWithMetrics(config.server, log, dispatcher, (d) => front(d, config.server, log)),
+    // Every listener on this dispatcher; statusPath / metricsListen get a metered one (gateway/listeners.ts).
+    async startFront(dispatcher) {
+      const front = await startListeners(config, log, dispatcher, starterFor);
+      started = front.listeners;
+      return front;
+    },
   };
   let handle: ModeHandle;
   try {
@@ -259,6 +285,8 @@ export async function serve(opts: ServeOptions): Promise<Running> {
   let closing: Promise<void> | null = null;
   return {
     url: handle.url,
+    // Modes that start their fronts elsewhere (worker processes) have the one listener of [server].
+    listeners: started ?? [{ section: '[server]', url: handle.url }],
     mode,
     log,
     reload: handle.reload === undefined ? undefined : () => handle.reload!(),

@@ -73,6 +73,8 @@ describe('config: the option table', () => {
     maxRequestsJitter: ['50', 50],
     maxChildren: ['32', 32],
     spareChildren: ['2', 2],
+    threadQueueSize: ['64', 64],
+    threadQueueWait: ['0.5', 0.5],
     http2: ['true', true],
     sslKeyFile: ['/etc/tsgi/key.pem', '/etc/tsgi/key.pem'],
     sslCertificateFile: ['/etc/tsgi/cert.pem', '/etc/tsgi/cert.pem'],

@@ -36,13 +36,15 @@ export function renderConfigReference(): string {
     const alias = o.aliases !== undefined ? ` Old name: ${o.aliases.map((a) => '`' + a + '`').join(', ')}.` : '';
     const note = notYetNote(o.name);
     const doc = `${o.doc}${alias}${note !== undefined ? ` **${note}**` : ''}`;
-    return `| \`${o.name}\` | \`${cell(flagUsage(o))}\` | ${cell(typeText(o))} | ${cell(defaultText(o))} | ${cell(doc)} |`;
+    return `| \`${o.name}\` | \`${cell(flagUsage(o))}\` | ${cell(typeText(o))} | ${cell(defaultText(o))} | ${o.scope} | ${cell(doc)} |`;
   });
   return [
     `Booleans take ${BOOLEAN_WORDS}. Times are in seconds (decimals allowed). "Not yet" options parse and validate; starting with one set answers \`TSGI_ERR_NOT_YET\`.`,
     '',
-    '| option (`[server]`) | command line | type | default | what it does |',
-    '|---|---|---|---|---|',
+    'Scope: a `listener` option describes one listening socket and may also be set in a `[server:NAME]` section, which adds a listener served by the same process (the same app and workers); such a section starts from the defaults, not from `[server]`, and must set `socketPort` or `socketFile`. A `process` option applies to the whole process and is set in `[server]` (or on the command line) only. Command-line flags set `[server]`.',
+    '',
+    '| option (`[server]`) | command line | type | default | scope | what it does |',
+    '|---|---|---|---|---|---|',
     ...rows,
   ].join('\n');
 }

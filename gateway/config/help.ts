@@ -38,7 +38,8 @@ export function defaultText(o: AnyOptionDef): string {
 function optionHelp(o: AnyOptionDef, note: string | undefined): string {
   const md = o.doc.replace(/`/g, '');
   const alias = o.aliases !== undefined ? ` Old name: ${o.aliases.join(', ')}.` : '';
-  const text = `${o.name}: ${md}${alias} Default: ${defaultText(o)}.${note !== undefined ? ` ${note}` : ''}`;
+  const scope = o.scope === 'listener' ? ' Per listener.' : '';
+  const text = `${o.name}: ${md}${alias} Default: ${defaultText(o)}.${scope}${note !== undefined ? ` ${note}` : ''}`;
   return wrap(text, COL, `  ${flagUsage(o)}`);
 }
 
@@ -53,12 +54,12 @@ export function helpText(notYet: (option: OptionName) => string | undefined = ()
     wrap('Serve a tsgi app. MODULE is a .js file (relative to the current directory) or a package name; EXPORT defaults to app, then default; EXPORT() calls a factory that returns the app.', 0, ''),
     '',
     'Options:',
-    wrap('Read [server] and [app] from this INI file. Command-line options override the same option in the file.', COL, '  -C, -c, --config FILE'),
-    wrap('HOST:PORT, [IPv6]:PORT, HOST, :PORT or unix:PATH. --bind and --socket replace the listening address of the config file.', COL, '  -b, --bind ADDRESS'),
+    wrap('Read [server], [server:NAME] and [app] from this INI file. Command-line options override the same option in [server].', COL, '  -C, -c, --config FILE'),
+    wrap('HOST:PORT, [IPv6]:PORT, HOST, :PORT or unix:PATH. --bind and --socket replace the listening address of [server] in the config file.', COL, '  -b, --bind ADDRESS'),
     wrap('Print this help.', COL, '  -h, --help'),
     wrap('Print the version.', COL, '  -v, --version'),
     '',
-    wrap(`Server options: also written as NAME = VALUE under [server] in the config file. Booleans take ${BOOLEAN_WORDS}. Times are seconds.`, 0, ''),
+    wrap(`Server options: also written as NAME = VALUE under [server] in the config file. Booleans take ${BOOLEAN_WORDS}. Times are seconds. Options marked "Per listener" may also be set in a [server:NAME] section, which adds a listener (its own address, protocol, TLS, timeouts) served by the same process.`, 0, ''),
   ];
   return [...head, ...OPTIONS.map((o) => optionHelp(o, notYet(o.name))), ''].join('\n');
 }

@@ -3,18 +3,24 @@
  * where they were, so this file also scans the raw text with ini's own line grammar to know the line of
  * every section and key. Everything an operator can get wrong is refused with the file, the line, the
  * option and the fix: unknown sections and options (with the nearest known name), keys outside a section,
- * a key given twice, a key without a value, lists (`key[] =`), and bad values (in resolve.ts).
+ * a key given twice, a key without a value, lists (`key[] =`), a process-wide option in a `[server:NAME]`
+ * listener section, and bad values (in resolve.ts).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import ini from 'ini';
-import { OPTIONS, OPTION_BY_NAME } from './options.js';
-import { configError, resolveConfig, type CliSettings, type Config, type FileSettings, type Setting } from './resolve.js';
+import { LISTENER_SECTION_RE, OPTIONS, OPTION_BY_NAME } from './options.js';
+import { configError, resolveConfig, type CliSettings, type Config, type FileSettings, type ListenerSettings, type Setting } from './resolve.js';
 import { displayPath } from './source.js';
 import { didYouMean, nearest } from './suggest.js';
 
-/** The sections a config file may have. */
+/** The sections a config file may have (besides any number of `[server:NAME]` listener sections). */
 export const SECTIONS = ['server', 'app'] as const;
+
+/** True for `[server]` and `[server:NAME]`: the sections that hold options of the table. */
+function isServerSection(section: string): boolean {
+  return section === 'server' || LISTENER_SECTION_RE.test(section);
+}
 
 interface ScannedKey {
   section: string | null;
@@ -67,11 +73,14 @@ function unknownSection(file: string, name: string, line: number, keys: ScannedK
     const example = known !== undefined ? `${known[1]} = ... for ${known[0]}` : 'socketPort = 8080 for server.socket_port';
     return configError(where, `unknown section [global]: tsgi reads CherryPy's server options under [server] with camelCase names (write ${example}); app settings go under [app]`);
   }
+  if (name.startsWith('server:')) {
+    return configError(where, `[${name}] is not a valid listener section: the name after server: is letters, digits, _ and - (e.g. [server:admin])`);
+  }
   const parent = name.split('.')[0];
   if (name.includes('.') && (SECTIONS as readonly string[]).includes(parent)) {
     return configError(where, `unknown section [${name}]: sections do not nest; put these settings under [${parent}]`);
   }
-  return configError(where, `unknown section [${name}]; ${didYouMean(name, SECTIONS, 'the sections are [server] and [app]')}`);
+  return configError(where, `unknown section [${name}]; ${didYouMean(name, SECTIONS, 'the sections are [server] and [app]')} ([server:NAME] adds a listener)`);
 }
 
 /** Read a config file into settings, without merging or cross-option checks (see resolveConfig). */
@@ -84,8 +93,11 @@ export function readConfigFile(file: string): FileSettings {
     throw configError('', `cannot read config file ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); check the -C path`);
   }
   const { sections, keys } = scan(text, abs);
+  const listeners = new Map<string, ListenerSettings>();
   for (const [name, line] of sections) {
-    if (!(SECTIONS as readonly string[]).includes(name)) throw unknownSection(abs, name, line, keys);
+    const m = LISTENER_SECTION_RE.exec(name);
+    if (m !== null) listeners.set(name, { name: m[1], line, settings: [] });
+    else if (!(SECTIONS as readonly string[]).includes(name)) throw unknownSection(abs, name, line, keys);
   }
   const parsed = ini.parse(text) as Record<string, Record<string, unknown>>;
   const settings: Setting[] = [];
@@ -102,13 +114,21 @@ export function readConfigFile(file: string): FileSettings {
     if (k.key === '__proto__') throw configError(where, '__proto__ is not allowed as a name; choose another');
     if (!k.hasValue) throw configError(where, `${k.key} has no value; write ${k.key} = value`);
 
-    const option = k.section === 'server' ? OPTION_BY_NAME.get(k.key) : undefined;
-    if (k.section === 'server' && option === undefined) {
+    const serverSection = isServerSection(k.section);
+    const option = serverSection ? OPTION_BY_NAME.get(k.key) : undefined;
+    if (serverSection && option === undefined) {
       const names = OPTIONS.flatMap((o) => [o.name, ...(o.aliases ?? [])]);
       const n = nearest(k.key, names);
       const fix = n !== undefined ? `did you mean ${n}?` : 'run tsgi --help for the list of options';
       const appHint = n === undefined ? ' (settings for the app go under [app])' : '';
-      throw configError(where, `unknown option ${k.key} in [server]; ${fix}${appHint}`);
+      throw configError(where, `unknown option ${k.key} in [${k.section}]; ${fix}${appHint}`);
+    }
+    const listener = listeners.get(k.section);
+    if (listener !== undefined && option !== undefined && option.scope !== 'listener') {
+      throw configError(
+        where,
+        `${k.key} applies to the whole process, not to one listener: every listener shares the app and its workers; move it to [server] (a [${k.section}] section takes only listener options: address, protocol, TLS, timeouts, scriptName, statusPath/statusAllow)`,
+      );
     }
     const canonical = `${k.section}\0${option?.name ?? k.key}`;
     const first = seen.get(canonical);
@@ -121,10 +141,12 @@ export function readConfigFile(file: string): FileSettings {
     if (raw !== null && typeof raw === 'object') throw configError(where, `${k.key}: nested values are not supported; give a string`);
     // ini turns true/false/null into JS values; options and [app] are text, so turn them back.
     const text = String(raw);
-    if (option !== undefined) settings.push({ option, writtenAs: k.key, raw: text, source: { kind: 'file', file: abs, line: k.line } });
-    else app[k.key] = text;
+    if (option !== undefined) {
+      const setting: Setting = { option, writtenAs: k.key, raw: text, source: { kind: 'file', file: abs, line: k.line } };
+      (listener?.settings ?? settings).push(setting);
+    } else app[k.key] = text;
   }
-  return { file: abs, settings, app };
+  return { file: abs, settings, app, listeners: [...listeners.values()] };
 }
 
 /** Read, merge with command-line settings (which win) and validate. */

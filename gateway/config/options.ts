@@ -4,6 +4,10 @@
  * and the README's config reference are all generated from this table, so an option cannot exist in one of
  * them and be missing from another.
  *
+ * Each option has a scope: `listener` options describe one listening socket and may be repeated in a
+ * `[server:NAME]` section, which adds a listener served by the same process (same app, same workers);
+ * `process` options belong to `[server]` only.
+ *
  * Names are camelCase as in the CherryPy deployment chapter (`socketPort`, `threadPool`, ...). Whether a
  * feature is built yet is not decided here but in gateway/serve.ts, which answers TSGI_ERR_NOT_YET for a
  * mode or protocol nobody has plugged in.
@@ -31,6 +35,8 @@ export interface ServerConfig {
   maxRequestsJitter: number;
   maxChildren: number;
   spareChildren: number;
+  threadQueueSize: number;
+  threadQueueWait: number;
   http2: boolean;
   sslKeyFile: string | undefined;
   sslCertificateFile: string | undefined;
@@ -52,12 +58,21 @@ export interface ServerConfig {
 /** An option name. */
 export type OptionName = keyof ServerConfig;
 
+/** Whether an option describes one listener or the whole process (see OptionDef.scope). */
+export type OptionScope = 'process' | 'listener';
+
 /** One row of the table. */
 export interface OptionDef<K extends OptionName = OptionName> {
   /** The name in the `[server]` section (camelCase). */
   name: K;
   /** The INI section it lives in. */
   section: 'server';
+  /**
+   * `listener`: describes one listening socket (where, which protocol, TLS, timeouts, mount, status page), so
+   * it may also be set in a `[server:NAME]` section for an extra listener. `process`: applies to the whole
+   * process (the concurrency model, the app's workers, shutdown, logs), so it lives in `[server]` only.
+   */
+  scope: OptionScope;
   /** The kind of value, for `--help` and the docs. */
   type: 'integer' | 'boolean' | 'seconds' | 'host' | 'path' | 'string' | 'choice';
   /** Used when neither the file nor the command line sets it. */
@@ -87,77 +102,81 @@ const count = integerIn(0, 10_000);
 /** The `[server]` options, in the order the docs list them. */
 export const OPTIONS: readonly AnyOptionDef[] = [
   // Where to listen.
-  def({ name: 'socketHost', type: 'host', default: '127.0.0.1', parse: parseHost, cli: '--socket-host', metavar: 'HOST',
+  def({ name: 'socketHost', scope: 'listener', type: 'host', default: '127.0.0.1', parse: parseHost, cli: '--socket-host', metavar: 'HOST',
     doc: 'Interface to listen on. `0.0.0.0` (or `::`) listens on every interface; the default only accepts local connections.' }),
-  def({ name: 'socketPort', type: 'integer', default: 8080, parse: port, cli: '--socket-port', metavar: 'PORT',
+  def({ name: 'socketPort', scope: 'listener', type: 'integer', default: 8080, parse: port, cli: '--socket-port', metavar: 'PORT',
     doc: 'TCP port to listen on, 0-65535. 0 picks a free port (the start line says which).' }),
-  def({ name: 'socketFile', type: 'path', default: undefined, parse: parsePath, cli: '--socket', metavar: 'PATH',
+  def({ name: 'socketFile', scope: 'listener', type: 'path', default: undefined, parse: parsePath, cli: '--socket', metavar: 'PATH',
     doc: 'Listen on this unix socket instead of TCP (for a web server in front on the same host). Conflicts with socketHost/socketPort. A stale socket file left by a dead server is removed; one a live server answers on is an error.' }),
-  def({ name: 'socketQueueSize', type: 'integer', default: 511, parse: integerIn(1, 65535), cli: '--socket-queue-size', metavar: 'N',
+  def({ name: 'socketQueueSize', scope: 'listener', type: 'integer', default: 511, parse: integerIn(1, 65535), cli: '--socket-queue-size', metavar: 'N',
     doc: 'Listen backlog: connections the kernel queues before the server accepts them (capped by net.core.somaxconn).' }),
-  def({ name: 'protocol', type: 'choice', default: 'http', parse: oneOf(PROTOCOLS), cli: '--protocol', metavar: PROTOCOLS.join('|'),
+  def({ name: 'protocol', scope: 'listener', type: 'choice', default: 'http', parse: oneOf(PROTOCOLS), cli: '--protocol', metavar: PROTOCOLS.join('|'),
     doc: 'What the socket speaks: `http` (the built-in HTTP/1.1 server), `fastcgi` or `scgi` (behind nginx, Apache or lighttpd), or `auto` (tell each connection apart by its first bytes).' }),
 
   // Concurrency model: at most one of these; none is "single" (inline on the event loop).
-  def({ name: 'threading', type: 'boolean', default: false, parse: parseBoolean, cli: '--threading',
+  def({ name: 'threading', scope: 'process', type: 'boolean', default: false, parse: parseBoolean, cli: '--threading',
     doc: 'Run each request on a new worker thread. Conflicts with forking, processPool and threadPool.' }),
-  def({ name: 'forking', type: 'boolean', default: false, parse: parseBoolean, cli: '--forking',
+  def({ name: 'forking', scope: 'process', type: 'boolean', default: false, parse: parseBoolean, cli: '--forking',
     doc: 'Run each connection in a new process. Conflicts with threading, processPool and threadPool.' }),
-  def({ name: 'processPool', type: 'integer', default: 0, parse: count, cli: '--process-pool', metavar: 'N', aliases: ['fixedNumberOfProcesses'],
+  def({ name: 'processPool', scope: 'process', type: 'integer', default: 0, parse: count, cli: '--process-pool', metavar: 'N', aliases: ['fixedNumberOfProcesses'],
     doc: 'Fork N worker processes that share the listening socket (gunicorn `--workers`); 0 = off.' }),
-  def({ name: 'threadPool', type: 'integer', default: 0, parse: count, cli: '--thread-pool', metavar: 'N',
+  def({ name: 'threadPool', scope: 'process', type: 'integer', default: 0, parse: count, cli: '--thread-pool', metavar: 'N',
     doc: 'Run requests on a pool of N worker threads; 0 = off. For synchronous apps that block.' }),
 
-  // Worker processes (processPool, forking).
-  def({ name: 'workerTimeout', type: 'seconds', default: 0, parse: seconds(false), cli: '--worker-timeout', metavar: 'SECONDS',
-    doc: 'processPool and forking: a request still running after this long is answered 504 and its process replaced; a process whose event loop is blocked this long is killed and replaced (gunicorn `--timeout`). 0 = none.' }),
-  def({ name: 'maxRequests', type: 'integer', default: 0, parse: integerIn(0, 1_000_000_000), cli: '--max-requests', metavar: 'N',
-    doc: 'processPool: replace a worker process after it served N requests, to bound slow leaks. The new process starts first and the old one finishes its requests, so none fails. 0 = never.' }),
-  def({ name: 'maxRequestsJitter', type: 'integer', default: 0, parse: integerIn(0, 1_000_000_000), cli: '--max-requests-jitter', metavar: 'N',
-    doc: 'Add a random 0..N to maxRequests for each process, so the workers are not all replaced at the same moment.' }),
-  def({ name: 'maxChildren', type: 'integer', default: 16, parse: integerIn(1, 10_000), cli: '--max-children', metavar: 'N',
-    doc: 'forking: most processes alive at once (serving, starting or spare); a connection past it is answered 503 with Retry-After.' }),
-  def({ name: 'spareChildren', type: 'integer', default: 1, parse: integerIn(0, 10_000), cli: '--spare-children', metavar: 'N',
+  // Workers: processes (processPool, forking) and threads (threadPool, threading).
+  def({ name: 'workerTimeout', scope: 'process', type: 'seconds', default: 0, parse: seconds(false), cli: '--worker-timeout', metavar: 'SECONDS',
+    doc: 'processPool, forking, threadPool and threading: a request still running after this long is answered 504 and its worker (process or thread) replaced; under processPool and forking a process whose event loop is blocked this long is also killed and replaced (gunicorn `--timeout`). 0 = none.' }),
+  def({ name: 'maxRequests', scope: 'process', type: 'integer', default: 0, parse: integerIn(0, 1_000_000_000), cli: '--max-requests', metavar: 'N',
+    doc: 'processPool and threadPool: replace a worker process or thread after it served N requests, to bound slow leaks. The replacement starts first and the old worker finishes its requests, so none fails. 0 = never. (forking and threading use a worker for one connection or request anyway.)' }),
+  def({ name: 'maxRequestsJitter', scope: 'process', type: 'integer', default: 0, parse: integerIn(0, 1_000_000_000), cli: '--max-requests-jitter', metavar: 'N',
+    doc: 'processPool and threadPool: add a random 0..N to maxRequests for each worker, so the workers are not all replaced at the same moment.' }),
+  def({ name: 'maxChildren', scope: 'process', type: 'integer', default: 16, parse: integerIn(1, 10_000), cli: '--max-children', metavar: 'N',
+    doc: 'forking: most processes alive at once (serving, starting or spare); a connection past it is answered 503 with Retry-After. threading: most request threads at once; past it requests wait in the thread queue (threadQueueSize).' }),
+  def({ name: 'spareChildren', scope: 'process', type: 'integer', default: 1, parse: integerIn(0, 10_000), cli: '--spare-children', metavar: 'N',
     doc: 'forking: processes started ahead of need, each waiting with the app loaded for its one connection, so a connection does not wait for a process to start.' }),
+  def({ name: 'threadQueueSize', scope: 'process', type: 'integer', default: 256, parse: integerIn(0, 1_000_000), cli: '--thread-queue-size', metavar: 'N',
+    doc: 'threadPool and threading: requests that may wait for a thread when every thread is busy; one more is answered 503 with Retry-After at once (Cheroot\'s overload answer). 0 = none wait.' }),
+  def({ name: 'threadQueueWait', scope: 'process', type: 'seconds', default: 0, parse: seconds(false), cli: '--thread-queue-wait', metavar: 'SECONDS',
+    doc: 'threadPool and threading: admission control on queue wait. While the oldest queued request has waited longer than this, new requests are answered 503 with Retry-After instead of joining a queue that is not moving. 0 = off (only threadQueueSize limits the queue).' }),
 
   // HTTP front.
-  def({ name: 'http2', type: 'boolean', default: false, parse: parseBoolean, cli: '--http2',
+  def({ name: 'http2', scope: 'listener', type: 'boolean', default: false, parse: parseBoolean, cli: '--http2',
     doc: 'Speak HTTP/2: over TLS with HTTP/1.1 fallback by ALPN when sslKeyFile/sslCertificateFile are set, else cleartext h2c.' }),
-  def({ name: 'sslKeyFile', type: 'path', default: undefined, parse: parsePath, cli: '--ssl-key-file', metavar: 'PATH',
+  def({ name: 'sslKeyFile', scope: 'listener', type: 'path', default: undefined, parse: parsePath, cli: '--ssl-key-file', metavar: 'PATH',
     doc: 'PEM private key. With sslCertificateFile turns on HTTPS.' }),
-  def({ name: 'sslCertificateFile', type: 'path', default: undefined, parse: parsePath, cli: '--ssl-certificate-file', metavar: 'PATH',
+  def({ name: 'sslCertificateFile', scope: 'listener', type: 'path', default: undefined, parse: parsePath, cli: '--ssl-certificate-file', metavar: 'PATH',
     doc: 'PEM certificate (chain). With sslKeyFile turns on HTTPS.' }),
-  def({ name: 'reverseDNS', type: 'boolean', default: false, parse: parseBoolean, cli: '--reverse-dns',
+  def({ name: 'reverseDNS', scope: 'listener', type: 'boolean', default: false, parse: parseBoolean, cli: '--reverse-dns',
     doc: 'Set REMOTE_HOST by a reverse DNS lookup of the client address (cached; a lookup never holds a request more than 250 ms).' }),
-  def({ name: 'scriptName', type: 'string', default: '', parse: parseScriptName, cli: '--script-name', metavar: 'PATH',
+  def({ name: 'scriptName', scope: 'listener', type: 'string', default: '', parse: parseScriptName, cli: '--script-name', metavar: 'PATH',
     doc: 'Mount the app under this URL prefix: it becomes SCRIPT_NAME and requests outside it get 404. Empty (the default) mounts at the root.' }),
-  def({ name: 'xmlRpc', type: 'boolean', default: false, parse: parseBoolean, cli: '--xml-rpc',
+  def({ name: 'xmlRpc', scope: 'process', type: 'boolean', default: false, parse: parseBoolean, cli: '--xml-rpc',
     doc: 'Answer XML-RPC calls (POST text/xml) as CherryPy\'s XML-RPC tool does.' }),
 
   // Timeouts (seconds).
-  def({ name: 'headerTimeout', type: 'seconds', default: 20, parse: seconds(true), cli: '--header-timeout', metavar: 'SECONDS',
+  def({ name: 'headerTimeout', scope: 'listener', type: 'seconds', default: 20, parse: seconds(true), cli: '--header-timeout', metavar: 'SECONDS',
     doc: 'Deadline for receiving a request head; slow clients (slowloris) are cut off after it.' }),
-  def({ name: 'idleTimeout', type: 'seconds', default: 60, parse: seconds(false), cli: '--idle-timeout', metavar: 'SECONDS',
+  def({ name: 'idleTimeout', scope: 'listener', type: 'seconds', default: 60, parse: seconds(false), cli: '--idle-timeout', metavar: 'SECONDS',
     doc: 'Close a connection with no traffic in either direction for this long; 0 = never.' }),
-  def({ name: 'keepAliveTimeout', type: 'seconds', default: 5, parse: seconds(false), cli: '--keep-alive-timeout', metavar: 'SECONDS',
+  def({ name: 'keepAliveTimeout', scope: 'listener', type: 'seconds', default: 5, parse: seconds(false), cli: '--keep-alive-timeout', metavar: 'SECONDS',
     doc: 'How long an idle keep-alive connection waits for its next request.' }),
-  def({ name: 'requestTimeout', type: 'seconds', default: 0, parse: seconds(false), cli: '--request-timeout', metavar: 'SECONDS',
+  def({ name: 'requestTimeout', scope: 'listener', type: 'seconds', default: 0, parse: seconds(false), cli: '--request-timeout', metavar: 'SECONDS',
     doc: 'Deadline for receiving a whole request, body included; 0 = none (uploads may be long). When set, it must be at least headerTimeout.' }),
-  def({ name: 'gracefulTimeout', type: 'seconds', default: 30, parse: seconds(false), cli: '--graceful-timeout', metavar: 'SECONDS',
+  def({ name: 'gracefulTimeout', scope: 'process', type: 'seconds', default: 30, parse: seconds(false), cli: '--graceful-timeout', metavar: 'SECONDS',
     doc: 'On SIGTERM or Ctrl-C: stop accepting, give in-flight requests this long to finish, then close what is left and exit.' }),
 
   // Process.
-  def({ name: 'pidFile', type: 'path', default: undefined, parse: parsePath, cli: '--pid-file', metavar: 'PATH',
+  def({ name: 'pidFile', scope: 'process', type: 'path', default: undefined, parse: parsePath, cli: '--pid-file', metavar: 'PATH',
     doc: 'Write the server\'s pid to this file once it listens; removed on a clean exit.' }),
-  def({ name: 'errorLog', type: 'path', default: '-', parse: parsePath, cli: '--error-log', metavar: 'PATH',
+  def({ name: 'errorLog', scope: 'process', type: 'path', default: '-', parse: parsePath, cli: '--error-log', metavar: 'PATH',
     doc: 'Append the error log (gateway messages and what apps write to tsgi.errors) to this file; `-` is stderr.' }),
 
   // Status page and metrics (gateway/metrics).
-  def({ name: 'statusPath', type: 'string', default: undefined, parse: parseStatusPath, cli: '--status-path', metavar: 'PATH',
-    doc: 'Answer a status page at this URL path on the app\'s own port (like Apache\'s server-status): HTML with each worker and its current request, `PATH?json`, and Prometheus text at `PATH/metrics`; the app never sees these requests. With scriptName, put it under the mount (`/app/server-status`). Unset: off.' }),
-  def({ name: 'statusAllow', type: 'string', default: DEFAULT_STATUS_ALLOW, parse: parseStatusAllow, cli: '--status-allow', metavar: 'LIST',
-    doc: 'Client addresses and subnets (comma-separated, e.g. `127.0.0.1, 10.0.0.0/8`) that may read statusPath and metricsListen, checked against REMOTE_ADDR; others get 403. `*` allows everyone.' }),
-  def({ name: 'metricsListen', type: 'string', default: undefined, parse: parseMetricsListenOption, cli: '--metrics-listen', metavar: 'HOST:PORT',
+  def({ name: 'statusPath', scope: 'listener', type: 'string', default: undefined, parse: parseStatusPath, cli: '--status-path', metavar: 'PATH',
+    doc: 'Answer a status page at this URL path on this listener (like Apache\'s server-status): HTML with each worker and its current request, `PATH?json`, and Prometheus text at `PATH/metrics`; the app never sees these requests. With scriptName, put it under the mount (`/app/server-status`). Unset: off.' }),
+  def({ name: 'statusAllow', scope: 'listener', type: 'string', default: DEFAULT_STATUS_ALLOW, parse: parseStatusAllow, cli: '--status-allow', metavar: 'LIST',
+    doc: 'Client addresses and subnets (comma-separated, e.g. `127.0.0.1, 10.0.0.0/8`) that may read statusPath and metricsListen, checked against REMOTE_ADDR; others get 403. `*` allows everyone. The `[server]` value also guards metricsListen.' }),
+  def({ name: 'metricsListen', scope: 'process', type: 'string', default: undefined, parse: parseMetricsListenOption, cli: '--metrics-listen', metavar: 'HOST:PORT',
     doc: 'Also serve the status page (`/`), `/?json` and Prometheus text (`/metrics`) on a separate listener: `HOST:PORT`, `PORT` (on 127.0.0.1) or `unix:/path`. Unset: off.' }),
 ];
 
@@ -189,3 +208,11 @@ export function modeOf(config: ServerConfig): ModeName {
   for (const m of MODE_OPTIONS) if (modeIsSet(config[m])) return m;
   return 'single';
 }
+
+/** True for the options a `[server:NAME]` section may set (scope `listener`). */
+export function isListenerOption(name: OptionName): boolean {
+  return OPTIONS.find((o) => o.name === name)?.scope === 'listener';
+}
+
+/** The `[server:NAME]` section header: NAME is letters, digits, `_` and `-` (a `.` would nest in INI). */
+export const LISTENER_SECTION_RE = /^server:([A-Za-z0-9_-]+)$/;

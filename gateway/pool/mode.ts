@@ -4,17 +4,16 @@
  * runs its own lifecycle (`setup(engine)`, start/stop listeners), as each has its own module instance.
  *
  * Settings used from `[server]`: threadPool (N), maxChildren (threading: most threads at once),
- * workerTimeout (504 + the thread replaced), maxRequests (+ maxRequestsJitter), and, when the config
- * declares them, threadQueueSize (requests waiting for a thread; default 256) and threadQueueWait (seconds:
- * admission control on queue wait; default 0 = off).
+ * workerTimeout (504 + the thread replaced), maxRequests (+ maxRequestsJitter; threadPool only, a threading
+ * thread serves one request), threadQueueSize (requests waiting for a thread) and threadQueueWait (seconds:
+ * admission control on queue wait; 0 = off).
  */
 import type { ModeRunner, ServeContext } from '../serve.js';
 import { FEATURES } from '../serve.js';
 import { ThreadPoolDispatcher, type ThreadDispatcherOptions } from './thread-pool.js';
 
 function optionsOf(ctx: ServeContext, mode: 'pool' | 'perRequest'): ThreadDispatcherOptions {
-  // threadQueueSize / threadQueueWait are read if the option table has them (not declared there yet).
-  const s = ctx.config.server as typeof ctx.config.server & { threadQueueSize?: number; threadQueueWait?: number };
+  const s = ctx.config.server;
   const features = (Object.keys(FEATURES) as (keyof typeof FEATURES)[]).filter((f) => s[f] === true && FEATURES[f] !== undefined);
   return {
     app: ctx.appSpec,
@@ -27,7 +26,7 @@ function optionsOf(ctx: ServeContext, mode: 'pool' | 'perRequest'): ThreadDispat
     maxRequests: s.maxRequests,
     maxRequestsJitter: s.maxRequestsJitter,
     maxQueue: s.threadQueueSize,
-    maxQueueWaitMs: s.threadQueueWait === undefined ? undefined : Math.round(s.threadQueueWait * 1000),
+    maxQueueWaitMs: Math.round(s.threadQueueWait * 1000),
     features,
   };
 }

@@ -1,0 +1,59 @@
+/**
+ * The status endpoints on one listener of several (`statusPath` in a `[server:NAME]` section): the listeners
+ * share one MeteredDispatcher, so the page shows the traffic of the whole process, while each listener
+ * decides for itself whether it answers the page, at which path and for whom. Requests outside the path go
+ * to the shared metered dispatcher, which counts them.
+ *
+ * A single listener does not need this: withMetrics({ statusPath }) answers its own path (serve-hook.ts).
+ */
+import type { App, CgiVars } from '../../app-api/types.js';
+import { InlineDispatcher, type Dispatcher, type RequestHead } from '../dispatch.js';
+import type { ErrorLog } from '../log.js';
+import type { ResponseSink } from '../sink.js';
+import { toAllowList } from './allow.js';
+import { statusResponse, type StatusSource } from './endpoints.js';
+
+/** Where one listener answers the status endpoints. */
+export interface StatusRouteOptions {
+  /** As parsed by the statusPath option: a path below the root, no trailing slash. */
+  statusPath: string;
+  /** statusAllow of the listener. */
+  allow: string;
+  log: ErrorLog;
+}
+
+/** True when SCRIPT_NAME + PATH_INFO is `base` or below it. */
+function under(base: string, cgi: CgiVars): boolean {
+  const path = (cgi.SCRIPT_NAME ?? '') + (cgi.PATH_INFO ?? '');
+  return path.startsWith(base) && (path.length === base.length || path.charCodeAt(base.length) === 47); // '/'
+}
+
+/**
+ * A dispatcher for one listener: `GET <statusPath>` (HTML), `?json` and `/metrics` answered from `source`'s
+ * numbers (for clients on `allow`), everything else passed to `next` (the shared metered dispatcher).
+ */
+export function statusRoute(source: StatusSource, next: Dispatcher, opts: StatusRouteOptions): Dispatcher {
+  const base = opts.statusPath;
+  const allow = toAllowList(opts.allow);
+  const app: App = async (environ, startResponse) => {
+    const path = String(environ.SCRIPT_NAME ?? '') + String(environ.PATH_INFO ?? '');
+    const res = await statusResponse(source, allow, {
+      method: String(environ.REQUEST_METHOD),
+      subPath: path.slice(base.length),
+      query: String(environ.QUERY_STRING ?? ''),
+      remoteAddr: String(environ.REMOTE_ADDR ?? ''),
+      basePath: base,
+    });
+    startResponse(`${res.status} ${res.reason}`, res.headers);
+    return res.body.length > 0 ? [res.body] : [];
+  };
+  // The gateway core frames the status response like any other (HEAD, HTTP/1.0, keep-alive).
+  const status = new InlineDispatcher(app, { log: opts.log });
+  return {
+    dispatch(head: RequestHead, sink: ResponseSink) {
+      return under(base, head.cgi) ? status.dispatch(head, sink) : next.dispatch(head, sink);
+    },
+    // The listeners share `next`; whoever owns it closes it (the mode runner), not one listener's route.
+    close: () => status.close(),
+  };
+}
