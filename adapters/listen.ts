@@ -1,11 +1,11 @@
 /**
- * Listening for the socket fronts that are plain `net.Server`s (SCGI, protocol=auto): TCP or a unix socket,
- * with a listen backlog, and a stale unix socket from a dead server removed, never a live one.
- * The built-in HTTP server does the same for itself in adapters/http/server.ts (it listens through fastify).
+ * Listening, shared by every front: TCP or a unix socket with a listen backlog, and a stale unix socket from
+ * a dead server removed, never a live one. SCGI and protocol=auto listen with `listen()`; the HTTP server
+ * (through fastify) and FastCGI (which also takes an inherited fd) use `clearStaleSocket()` before listening.
  */
 import { existsSync, statSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
-import { TsgiError } from '../../app-api/errors.js';
+import { TsgiError } from '../app-api/errors.js';
 
 /** Where to listen. */
 export interface ListenOptions {

@@ -16,7 +16,7 @@ import { ErrorLog } from '../../gateway/log.js';
 import { startHttpServer, type HttpServer, type HttpServerOptions } from '../http/server.js';
 import { createFastcgiHandler, type FastcgiHandler, type FastcgiOptions } from '../fastcgi/server.js';
 import { handleScgiConnection, peerName, type ScgiConnectionOptions } from '../scgi/connection.js';
-import { listen, type ListenOptions } from '../scgi/listen.js';
+import { listen, type ListenOptions } from '../listen.js';
 import { ConnectionTracker } from '../scgi/tracker.js';
 import { sniffProtocol, type Sniffed } from './sniff.js';
 

@@ -4,9 +4,10 @@
  * runs every accepted connection as an FcgiConnection. `createFastcgiHandler` is the same without a
  * listener, for a front that accepts sockets itself (protocol=auto sniffing the first bytes).
  */
-import { existsSync, fstatSync, statSync, unlinkSync } from 'node:fs';
+import { fstatSync } from 'node:fs';
 import net, { type Socket } from 'node:net';
 import { TsgiError } from '../../app-api/errors.js';
+import { clearStaleSocket } from '../listen.js';
 import type { Dispatcher } from '../../gateway/dispatch.js';
 import { ErrorLog } from '../../gateway/log.js';
 import { FcgiConnection, type ConnectionSettings } from './connection.js';
@@ -138,21 +139,6 @@ export function createFastcgiHandler(dispatcher: Dispatcher, opts: FastcgiOption
       return closing;
     },
   };
-}
-
-/** Remove a unix socket left by a dead server, but never one that a live server still answers on. */
-async function clearStaleSocket(path: string): Promise<void> {
-  if (!existsSync(path)) return;
-  if (!statSync(path).isSocket()) throw new TsgiError('TSGI_ERR_CONFIG', `socketFile: ${path} exists and is not a socket; remove it or choose another path`);
-  const alive = await new Promise<boolean>((resolve) => {
-    const c = net.connect(path, () => {
-      c.destroy();
-      resolve(true);
-    });
-    c.on('error', () => resolve(false));
-  });
-  if (alive) throw new TsgiError('TSGI_ERR_CONFIG', `socketFile: another server is listening on ${path}`);
-  unlinkSync(path);
 }
 
 /** Create and start a FastCGI server for a dispatcher. */

@@ -4,13 +4,14 @@
  * HTTP/1.1 with keep-alive, HTTPS, HTTP/2 over TLS with HTTP/1.1 fallback by ALPN, cleartext h2c, unix
  * sockets, a listen backlog, REMOTE_HOST by reverse DNS, and header/idle timeouts on by default.
  */
-import { existsSync, readFileSync, unlinkSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import http2, { type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import https from 'node:https';
 import net from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { TsgiError } from '../../app-api/errors.js';
+import { clearStaleSocket } from '../listen.js';
 import { cgiFromHttp, type HttpRequestHead } from '../../gateway/environ.js';
 import type { Dispatcher, RequestHead } from '../../gateway/dispatch.js';
 import { ErrorLog } from '../../gateway/log.js';
@@ -79,21 +80,6 @@ function readPem(file: string, option: string): Buffer {
   } catch (err) {
     throw new TsgiError('TSGI_ERR_CONFIG', `${option}: cannot read ${file} (${(err as Error).message}); give the path of a PEM file`, { cause: err });
   }
-}
-
-/** Remove a unix socket left by a dead server, but never one that a live server still answers on. */
-async function clearStaleSocket(path: string): Promise<void> {
-  if (!existsSync(path)) return;
-  if (!statSync(path).isSocket()) throw new TsgiError('TSGI_ERR_CONFIG', `socketFile: ${path} exists and is not a socket; remove it or choose another path`);
-  const alive = await new Promise<boolean>((resolve) => {
-    const c = net.connect(path, () => {
-      c.destroy();
-      resolve(true);
-    });
-    c.on('error', () => resolve(false));
-  });
-  if (alive) throw new TsgiError('TSGI_ERR_CONFIG', `socketFile: another server is listening on ${path}`);
-  unlinkSync(path);
 }
 
 function hasBody(req: IncomingMessage | Http2ServerRequest): boolean {

@@ -4,6 +4,6 @@ export { handleScgiConnection, scgiParams, peerName, type ScgiConnection, type S
 export { ScgiHeadParser, parseBlock, encodeScgiHead, DEFAULT_MAX_HEADER_BYTES, type ScgiHead } from './parse.js';
 export { ScgiSink } from './sink.js';
 export { SocketBody } from './body.js';
-export { listen, clearStaleSocket, type ListenOptions } from './listen.js';
+export { listen, clearStaleSocket, type ListenOptions } from '../listen.js';
 export { ConnectionTracker, type TrackedConnection } from './tracker.js';
 export { startScgiFront } from './front.js';

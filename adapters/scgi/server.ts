@@ -7,7 +7,7 @@ import net from 'node:net';
 import type { Dispatcher } from '../../gateway/dispatch.js';
 import { ErrorLog } from '../../gateway/log.js';
 import { handleScgiConnection, type ScgiConnectionOptions } from './connection.js';
-import { listen, type ListenOptions } from './listen.js';
+import { listen, type ListenOptions } from '../listen.js';
 import { ConnectionTracker } from './tracker.js';
 
 /** Options of the SCGI server: where to listen plus the per-connection settings. */
