@@ -151,7 +151,7 @@ describe('several listeners: [server] + [server:NAME] through serve()', function
     expect(onPublic.body.error).to.equal('no such path');
   });
 
-  it('threading = 1 serves two TCP listeners, each request with its own listener's SERVER_PORT', async () => {
+  it('threading = 1 serves two TCP listeners, each request with the SERVER_PORT of its listener', async () => {
     const r = await start(['[server]', 'socketPort = 0', 'threading = on', '', '[server:second]', 'socketPort = 0', ''].join('\n'));
     expect(r.mode).to.equal('threading');
     const [p1, p2] = r.listeners.map((l) => portOf(l.url));
