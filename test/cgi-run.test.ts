@@ -2,10 +2,14 @@
  * The CGI front, as a web server runs it: examples/cgi/app.cgi spawned with a CGI environment and the body
  * on stdin, the response read from stdout, the log from stderr.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { pattern } from './support/cgi-apps.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SCRIPT = ROOT + 'examples/cgi/app.cgi';
@@ -193,5 +197,96 @@ describe('CGI front (examples/cgi/app.cgi)', function () {
     const none = await runScript({ ...cgiEnv('GET', '/'), TSGI_APP: '' });
     expect(none.status).to.equal(500);
     expect(none.stderr).to.include('set APP in the CGI script, or TSGI_APP');
+  });
+});
+
+/** `p`, or a rejection naming `what` after `ms` (a bound for a hung child, not a timing assertion). */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, limit]).finally(() => clearTimeout(timer));
+}
+
+describe('CGI front: the response on stdout (big responses, client going away)', function () {
+  this.timeout(60_000);
+  let dir: string;
+  const children: ChildProcess[] = [];
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tsgi-cgi-'));
+  });
+  afterEach(() => {
+    for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const TEN_MB = 10 * 1024 * 1024;
+  for (const array of [false, true]) {
+    it(`a 10 MB response (${array ? 'one chunk of an array body' : 'streamed in 64 KiB chunks'}) arrives whole before the process exits`, async () => {
+      const r = await runScript(cgiEnv('GET', '/big', `bytes=${TEN_MB}${array ? '&array=1' : ''}`));
+      expect(r.code).to.equal(0);
+      expect(r.status).to.equal(200);
+      expect(r.body.length).to.equal(TEN_MB);
+      expect(r.body.equals(pattern(TEN_MB)), 'the body bytes').to.equal(true);
+    });
+  }
+
+  it('stdout redirected to a file (not a pipe): a 10 MB response is written whole', async () => {
+    const file = join(dir, 'out.bin');
+    const fd = openSync(file, 'w');
+    try {
+      const child = spawn(SCRIPT, [], { env: cgiEnv('GET', '/big', `bytes=${TEN_MB}`), stdio: ['ignore', fd, 'pipe'] });
+      children.push(child);
+      const code = await within(new Promise((r) => child.on('exit', r)), 30_000, 'exit');
+      expect(code).to.equal(0);
+    } finally {
+      closeSync(fd);
+    }
+    const all = readFileSync(file);
+    const body = all.subarray(all.indexOf('\r\n\r\n') + 4);
+    expect(body.equals(pattern(TEN_MB))).to.equal(true);
+  });
+
+  /** Spawn `/endless` with a close() marker; resolve once `bytes` of the response were read. */
+  async function startEndless(name: string, bytes: number): Promise<{ child: ChildProcess; marker: string; exited: Promise<number | null>; stderr: () => string }> {
+    const marker = join(dir, name);
+    const child = spawn(SCRIPT, [], { env: cgiEnv('GET', '/endless', `marker=${encodeURIComponent(marker)}`), stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    const err: Buffer[] = [];
+    child.stderr!.on('data', (c: Buffer) => err.push(c));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    let received = 0;
+    await within(new Promise<void>((resolve) => {
+      child.stdout!.on('data', (c: Buffer) => {
+        received += c.length;
+        if (received >= bytes) {
+          child.stdout!.pause();
+          resolve();
+        }
+      });
+    }), 30_000, `reading ${bytes} bytes`);
+    return { child, marker, exited, stderr: () => Buffer.concat(err).toString() };
+  }
+
+  it('the web server closes the pipe mid-response (client gone): the body close() runs, the process exits 0', async () => {
+    const { child, marker, exited, stderr } = await startEndless('closed-by-epipe', 256 * 1024);
+    child.stdout!.destroy(); // the read end closes: the next write gets EPIPE
+    const code = await within(exited, 20_000, 'the CGI process exiting after its stdout was closed');
+    expect(code, stderr()).to.equal(0);
+    expect(existsSync(marker), 'close() wrote its marker').to.equal(true);
+    expect(Number(readFileSync(marker, 'utf8')), 'chunks produced: the body stopped early').to.be.below(4096);
+  });
+
+  it('SIGTERM from the web server while stdout is full: the body close() runs, the process exits 0', async () => {
+    const { child, marker, exited, stderr } = await startEndless('closed-by-sigterm', 256 * 1024);
+    // Not reading any more: the pipe fills and the sink waits for room, with the event loop free.
+    child.kill('SIGTERM');
+    const code = await within(exited, 20_000, 'the CGI process exiting after SIGTERM');
+    expect(code, stderr()).to.equal(0);
+    expect(existsSync(marker), 'close() wrote its marker').to.equal(true);
+    expect(Number(readFileSync(marker, 'utf8'))).to.be.below(4096);
+    expect(stderr()).to.include('SIGTERM');
   });
 });

@@ -3,5 +3,6 @@ export { runCgi, stderrLog, type RunCgiOptions } from './run.js';
 export { main } from './main.js';
 export { cgiVarsFromEnv, RFC3875_VARS, EXTENSION_VARS } from './env.js';
 export { FdBody } from './stdin.js';
-export { FdSink, writeAllSync } from './sink.js';
+export { FdSink } from './sink.js';
+export { StdoutWriter, writeAllSync, SYNC_BUDGET } from './stdout.js';
 export { cgiResponseHead } from './response-head.js';

@@ -32,6 +32,14 @@ export interface RunCgiOptions {
   extraVars?: readonly string[];
   /** The `[app]` config section, as tsgi.app_config. */
   appConfig?: Readonly<Record<string, string>>;
+  /**
+   * Take SIGTERM as "the client went away" while the request runs (default true): the web server sends it
+   * when the client aborts (Apache, then SIGKILL 3 s later; lighttpd). The body stops, its close() runs,
+   * runCgi resolves; if the app does not get there within `termGraceMs`, the process exits (code 143).
+   */
+  handleSigterm?: boolean;
+  /** See handleSigterm. Default 2000 ms (under Apache's 3 s before SIGKILL). */
+  termGraceMs?: number;
 }
 
 /** An error log that writes to stderr with blocking writes (a CGI process may exit right after). */
@@ -67,15 +75,34 @@ function requestBody(cgi: CgiVars, fd: number): FdBody | null {
 }
 
 /**
- * Run `app` for the CGI request of this process. Resolves (never rejects) once the whole response was
- * written to stdout, with the status sent. Deletes process.env.HTTP_PROXY first (httpoxy): the app and
- * any process it spawns must not take a client's `Proxy:` header for proxy settings.
+ * Run `app` for the CGI request of this process. Resolves (never rejects) with the status sent, once the
+ * whole response is in the stdout pipe or the client went away (then the body's close() has run): exiting
+ * right after loses nothing. Deletes process.env.HTTP_PROXY first (httpoxy): the app and any process it
+ * spawns must not take a client's `Proxy:` header for proxy settings.
  */
 export async function runCgi(app: App, opts: RunCgiOptions = {}): Promise<number> {
+  const sink = new FdSink(opts.stdoutFd ?? 1);
+  const log = opts.log ?? stderrLog();
+  let graceTimer: NodeJS.Timeout | undefined;
+  const onTerm = (): void => {
+    log.log('warn', 'SIGTERM from the web server (the client went away?): stopping the response');
+    sink.clientGone();
+    graceTimer ??= setTimeout(() => process.exit(143), opts.termGraceMs ?? 2000).unref();
+  };
+  const signals = opts.handleSigterm !== false;
+  if (signals) process.on('SIGTERM', onTerm);
+  try {
+    await serve(app, opts, sink, log);
+    await sink.flushed();
+  } finally {
+    if (signals) process.removeListener('SIGTERM', onTerm);
+  }
+  return sink.status;
+}
+
+async function serve(app: App, opts: RunCgiOptions, sink: FdSink, log: ErrorLog): Promise<void> {
   const env = opts.env ?? process.env;
   delete process.env.HTTP_PROXY;
-  const log = opts.log ?? stderrLog();
-  const sink = new FdSink(opts.stdoutFd ?? 1);
   let cgi: CgiVars;
   try {
     cgi = cgiFromGateway(cgiVarsFromEnv(env, opts.extraVars), { scriptName: opts.scriptName });
@@ -86,7 +113,7 @@ export async function runCgi(app: App, opts: RunCgiOptions = {}): Promise<number
     const status = err instanceof TsgiError ? err.status : 500;
     log.log(status >= 500 ? 'error' : 'warn', `refused CGI request ${env.REQUEST_METHOD ?? '?'} ${(env.REQUEST_URI ?? env.PATH_INFO ?? '').slice(0, 200)}: ${(err as Error).message}`);
     refuse(sink, status);
-    return sink.status;
+    return;
   }
   const body = requestBody(cgi, opts.stdinFd ?? 0);
   const dispatcher = new InlineDispatcher(app, { log, runOnce: true, multiprocess: true, appConfig: opts.appConfig });
@@ -97,5 +124,4 @@ export async function runCgi(app: App, opts: RunCgiOptions = {}): Promise<number
     log.log('error', 'CGI dispatch failed', err);
     if (sink.status === 0) refuse(sink, 500);
   }
-  return sink.status;
 }

@@ -9,7 +9,7 @@ import { removeDir, tempDir } from './harness/daemon.js';
 import { cgiEntry, writeEntry } from './harness/entries.js';
 import { ON_CI } from './harness/skip.js';
 import { startBackend, type Backend } from './harness/backends.js';
-import { BASICS_ROW, CGI_ABORT_BUG, EXTRA, runExtraCases } from './harness/extra-cases.js';
+import { BASICS_ROW, runExtraCases } from './harness/extra-cases.js';
 import { httpFront, printLogsOnFailure } from './harness/fronts.js';
 import { requireInstalled } from './harness/skip.js';
 import { startWebServer, type SiteSpec, type WebServer } from './harness/web-server.js';
@@ -93,7 +93,6 @@ describe('integration: Apache', function () {
       'invalid UTF-8 (%C3 alone) in the path is a 400':
         'KNOWN BUG (reported): the CGI adapter reads PATH_INFO from process.env, which Node decodes as UTF-8 with U+FFFD for bad bytes, so "/a\uFFFD" reaches the app (200) instead of a 400',
     },
-    extraSkips: { [EXTRA.abort]: CGI_ABORT_BUG },
     capabilities: { chunkedUpload: true },
     bigUpload: true,
   });

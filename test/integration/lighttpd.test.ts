@@ -6,7 +6,7 @@
 import { findBinary } from './harness/binaries.js';
 import { startBackend, type Backend } from './harness/backends.js';
 import { cgiEntry, writeEntry } from './harness/entries.js';
-import { CGI_ABORT_BUG, EXTRA, runExtraCases } from './harness/extra-cases.js';
+import { runExtraCases } from './harness/extra-cases.js';
 import { httpFront, printLogsOnFailure } from './harness/fronts.js';
 import { requireInstalled } from './harness/skip.js';
 import { tempDir, removeDir } from './harness/daemon.js';
@@ -88,7 +88,7 @@ describe('integration: lighttpd', function () {
   runConformance('lighttpd mod_scgi -> SCGI: conformance', scgi);
   runExtraCases('lighttpd mod_scgi -> SCGI: extra', scgi);
 
-  const cgi = httpFront({ name: 'lighttpd mod_cgi', port: port('cgi'), skips: LIGHTTPD_GATEWAY_SKIPS, extraSkips: { [EXTRA.abort]: CGI_ABORT_BUG }, capabilities: { chunkedUpload: true }, bigUpload: true });
+  const cgi = httpFront({ name: 'lighttpd mod_cgi', port: port('cgi'), skips: LIGHTTPD_GATEWAY_SKIPS, capabilities: { chunkedUpload: true }, bigUpload: true });
   runConformance('lighttpd mod_cgi -> CGI (examples/cgi/app.cgi): conformance', cgi);
   runExtraCases('lighttpd mod_cgi -> CGI (examples/cgi/app.cgi): extra', cgi);
 });

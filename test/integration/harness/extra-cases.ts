@@ -28,14 +28,6 @@ export interface IntegrationFront extends Front {
 const HUNDRED_MB: GeneratedBody = { size: 100 * 1024 * 1024, seed: 100 };
 let hundredDigest: ReturnType<typeof digestOf> | undefined;
 
-/**
- * Under CGI the process writes its response with blocking writes (adapters/cgi/sink.ts); when the client
- * leaves, the web server stops reading and kills the process while it is blocked on the full pipe, so no
- * JS runs and close() never does. Reported to the CGI adapter; skipped so the rest of the suite stays green.
- */
-export const CGI_ABORT_BUG =
-  'KNOWN BUG (reported): no close() under CGI after a client abort: no close record within 15 s. The CGI sink writes stdout with blocking writeSync in an EAGAIN loop; the web server stops reading and kills the process (SIGTERM) while it is blocked, so no JS runs';
-
 /** Names of the extra cases (keys of `extraSkips`). */
 export const EXTRA = {
   big: 'POST with a 100 MB body arrives intact (sha256)',
