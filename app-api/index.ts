@@ -4,3 +4,19 @@ export { TsgiError, isTsgiError, ERROR_CODES, type TsgiErrorCode } from './error
 export { lint, LintError, LINT_RULES, type LintOptions, type LintRule, type LintRuleId, type LintSide } from './lint.js';
 export { urlmap, type UrlMapEntries } from './urlmap.js';
 export { inject, type InjectRequest, type InjectResponse } from './inject.js';
+export { xmlrpc, rpcPathInfo, XMLRPC_ENVIRON_KEY, type XmlRpcOptions } from './middleware/xmlrpc.js';
+export { xmlrpcMethods, type XmlRpcContext, type XmlRpcMethod, type XmlRpcMethodTable } from './middleware/xmlrpc-methods.js';
+export {
+  XmlRpcFault,
+  FAULT as XMLRPC_FAULT,
+  parseMethodCall,
+  parseMethodResponse,
+  serializeMethodCall,
+  serializeMethodResponse,
+  serializeFault,
+  type XmlRpcValue,
+  type XmlRpcCall,
+  type XmlRpcResponse,
+  type DecodeOptions as XmlRpcDecodeOptions,
+  type EncodeOptions as XmlRpcEncodeOptions,
+} from './middleware/xmlrpc-codec.js';

@@ -10,6 +10,7 @@
 import { closeSync, openSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { TsgiError } from '../app-api/errors.js';
 import type { App, Middleware } from '../app-api/types.js';
+import { xmlrpc } from '../app-api/middleware/xmlrpc.js';
 import { startAutoFront } from '../adapters/auto/front.js';
 import { startScgiFront } from '../adapters/scgi/front.js';
 import { startFastcgiFront } from '../adapters/fastcgi/front.js';
@@ -127,7 +128,7 @@ export const FRONTS: Record<Protocol, FrontStarter | undefined> = {
 
 /** Boolean options that wrap the app in middleware. `undefined` = parsed, not built yet. */
 export const FEATURES: { xmlRpc: Middleware | undefined } = {
-  xmlRpc: undefined,
+  xmlRpc: (app) => xmlrpc(app),
 };
 
 /** Plug in a concurrency model. */

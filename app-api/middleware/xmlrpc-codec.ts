@@ -102,6 +102,11 @@ const INT32_MAX = 2 ** 31 - 1;
 const I8_MIN = -(2n ** 63n);
 const I8_MAX = 2n ** 63n - 1n;
 
+/** True when `name` is a method name this codec accepts (and that maps to a clean path). */
+export function isMethodName(name: string): boolean {
+  return METHOD_NAME.test(name);
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Decoding
 

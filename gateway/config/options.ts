@@ -151,7 +151,7 @@ export const OPTIONS: readonly AnyOptionDef[] = [
   def({ name: 'scriptName', scope: 'listener', type: 'string', default: '', parse: parseScriptName, cli: '--script-name', metavar: 'PATH',
     doc: 'Mount the app under this URL prefix: it becomes SCRIPT_NAME and requests outside it get 404. Empty (the default) mounts at the root.' }),
   def({ name: 'xmlRpc', scope: 'process', type: 'boolean', default: false, parse: parseBoolean, cli: '--xml-rpc',
-    doc: 'Answer XML-RPC calls (POST text/xml) as CherryPy\'s XML-RPC tool does.' }),
+    doc: 'Answer XML-RPC as CherryPy\'s xmlrpc tool does: a POST text/xml methodCall of a.b.c reaches the app with /a/b/c appended to PATH_INFO and the call in environ[\'tsgi.xmlrpc\'] ({ method, params }); the app\'s JSON or text answer becomes the methodResponse, an error status or exception a fault (always 200 text/xml). Other requests pass through. To serve a table of functions without a framework, export xmlrpcMethods({...}).' }),
 
   // Timeouts (seconds).
   def({ name: 'headerTimeout', scope: 'listener', type: 'seconds', default: 20, parse: seconds(true), cli: '--header-timeout', metavar: 'SECONDS',
