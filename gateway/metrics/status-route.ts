@@ -24,7 +24,8 @@ export interface StatusRouteOptions {
 
 /** True when SCRIPT_NAME + PATH_INFO is `base` or below it. */
 function under(base: string, cgi: CgiVars): boolean {
-  const path = (cgi.SCRIPT_NAME ?? '') + (cgi.PATH_INFO ?? '');
+  const script = cgi.SCRIPT_NAME ?? '';
+  const path = script === '' ? (cgi.PATH_INFO ?? '') : script + (cgi.PATH_INFO ?? ''); // no new string in the common case
   return path.startsWith(base) && (path.length === base.length || path.charCodeAt(base.length) === 47); // '/'
 }
 
