@@ -31,6 +31,7 @@ import {
   type XmlRpcOptions,
   type XmlRpcValue,
 } from '../app-api/index.js';
+import { sniffMethodCall } from '../app-api/middleware/xmlrpc.js';
 
 const FAULT = XMLRPC_FAULT;
 
@@ -45,7 +46,7 @@ function faultOf(fn: () => unknown): XmlRpcFault {
   throw new Error('expected an XmlRpcFault, nothing was thrown');
 }
 
-const call = (body: string, opts = {}) => parseMethodCall(body, opts);
+const call = (body: string | Uint8Array, opts = {}) => parseMethodCall(body, opts);
 const doc = (params: string, method = 'm') => `<?xml version="1.0"?><methodCall><methodName>${method}</methodName><params>${params}</params></methodCall>`;
 const param = (value: string) => doc(`<param><value>${value}</value></param>`);
 const one = (value: string): XmlRpcValue => call(param(value)).params[0];
@@ -138,7 +139,7 @@ describe('xmlrpc codec: types', () => {
 
   it('reads ISO-8859-1 by the XML declaration or the charset parameter; refuses UTF-16 and unknown encodings', () => {
     const latin = Buffer.from('<?xml version="1.0" encoding="ISO-8859-1"?><methodCall><methodName>m</methodName><params><param><value>caf\xe9</value></param></params></methodCall>', 'latin1');
-    expect(call(latin as unknown as string).params).to.deep.equal(['caf\u00e9']);
+    expect(call(latin).params).to.deep.equal(['caf\u00e9']);
     const noDecl = Buffer.from('<methodCall><methodName>m</methodName><params><param><value>caf\xe9</value></param></params></methodCall>', 'latin1');
     expect(parseMethodCall(noDecl, { charset: 'iso-8859-1' }).params).to.deep.equal(['caf\u00e9']);
     expect(faultOf(() => parseMethodCall(noDecl)).faultCode).to.equal(FAULT.INVALID_CHARACTER); // not UTF-8
@@ -259,6 +260,28 @@ function fixed(status: string, headers: Array<[string, string]>, body: Array<str
     return body;
   };
 }
+
+describe('xmlrpc middleware: which bodies are methodCalls', () => {
+  const cases: Array<[string, boolean, 'yes' | 'no' | 'more']> = [
+    ['<methodCall><methodName>m</methodName></methodCall>', true, 'yes'],
+    ['\xEF\xBB\xBF<?xml version="1.0"?>\r\n<!-- <soap:Envelope> -->\n  <methodCall>', false, 'yes'],
+    ['<!DOCTYPE methodCall [<!ENTITY a "b">]><methodCall>', false, 'yes'], // refused by the parser: a fault, not a pass-through
+    ['<methodCallX/>', true, 'no'],
+    ['<soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope">', false, 'no'],
+    ['<!DOCTYPE html><html>', false, 'no'],
+    ['{"json": true}', false, 'no'],
+    ['', true, 'no'],
+    ['<meth', false, 'more'],
+    ['<?xml version="1.0"', false, 'more'],
+    ['<!-- a comment that goes on', false, 'more'],
+    ['<!-- a comment that goes on', true, 'no'],
+  ];
+  for (const [head, complete, verdict] of cases) {
+    it(`${JSON.stringify(head.slice(0, 50))}${complete ? ' (whole body)' : ''} -> ${verdict}`, () => {
+      expect(sniffMethodCall(Buffer.from(head, 'latin1'), complete)).to.equal(verdict);
+    });
+  }
+});
 
 describe('xmlrpc middleware (inject, lint on both sides)', () => {
   it('routes math.add to PATH_INFO /math/add with the params in tsgi.xmlrpc; the JSON result is the response', async () => {

@@ -17,6 +17,11 @@
  * | throws `XmlRpcFault(code, text)`        | that fault                                                 |
  * | throws anything else                    | fault 1 with the error's message (logged with its stack to tsgi.errors) |
  *
+ * JSON has no bytes: a Buffer put through JSON.stringify arrives as a struct `{type: 'Buffer', data: [...]}`;
+ * answer `{"$base64": buf.toString('base64')}` to send it as base64 (and a Date arrives as an ISO string
+ * unless sent as `{"$dateTime": ...}`). To return such values natively, answer text/xml with
+ * serializeMethodResponse(value), as xmlrpcMethods() does.
+ *
  * Every XML-RPC response is `200 OK` with Content-Type text/xml: the spec says to answer 200 unless there is
  * a lower-level error, and clients (Python's xmlrpc.client among them) turn any other status into a
  * ProtocolError that hides the fault. That includes a malformed, oversized or too deeply nested
@@ -91,8 +96,7 @@ export function sniffMethodCall(head: Buffer, complete: boolean): 'yes' | 'no' |
     while (i < s.length && (s[i] === ' ' || s[i] === '\t' || s[i] === '\r' || s[i] === '\n')) i++;
     if (i >= s.length) return complete ? 'no' : 'more';
     if (s[i] !== '<') return 'no';
-    // Enough characters to tell '<!--', '<?', '<!DOCTYPE methodCall' and '<methodCall' apart.
-    if (s.length - i < 21 && !complete) return 'more';
+    if (/^<(?:!DOCTYPE\s+)?methodCall[\s>/]/.test(s.slice(i, i + 32))) return 'yes';
     const close = s.startsWith('<?', i) ? '?>' : s.startsWith('<!--', i) ? '-->' : null;
     if (close !== null) {
       const j = s.indexOf(close, i + 2);
@@ -100,7 +104,8 @@ export function sniffMethodCall(head: Buffer, complete: boolean): 'yes' | 'no' |
       i = j + close.length;
       continue;
     }
-    return /^<(?:!DOCTYPE\s+)?methodCall[\s>/]/.test(s.slice(i, i + 32)) ? 'yes' : 'no';
+    // Fewer characters than '<!DOCTYPE methodCall>' could still become one of the forms above.
+    return s.length - i < 21 && !complete ? 'more' : 'no';
   }
 }
 
