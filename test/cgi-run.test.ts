@@ -45,10 +45,20 @@ function cgiEnv(method: string, path: string, query = '', extra: Record<string, 
   };
 }
 
-/** Spawn the entry script like a web server: env, body on stdin, read stdout to EOF. */
-function runScript(env: Record<string, string>, stdin: Buffer = Buffer.alloc(0)): Promise<CgiResult> {
+/**
+ * Spawn the entry script like a web server: env, body on stdin, read stdout to EOF. `rawEnv` values are
+ * byte strings given as printf(1) formats (`'/a\\303'` is `/a` + byte 0xC3): a web server passes bytes, and
+ * a JS string in `env` can only hold UTF-8.
+ */
+function runScript(env: Record<string, string>, stdin: Buffer = Buffer.alloc(0), rawEnv: Record<string, string> = {}): Promise<CgiResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(SCRIPT, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const raw = Object.keys(rawEnv);
+    const child = raw.length === 0
+      ? spawn(SCRIPT, [], { env, stdio: ['pipe', 'pipe', 'pipe'] })
+      : spawn('/bin/sh', ['-c', `${raw.map((k, i) => `${k}=$(printf "$RAW${i}"); export ${k}; unset RAW${i}`).join('; ')}; exec "$0"`, SCRIPT], {
+          env: { ...env, ...Object.fromEntries(raw.map((k, i) => [`RAW${i}`, rawEnv[k]])) },
+          stdio: ['pipe', 'pipe', 'pipe'],
+        });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     const timer = setTimeout(() => {
@@ -187,6 +197,38 @@ describe('CGI front (examples/cgi/app.cgi)', function () {
     expect(r.status).to.equal(400);
     expect(r.stderr).to.include('is not a decimal number');
     expect(r.stderr).to.not.include('boom');
+  });
+
+  it('answers 400 for a path that is not UTF-8 (PATH_INFO byte 0xC3, REQUEST_URI %C3), without running the app', async () => {
+    const env = cgiEnv('GET', '/x', '', { REQUEST_URI: '/cgi-bin/app.cgi/a%C3' });
+    delete env.PATH_INFO;
+    const r = await runScript(env, undefined, { PATH_INFO: '/a\\303' });
+    expect(r.status).to.equal(400);
+    expect(r.body.toString()).to.equal('Bad Request\n');
+    expect(r.stderr).to.include('not valid UTF-8');
+  });
+
+  it('answers 400 when the client sent the non-UTF-8 byte raw in the request target too', async () => {
+    const env = cgiEnv('GET', '/x');
+    delete env.PATH_INFO;
+    delete env.REQUEST_URI;
+    const r = await runScript(env, undefined, { PATH_INFO: '/a\\303', REQUEST_URI: '/cgi-bin/app.cgi/a\\303' });
+    expect(r.status).to.equal(400);
+  });
+
+  it('a path that really holds U+FFFD (%EF%BF%BD, valid UTF-8) reaches the app', async () => {
+    const r = await runScript(cgiEnv('GET', '/a\uFFFD', '', { REQUEST_URI: '/cgi-bin/app.cgi/a%EF%BF%BD' }));
+    expect(r.status).to.equal(200);
+    expect(JSON.parse(r.body.toString()).environ.PATH_INFO).to.equal('/a\uFFFD');
+  });
+
+  it('without REQUEST_URI a non-UTF-8 path cannot be told from U+FFFD: the app sees U+FFFD (documented limit)', async () => {
+    const env = cgiEnv('GET', '/x');
+    delete env.PATH_INFO;
+    delete env.REQUEST_URI;
+    const r = await runScript(env, undefined, { PATH_INFO: '/a\\303' });
+    expect(r.status).to.equal(200);
+    expect(JSON.parse(r.body.toString()).environ.PATH_INFO).to.equal('/a\uFFFD');
   });
 
   it('answers 500 and names the fix when the app module cannot be loaded', async () => {

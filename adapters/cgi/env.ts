@@ -4,7 +4,9 @@
  * request data. Kept: the meta-variables of RFC 3875 4.1, the HTTP_* protocol variables of 4.1.18 (never
  * HTTP_PROXY: httpoxy), and a few variables Apache, nginx and lighttpd all send that apps rely on.
  */
+import { TsgiError } from '../../app-api/errors.js';
 import type { CgiVars } from '../../app-api/types.js';
+import { decodePath } from '../../gateway/environ.js';
 
 /** RFC 3875 section 4.1 meta-variables. */
 export const RFC3875_VARS: readonly string[] = [
@@ -35,4 +37,44 @@ export function cgiVarsFromEnv(env: NodeJS.ProcessEnv, extra: readonly string[] 
   }
   delete out.HTTP_PROXY; // even when `extra` names it: httpoxy (CVE-2016-5385) is never a feature
   return out;
+}
+
+/** True when the request target's path (REQUEST_URI up to '?') is not UTF-8 once percent-decoded. */
+function targetPathNotUtf8(requestUri: string): boolean {
+  let path = requestUri;
+  const q = path.indexOf('?');
+  if (q !== -1) path = path.slice(0, q);
+  // Raw (not %-encoded) bytes that are not UTF-8: Node already turned them into U+FFFD here too.
+  if (path.includes('\uFFFD')) return true;
+  try {
+    decodePath(path);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * Refuse (400, TSGI_ERR_BAD_REQUEST) a request whose decoded path was not UTF-8, which process.env hides:
+ * Node decodes the environment as UTF-8 and replaces invalid bytes with U+FFFD, and Node 20 has no API for
+ * the raw bytes, so PATH_INFO `/a%C3` reaches JavaScript as `/a\uFFFD`, indistinguishable from a path that
+ * really holds U+FFFD (`/a%EF%BF%BD`). Every other front answers 400 for it ([env.path-info] in SPEC.md).
+ *
+ * REQUEST_URI tells them apart: it is the request target as the client sent it, still percent-encoded, so
+ * it survives the environment intact (ASCII). The web server derived SCRIPT_NAME and PATH_INFO from it by
+ * decoding and normalising (`..`, `//`), which keeps segments byte for byte, so an invalid sequence in the
+ * path is also in REQUEST_URI. Refused when both hold: SCRIPT_NAME or PATH_INFO contains U+FFFD, and
+ * REQUEST_URI's path does not decode to UTF-8. A path that really holds U+FFFD has a valid REQUEST_URI and
+ * passes. Limits: without REQUEST_URI (it is not in RFC 3875; Apache, lighttpd and nginx send it) nothing
+ * can be told and the app sees U+FFFD; after a rewrite (mod_rewrite to the script, an ErrorDocument),
+ * PATH_INFO need not come from REQUEST_URI, and the check only ever fires when the client's own request
+ * target is not UTF-8.
+ */
+export function checkPathEncoding(cgi: CgiVars): void {
+  const uri = cgi.REQUEST_URI;
+  if (uri === undefined) return;
+  const mangled = (cgi.PATH_INFO ?? '').includes('\uFFFD') || (cgi.SCRIPT_NAME ?? '').includes('\uFFFD');
+  if (mangled && targetPathNotUtf8(uri)) {
+    throw new TsgiError('TSGI_ERR_BAD_REQUEST', `the request path is not valid UTF-8 (REQUEST_URI ${JSON.stringify(uri.slice(0, 200))})`, { status: 400 });
+  }
 }

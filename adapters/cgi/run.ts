@@ -12,7 +12,7 @@ import type { App, CgiVars } from '../../app-api/types.js';
 import { InlineDispatcher } from '../../gateway/dispatch.js';
 import { cgiFromGateway } from '../../gateway/environ.js';
 import { ErrorLog } from '../../gateway/log.js';
-import { cgiVarsFromEnv } from './env.js';
+import { cgiVarsFromEnv, checkPathEncoding } from './env.js';
 import { FdSink, writeAllSync } from './sink.js';
 import { FdBody } from './stdin.js';
 
@@ -105,7 +105,9 @@ async function serve(app: App, opts: RunCgiOptions, sink: FdSink, log: ErrorLog)
   delete process.env.HTTP_PROXY;
   let cgi: CgiVars;
   try {
-    cgi = cgiFromGateway(cgiVarsFromEnv(env, opts.extraVars), { scriptName: opts.scriptName });
+    const vars = cgiVarsFromEnv(env, opts.extraVars);
+    checkPathEncoding(vars);
+    cgi = cgiFromGateway(vars, { scriptName: opts.scriptName });
     if (cgi.CONTENT_LENGTH !== undefined && !/^\d{1,15}$/.test(cgi.CONTENT_LENGTH)) {
       throw new TsgiError('TSGI_ERR_BAD_REQUEST', `CONTENT_LENGTH ${JSON.stringify(cgi.CONTENT_LENGTH.slice(0, 40))} is not a decimal number`, { status: 400 });
     }
