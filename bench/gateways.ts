@@ -19,6 +19,7 @@
  *     npm run bench:gateways
  *     BENCH_ONLY=proxy,tsgi-fcgi node dist/bench/gateways.js    # keys: proxy tsgi-fcgi node-fcgi tsgi-scgi floor cgi
  *     BENCH_PROFILE=/tmp/prof node dist/bench/gateways.js      # --cpu-prof of the tsgi FastCGI backend
+ *     BENCH_FCGI_BASELINE=/old/dist/bench/fastcgi-server.js    # also run another build's FastCGI backend (A/B)
  *     BENCH_CGI_RUNS=40                                        # CGI spawns per command (default 30)
  * plus the BENCH_* settings of bench/measure.ts (rounds, duration, connections...).
  */
@@ -37,6 +38,8 @@ const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
 const only = process.env.BENCH_ONLY === undefined || process.env.BENCH_ONLY === '' ? undefined : process.env.BENCH_ONLY.split(',');
 const wanted = (key: string): boolean => only === undefined || only.includes(key);
 const profileDir = process.env.BENCH_PROFILE;
+/** Another build's dist/bench/fastcgi-server.js: measured next to this one ("fastcgi tsgi-baseline"), for before/after. */
+const baselineFcgi = process.env.BENCH_FCGI_BASELINE === '' ? undefined : process.env.BENCH_FCGI_BASELINE;
 
 const HELLO = 'Hello, world!\n';
 
@@ -58,6 +61,7 @@ const BACKENDS: Backend[] = [
     script: here('./fastcgi-server.js'),
     nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
   },
+  ...(baselineFcgi === undefined ? [] : [{ key: 'tsgi-fcgi', name: 'fastcgi tsgi-baseline', vars: 'BASE_FCGI', script: baselineFcgi }]),
   { key: 'node-fcgi', name: 'fastcgi node-fastcgi', vars: 'NODE_FCGI', script: here('./servers/node-fastcgi-hello.js') },
   { key: 'tsgi-scgi', name: 'scgi tsgi', vars: 'TSGI_SCGI', script: here('./servers/tsgi-scgi.js') },
   { key: 'floor', name: 'scgi floor', vars: 'SCGI_FLOOR', script: here('./servers/scgi-floor.js') },
@@ -96,19 +100,22 @@ async function benchGateways(): Promise<void> {
   let nginx: BenchNginx | undefined;
   try {
     const vars: Record<string, string | number> = {};
+    const pidOf = new Map<Backend, number | undefined>();
     const ports: number[] = [];
-    for (const b of BACKENDS) {
+    for (const prefix of ['HTTP', 'TSGI_FCGI', 'BASE_FCGI', 'NODE_FCGI', 'TSGI_SCGI', 'SCGI_FLOOR']) {
       // Backends not selected still need their placeholders: they point at a port nothing listens on.
+      const b = backends.find((x) => x.vars === prefix);
       let upstream = `127.0.0.1:${await freePort()}`;
-      if (backends.includes(b)) {
+      if (b !== undefined) {
         const child = await startChild<{ url: string }>(b.script, [], 30_000, b.nodeArgs ?? []);
         children.push(child);
+        pidOf.set(b, child.proc.pid);
         upstream = new URL(child.ready.url).host;
       }
       const port = await freePort();
-      vars[`${b.vars}_UPSTREAM`] = upstream;
-      vars[`${b.vars}_PORT`] = port;
-      if (backends.includes(b)) ports.push(port);
+      vars[`${prefix}_UPSTREAM`] = upstream;
+      vars[`${prefix}_PORT`] = port;
+      if (b !== undefined) ports.push(port);
     }
     nginx = await startNginx('gateways.conf', vars, ports);
     const n = nginx;
@@ -122,18 +129,20 @@ async function benchGateways(): Promise<void> {
     // worker used between two progress lines is that run's (warm-up is done above, not inside measure()).
     const nginxCpu = new Map<string, number[]>(backends.map((b) => [b.name, []]));
     let lastCpu = n.workerPid === undefined ? undefined : cpuSecondsOf(n.workerPid);
+    const byLongestName = [...backends].sort((x, y) => y.name.length - x.name.length);
     const progress = (line: string): void => {
       process.stderr.write(line + '\n');
       if (n.workerPid === undefined) return;
       const cpu = cpuSecondsOf(n.workerPid);
-      const b = backends.find((x) => line.startsWith('round ') && line.includes(` ${x.name} `));
+      const m = /^round \d+\/\d+  (.*)$/.exec(line);
+      const b = m === null ? undefined : byLongestName.find((x) => m[1].startsWith(x.name + ' '));
       if (b !== undefined && cpu !== undefined && lastCpu !== undefined) nginxCpu.get(b.name)!.push(cpu - lastCpu);
       lastCpu = cpu;
     };
 
-    const servers: BenchServer[] = backends.map((b, i) => ({
+    const servers: BenchServer[] = backends.map((b) => ({
       name: b.name,
-      start: async () => ({ url: `http://127.0.0.1:${vars[`${b.vars}_PORT`]}`, pid: children[i].proc.pid, stop: async () => {} }),
+      start: async () => ({ url: `http://127.0.0.1:${vars[`${b.vars}_PORT`]}`, pid: pidOf.get(b), stop: async () => {} }),
     }));
     const results = await measure(servers, { warmupSec: 0, progress });
     const nginxPerCpu = (r: BenchResult): number | undefined => {
@@ -159,6 +168,7 @@ async function benchGateways(): Promise<void> {
     };
     console.log('');
     line('FastCGI tsgi / proxy_pass node:http', get('fastcgi tsgi'), get('proxy_pass node:http'), 1.0);
+    line('FastCGI tsgi / tsgi baseline build', get('fastcgi tsgi'), get('fastcgi tsgi-baseline'));
     line('FastCGI tsgi / node-fastcgi', get('fastcgi tsgi'), get('fastcgi node-fastcgi'));
     line('SCGI tsgi / SCGI floor', get('scgi tsgi'), get('scgi floor'), 0.8);
     if (results.some((r) => r.errors > 0)) {

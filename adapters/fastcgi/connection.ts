@@ -98,6 +98,9 @@ export class FcgiConnection implements SinkHost, FlowControl {
   private drainWait: Promise<void> | null = null;
   private drainResolve: (() => void) | null = null;
   private readonly closeListeners: (() => void)[] = [];
+  /** Idle sweep state: socket byte count at the last sweep, and since when it has not moved. */
+  private sweptBytes = 0;
+  private quietSince = Date.now();
 
   constructor(private readonly socket: Socket, private readonly settings: ConnectionSettings) {
     socket.setNoDelay(true);
@@ -107,10 +110,8 @@ export class FcgiConnection implements SinkHost, FlowControl {
     });
     socket.on('close', () => this.onClose());
     socket.on('drain', () => this.wakeDrain());
-    if (settings.idleTimeout > 0) {
-      socket.setTimeout(settings.idleTimeout);
-      socket.on('timeout', () => this.onTimeout());
-    }
+    // No socket.setTimeout(): Node re-arms that timer on every read and write. The server's sweep calls
+    // sweepIdle() instead (server.ts).
   }
 
   /** True once the socket closed. */
@@ -413,11 +414,24 @@ export class FcgiConnection implements SinkHost, FlowControl {
     if (this.closeWhenIdle || (this.shuttingDown && this.inflight === 0)) this.socket.end();
   }
 
-  private onTimeout(): void {
-    let running = false;
-    for (const req of this.requests.values()) if (req.running) running = true;
-    if (!running && this.inflight === 0) this.socket.destroy();
-    else this.socket.setTimeout(this.settings.idleTimeout); // a slow app is not an idle connection
+  /**
+   * The idle timeout, checked by the server's periodic sweep rather than a timer per socket: a connection
+   * whose socket moved no byte for `idleTimeout` ms and has no running request is closed. A request whose
+   * params are still incomplete does not count as running (a web server that stalls mid-request is idle);
+   * a slow app does.
+   */
+  sweepIdle(now: number): void {
+    if (this.dead) return;
+    const bytes = this.socket.bytesRead + this.socket.bytesWritten;
+    if (bytes !== this.sweptBytes || this.inflight > 0 || this.hasRunningRequest()) {
+      this.sweptBytes = bytes;
+      this.quietSince = now;
+    } else if (now - this.quietSince >= this.settings.idleTimeout) this.socket.destroy();
+  }
+
+  private hasRunningRequest(): boolean {
+    for (const req of this.requests.values()) if (req.running) return true;
+    return false;
   }
 
   private protocolError(what: string): void {

@@ -101,6 +101,16 @@ export function createFastcgiHandler(dispatcher: Dispatcher, opts: FastcgiOption
   };
   const open = new Set<FcgiConnection>();
   let closing: Promise<void> | null = null;
+  // One sweep for all connections instead of a timer per socket (connection.ts sweepIdle), as adapters/http/idle-sweep.ts.
+  let sweep: NodeJS.Timeout | null = null;
+  const startSweep = (): void => {
+    if (sweep !== null || !(settings.idleTimeout > 0)) return;
+    sweep = setInterval(() => {
+      const now = Date.now();
+      for (const conn of open) conn.sweepIdle(now);
+    }, Math.max(10, Math.min(settings.idleTimeout / 4, 5000)));
+    sweep.unref();
+  };
 
   return {
     handleConnection(socket: Socket, head?: Buffer): void {
@@ -112,6 +122,7 @@ export function createFastcgiHandler(dispatcher: Dispatcher, opts: FastcgiOption
       const conn = new FcgiConnection(socket, settings);
       open.add(conn);
       conn.onClosed(() => open.delete(conn));
+      startSweep();
     },
     get connections(): number {
       return open.size;
@@ -135,6 +146,8 @@ export function createFastcgiHandler(dispatcher: Dispatcher, opts: FastcgiOption
           });
           conn.shutdown();
         }
+      }).then(() => {
+        if (sweep !== null) clearInterval(sweep);
       });
       return closing;
     },
