@@ -5,16 +5,12 @@
 import type { Dispatcher } from '../../gateway/dispatch.js';
 import type { ServerConfig } from '../../gateway/config/options.js';
 import type { ErrorLog } from '../../gateway/log.js';
-import { startAutoServer } from './server.js';
+import { startAutoServer, type AutoHandlerOptions } from './server.js';
 
-/** Start the auto front where the config says. Durations in the config are seconds. */
-export async function startAutoFront(dispatcher: Dispatcher, c: ServerConfig, log: ErrorLog): Promise<{ url: string; close(graceMs: number): Promise<void> }> {
+/** The per-protocol settings of the `[server]` section (not where to listen). Also used by worker processes. */
+export function autoHandlerOptions(c: ServerConfig, log: ErrorLog): AutoHandlerOptions {
   const ms = (s: number): number => Math.round(s * 1000);
-  const server = await startAutoServer(dispatcher, {
-    host: c.socketHost,
-    port: c.socketPort,
-    socketFile: c.socketFile,
-    backlog: c.socketQueueSize,
+  return {
     scriptName: c.scriptName,
     log,
     http: {
@@ -29,6 +25,17 @@ export async function startAutoFront(dispatcher: Dispatcher, c: ServerConfig, lo
     },
     scgi: { headerTimeout: ms(c.headerTimeout), idleTimeout: ms(c.idleTimeout) },
     fastcgi: { idleTimeout: ms(c.idleTimeout) },
+  };
+}
+
+/** Start the auto front where the config says. Durations in the config are seconds. */
+export async function startAutoFront(dispatcher: Dispatcher, c: ServerConfig, log: ErrorLog): Promise<{ url: string; close(graceMs: number): Promise<void> }> {
+  const server = await startAutoServer(dispatcher, {
+    host: c.socketHost,
+    port: c.socketPort,
+    socketFile: c.socketFile,
+    backlog: c.socketQueueSize,
+    ...autoHandlerOptions(c, log),
   });
   return { url: c.socketFile !== undefined ? `unix:${server.url}` : `auto://${server.url}`, close: (graceMs) => server.close(graceMs) };
 }

@@ -20,8 +20,8 @@ import { listen, type ListenOptions } from '../listen.js';
 import { ConnectionTracker } from '../scgi/tracker.js';
 import { sniffProtocol, type Sniffed } from './sniff.js';
 
-/** Options of the auto front: where to listen, the shared settings, and per-protocol settings. */
-export interface AutoServerOptions extends ListenOptions {
+/** Settings of the auto front other than where it listens: shared and per protocol. */
+export interface AutoHandlerOptions {
   /** Mount point, for every protocol. */
   scriptName?: string;
   /** Error log, for every protocol. */
@@ -34,6 +34,19 @@ export interface AutoServerOptions extends ListenOptions {
   scgi?: Omit<ScgiConnectionOptions, 'scriptName' | 'log'>;
   /** Settings of FastCGI connections. */
   fastcgi?: Omit<FastcgiOptions, 'scriptName' | 'log'>;
+}
+
+/** Options of the auto front: where to listen, the shared settings, and per-protocol settings. */
+export interface AutoServerOptions extends ListenOptions, AutoHandlerOptions {}
+
+/** Sniffs and serves connections accepted elsewhere (a worker process's own listener, or a forked child). */
+export interface AutoHandler {
+  /** Sniff the first bytes of an accepted socket and hand it to the front of its protocol. */
+  handleConnection(socket: Socket): void;
+  /** Connections on every protocol that are open now (HTTP ones counted from their sniffing to their close). */
+  readonly connections: number;
+  /** Requests in flight on every protocol get `graceMs` to finish, then are cut; new sockets are refused. */
+  close(graceMs?: number): Promise<void>;
 }
 
 /** A listening auto front. */
@@ -107,8 +120,8 @@ export function sniffAndRoute(socket: Socket, routes: ProtocolRoutes, log: Error
   socket.on('error', () => {}); // resets before the protocol is known: nothing to report
 }
 
-/** Start one listener that serves HTTP/1.x, h2c (with `http.http2`), SCGI and FastCGI. */
-export async function startAutoServer(dispatcher: Dispatcher, opts: AutoServerOptions = {}): Promise<AutoServer> {
+/** Build the auto front for a dispatcher without a listener. */
+export async function createAutoHandler(dispatcher: Dispatcher, opts: AutoHandlerOptions = {}): Promise<AutoHandler> {
   const log = opts.log ?? new ErrorLog();
   const scriptName = opts.scriptName;
   const httpOpts = opts.http ?? {};
@@ -120,6 +133,9 @@ export async function startAutoServer(dispatcher: Dispatcher, opts: AutoServerOp
   const fastcgi: FastcgiHandler = createFastcgiHandler(dispatcher, { ...opts.fastcgi, scriptName, log });
   const scgiOpts: ScgiConnectionOptions = { ...opts.scgi, scriptName, log };
   const scgiConnections = new ConnectionTracker();
+  const open = new Set<Socket>();
+  /** Connected, first bytes not decided yet: no request started on them. */
+  const sniffing = new Set<Socket>();
   let closing: Promise<void> | null = null;
 
   const routes: ProtocolRoutes = {
@@ -133,19 +149,59 @@ export async function startAutoServer(dispatcher: Dispatcher, opts: AutoServerOp
       socket.resume();
     },
     fastcgi(socket) {
+      // FastCGI ends its requests with records; the web server's FIN means the connection is over (as on the
+      // FastCGI front's own listener). Left half-open, a closed keep-conn connection lingered until the idle timeout.
+      socket.allowHalfOpen = false;
       fastcgi.handleConnection(socket);
       socket.resume();
     },
   };
   // The HTTP/2 session reads the bytes pushed back itself (socket.read() on the next tick): no resume.
   if (h2c !== null) routes.http2 = (socket) => h2c.fastify.server.emit('connection', socket);
+  const decided = (route: ((socket: Socket) => void) | undefined) =>
+    route === undefined
+      ? undefined
+      : (socket: Socket): void => {
+          sniffing.delete(socket);
+          route(socket);
+        };
+  const tracked: ProtocolRoutes = { http1: decided(routes.http1)!, http2: decided(routes.http2), scgi: decided(routes.scgi)!, fastcgi: decided(routes.fastcgi) };
 
+  return {
+    handleConnection(socket: Socket): void {
+      if (closing !== null) return void socket.destroy();
+      open.add(socket);
+      sniffing.add(socket);
+      socket.once('close', () => {
+        open.delete(socket);
+        sniffing.delete(socket);
+      });
+      sniffAndRoute(socket, tracked, log, opts.detectTimeout ?? 10_000);
+    },
+    get connections(): number {
+      return open.size;
+    },
+    close(graceMs = 30_000): Promise<void> {
+      for (const socket of sniffing) socket.destroy();
+      closing ??= Promise.all([
+        http1.close(graceMs),
+        h2c?.close(graceMs),
+        fastcgi.close(graceMs),
+        scgiConnections.drain(graceMs, (n) => log.log('warn', `grace period of ${graceMs} ms over: closing ${n} SCGI connection(s)`)),
+      ]).then(() => undefined);
+      return closing;
+    },
+  };
+}
+
+/** Start one listener that serves HTTP/1.x, h2c (with `http.http2`), SCGI and FastCGI. */
+export async function startAutoServer(dispatcher: Dispatcher, opts: AutoServerOptions = {}): Promise<AutoServer> {
+  const log = opts.log ?? new ErrorLog();
+  const handler = await createAutoHandler(dispatcher, { ...opts, log });
+  let closing: Promise<void> | null = null;
   // allowHalfOpen: SCGI and FastCGI peers may shut down their sending side and still wait for the response
   // (Node's HTTP server sets the same on its own sockets).
-  const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
-    if (closing !== null) return socket.destroy();
-    sniffAndRoute(socket, routes, log, opts.detectTimeout ?? 10_000);
-  });
+  const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => handler.handleConnection(socket));
   server.on('error', (err) => log.log('error', 'protocol=auto listener error', err));
   const { port, url } = await listen(server, opts, 8080);
 
@@ -156,12 +212,7 @@ export async function startAutoServer(dispatcher: Dispatcher, opts: AutoServerOp
     close(graceMs = 30_000): Promise<void> {
       if (closing !== null) return closing;
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-      closing = Promise.all([
-        http1.close(graceMs),
-        h2c?.close(graceMs),
-        fastcgi.close(graceMs),
-        scgiConnections.drain(graceMs, (n) => log.log('warn', `grace period of ${graceMs} ms over: closing ${n} SCGI connection(s)`)),
-      ]).then(() => stopped);
+      closing = handler.close(graceMs).then(() => stopped);
       return closing;
     },
   };

@@ -14,7 +14,8 @@ import type { MetricsSnapshot } from './snapshot.js';
 
 /** What the endpoints read from. MeteredDispatcher implements it. */
 export interface StatusSource {
-  snapshot(): MetricsSnapshot;
+  /** Synchronous for one process; a promise where the numbers are collected first (a process pool's primary). */
+  snapshot(): MetricsSnapshot | Promise<MetricsSnapshot>;
   prometheus(): Promise<{ text: string; contentType: string }>;
 }
 
@@ -82,9 +83,10 @@ export async function statusResponse(source: StatusSource, allow: AddressAllowLi
   }
   if (req.subPath !== '' && req.subPath !== '/') return reply(req.method, 404, 'Not Found', text, 'Not Found\n');
   const q = queryKeys(req.query);
-  if (q.has('json')) return reply(req.method, 200, 'OK', 'application/json; charset=utf-8', JSON.stringify(source.snapshot(), null, 2) + '\n');
+  const snapshot = await source.snapshot();
+  if (q.has('json')) return reply(req.method, 200, 'OK', 'application/json; charset=utf-8', JSON.stringify(snapshot, null, 2) + '\n');
   const refresh = Number(q.get('refresh'));
-  const html = renderStatusHtml(source.snapshot(), {
+  const html = renderStatusHtml(snapshot, {
     selfPath: req.basePath,
     refreshSeconds: Number.isInteger(refresh) && refresh > 0 ? Math.min(refresh, 3600) : undefined,
   });

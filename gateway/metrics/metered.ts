@@ -17,7 +17,7 @@ import type { ResponseSink } from '../sink.js';
 import { toAllowList, type AddressAllowList } from './allow.js';
 import { statusResponse, type StatusSource } from './endpoints.js';
 import { eventLoopSource, hasPoolStats, threadPoolSource, type PoolSource } from './pool-source.js';
-import { Buckets, DURATION_BUCKETS, QUEUE_WAIT_BUCKETS, TsgiRegistry, type RegistryJSON } from './registry.js';
+import { Buckets, DURATION_BUCKETS, QUEUE_WAIT_BUCKETS, TsgiRegistry, type RawMetrics, type RegistryJSON } from './registry.js';
 import { zeroStatusCounts, type MetricsSnapshot, type StatusClassCounts } from './snapshot.js';
 
 /** Options of withMetrics(). */
@@ -83,8 +83,7 @@ class MeteredSink implements ResponseSink {
 export class MeteredDispatcher implements Dispatcher, StatusSource {
   /** The wrapped dispatcher. */
   readonly inner: Dispatcher;
-  /** The prom-client metrics of this dispatcher (its own Registry). */
-  readonly metrics: TsgiRegistry;
+  private registry: TsgiRegistry | undefined;
   readonly allow: AddressAllowList;
   readonly statusPath: string | undefined;
   private readonly startedAt = Date.now();
@@ -109,19 +108,24 @@ export class MeteredDispatcher implements Dispatcher, StatusSource {
           () => [...this.flights.values()].map((f) => ({ requestLine: requestLine(f.cgi), startedAt: f.startedAt })),
           () => this.durations.count,
         );
-    this.metrics = new TsgiRegistry({
-      snapshot: () => this.snapshot(),
-      counts: this.counts,
-      aborted: () => this.aborted,
-      durations: this.durations,
-      waits: this.waits,
-    });
     const path = opts.statusPath?.replace(/\/+$/, '');
     if (path !== undefined && !/^\/[^?#]+$/.test(path)) {
       throw new TsgiError('TSGI_ERR_CONFIG', `statusPath: '${opts.statusPath}' must be a path below the root, such as /server-status`);
     }
     this.statusPath = path;
     this.status = path === undefined ? null : new InlineDispatcher(this.statusApp(), { log: opts.log ?? new ErrorLog() });
+  }
+
+  /** The prom-client metrics of this dispatcher (its own Registry), built on first use (prom-client is loaded then). */
+  get metrics(): TsgiRegistry {
+    this.registry ??= new TsgiRegistry({
+      snapshot: () => this.snapshot(),
+      counts: this.counts,
+      aborted: () => this.aborted,
+      durations: this.durations,
+      waits: this.waits,
+    });
+    return this.registry;
   }
 
   dispatch(head: RequestHead, sink: ResponseSink): void | Promise<void> {
@@ -209,6 +213,12 @@ export class MeteredDispatcher implements Dispatcher, StatusSource {
   /** The Prometheus text exposition and its Content-Type. */
   async prometheus(): Promise<{ text: string; contentType: string }> {
     return { text: await this.metrics.metrics(), contentType: this.metrics.contentType };
+  }
+
+  /** The counters and histograms as plain data, for a process-pool primary that adds up its workers'. */
+  raw(): RawMetrics {
+    this.syncWaits();
+    return { counts: { ...this.counts }, aborted: this.aborted, durations: this.durations.toRaw(), waits: this.waits.toRaw() };
   }
 
   /** The metrics as JSON for mergePrometheus (a process-pool primary merging its workers). */

@@ -8,8 +8,21 @@
  * mostly, against ~4 µs for the whole inline dispatch of a hello-world app.) Gauges are read from the
  * snapshot at scrape time with prom-client's own Gauge.
  */
-import { AggregatorRegistry, Gauge, Registry, type Metric, type MetricObjectWithValues, type MetricValue, type MetricValueWithName } from 'prom-client';
+import { createRequire } from 'node:module';
+import type { Metric, MetricObjectWithValues, MetricValue, MetricValueWithName, Registry } from 'prom-client';
 import type { MetricsSnapshot, StatusClassCounts } from './snapshot.js';
+
+type PromClient = typeof import('prom-client');
+let promClientModule: PromClient | undefined;
+/**
+ * prom-client, loaded the first time a registry is built or merged, not when this module is imported: it
+ * is a fifth of a worker process's start-up, and a worker (a forked child starts per connection) counts
+ * requests without ever formatting them. prom-client is CommonJS, so it can be required synchronously.
+ */
+function promClient(): PromClient {
+  promClientModule ??= createRequire(import.meta.url)('prom-client') as PromClient;
+  return promClientModule;
+}
 
 /** Request-duration buckets, seconds (prom-client's defaults). */
 export const DURATION_BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -25,6 +38,16 @@ export class Buckets {
   constructor(readonly bounds: readonly number[]) {
     this.counts = new Float64Array(bounds.length);
   }
+  /** The numbers as plain data (to send to another process). */
+  toRaw(): RawBuckets {
+    return { counts: [...this.counts], sum: this.sum, count: this.count };
+  }
+  /** Add another histogram's numbers (same bounds) to this one. */
+  addRaw(raw: RawBuckets): void {
+    for (let i = 0; i < this.counts.length && i < raw.counts.length; i++) this.counts[i] += raw.counts[i];
+    this.sum += raw.sum;
+    this.count += raw.count;
+  }
   observe(value: number): void {
     this.sum += value;
     this.count++;
@@ -36,6 +59,24 @@ export class Buckets {
       }
     }
   }
+}
+
+/** A histogram's numbers as plain data: per-bucket (not cumulative) counts, sum and count. */
+export interface RawBuckets {
+  counts: number[];
+  sum: number;
+  count: number;
+}
+
+/**
+ * The counters and histograms of one metered dispatcher as plain data, so that a process-pool primary can
+ * add up its workers' (and keep those of workers that exited): counters only grow.
+ */
+export interface RawMetrics {
+  counts: StatusClassCounts;
+  aborted: number;
+  durations: RawBuckets;
+  waits: RawBuckets;
 }
 
 /** The plain numbers the registry reports. */
@@ -82,9 +123,11 @@ function histogramValues(name: string, b: Buckets): Values {
 
 /** The metrics of one metered dispatcher, in its own Registry. */
 export class TsgiRegistry {
-  readonly registry = new Registry();
+  readonly registry: Registry;
 
   constructor(src: RegistrySources) {
+    const { Gauge, Registry } = promClient();
+    this.registry = new Registry();
     const registers = [this.registry];
     let current: MetricsSnapshot | null = null;
     // One snapshot per scrape, so the gauges agree with each other (and the pool's new queue-wait samples
@@ -163,6 +206,6 @@ export type RegistryJSON = MetricObjectWithValues<MetricValue<string>>[];
  * counters, gauges and histogram buckets are summed. For a process-pool primary that collects its workers'.
  */
 export async function mergePrometheus(parts: readonly RegistryJSON[]): Promise<{ text: string; contentType: string }> {
-  const merged = AggregatorRegistry.aggregate([...parts]);
+  const merged = promClient().AggregatorRegistry.aggregate([...parts]);
   return { text: await merged.metrics(), contentType: merged.contentType };
 }

@@ -2,7 +2,6 @@
  * How serve() applies the metrics options (gateway/metrics/options.ts): the configured front gets a metered
  * dispatcher (statusPath answered on it), and the metrics listener (metricsListen) starts and stops with it.
  */
-import { TsgiError } from '../../app-api/errors.js';
 import type { Dispatcher } from '../dispatch.js';
 import type { ErrorLog } from '../log.js';
 import { parseMetricsListen } from './listen.js';
@@ -29,18 +28,11 @@ export function metricsWanted(s: MetricsSettings): boolean {
 }
 
 /**
- * Throw TSGI_ERR_NOT_YET when the metrics are asked for under a process model: each worker process would
- * count only its own requests (the primary does not collect them yet; mergeSnapshots/mergePrometheus are
- * the pieces for it).
+ * Throw TSGI_ERR_NOT_YET when the metrics options ask for something a concurrency model cannot serve yet.
+ * Every model serves them now: under processPool and forking the primary collects its workers' numbers over
+ * IPC (gateway/process/pool-metrics.ts). Kept as the one place such a refusal goes.
  */
-export function checkMetricsMode(s: MetricsSettings, mode: string): void {
-  if (!metricsWanted(s) || (mode !== 'processPool' && mode !== 'forking')) return;
-  const option = s.statusPath !== undefined ? `statusPath = ${s.statusPath}` : `metricsListen = ${s.metricsListen}`;
-  throw new TsgiError(
-    'TSGI_ERR_NOT_YET',
-    `${option}: the status page and metrics are not available with ${mode} in this version yet (each worker process would show only itself); use threadPool or single mode, or remove ${s.statusPath !== undefined ? 'statusPath' : 'metricsListen'}`,
-  );
-}
+export function checkMetricsMode(_s: MetricsSettings, _mode: string): void {}
 
 /**
  * Start a front for `dispatcher` with the metrics the settings ask for: the dispatcher metered (statusPath

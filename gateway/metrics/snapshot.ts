@@ -101,7 +101,8 @@ export function splitRequestLine(line: string): { method: string; target: string
 
 /** A CurrentRequest from a request line and its start time. */
 export function currentRequest(requestLine: string, startedAt: number, now: number): CurrentRequest {
-  return { requestLine, ...splitRequestLine(requestLine), startedAt, ageMs: Math.max(0, now - startedAt) };
+  // Whole ms: startedAt comes from performance.now() (fractional), and the page shows the age as is.
+  return { requestLine, ...splitRequestLine(requestLine), startedAt, ageMs: Math.max(0, Math.round(now - startedAt)) };
 }
 
 /**

@@ -9,11 +9,13 @@
  * admission control on queue wait; 0 = off).
  */
 import type { ModeRunner, ServeContext } from '../serve.js';
-import { FEATURES } from '../serve.js';
 import { ThreadPoolDispatcher, type ThreadDispatcherOptions } from './thread-pool.js';
 
-function optionsOf(ctx: ServeContext, mode: 'pool' | 'perRequest'): ThreadDispatcherOptions {
+async function optionsOf(ctx: ServeContext, mode: 'pool' | 'perRequest'): Promise<ThreadDispatcherOptions> {
   const s = ctx.config.server;
+  // Imported when a mode starts, not with this module: serve.ts imports this module for MODES, and a static
+  // import back made `import './pool/mode.js'` before serve.js fail (runThreading used before initialization).
+  const { FEATURES } = await import('../serve.js');
   const features = (Object.keys(FEATURES) as (keyof typeof FEATURES)[]).filter((f) => s[f] === true && FEATURES[f] !== undefined);
   return {
     app: ctx.appSpec,
@@ -33,7 +35,7 @@ function optionsOf(ctx: ServeContext, mode: 'pool' | 'perRequest'): ThreadDispat
 
 function runner(mode: 'pool' | 'perRequest'): ModeRunner {
   return async (ctx) => {
-    const dispatcher = new ThreadPoolDispatcher(optionsOf(ctx, mode));
+    const dispatcher = new ThreadPoolDispatcher(await optionsOf(ctx, mode));
     await dispatcher.start(); // TSGI_ERR_APP_LOAD here, before anything listens
     let front;
     try {

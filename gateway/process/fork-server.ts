@@ -25,6 +25,8 @@ export interface ForkingOptions {
   log: ErrorLog;
   /** The worker entry script; default worker-main.js. */
   script?: string;
+  /** Called with every child as it is forked (the metrics follow them). */
+  onSpawn?: (slot: WorkerSlot) => void;
 }
 
 interface Child {
@@ -93,6 +95,7 @@ export class ForkingServer {
     const slot = new WorkerSlot({ ...this.opts.plan, mode: 'fork' }, { script: this.opts.script });
     const child: Child = { slot, assigned: false };
     this.children.add(child);
+    this.opts.onSpawn?.(slot);
     let booted = false;
     slot.onMessage = (m) => {
       // A request ran past workerTimeout: this child's connection is done for.

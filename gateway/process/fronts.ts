@@ -1,17 +1,20 @@
 /**
- * Fronts by name, for worker processes. A worker does not hard-code the HTTP server: the plan names a front
- * (`http` today; FastCGI and SCGI register the same way) and the worker asks this table to open it without
+ * Fronts by protocol, for worker processes. A worker does not hard-code a server: the plan names a front
+ * (`server.protocol`: http, fastcgi, scgi or auto) and the worker asks this table to open it without
  * listening, then either listens on the socket inherited from the pool primary or is handed single
  * connections by the forking parent.
+ *
+ * Each front's code is imported when the front is opened (`open`), not with this table: the supervisor
+ * only needs describe() and overloadReply(), and a worker (a forked child starts per connection) imports
+ * the one front it serves, not fastify for a FastCGI worker.
  */
 import type net from 'node:net';
 import { TsgiError } from '../../app-api/errors.js';
-import { startHttpServer } from '../../adapters/http/server.js';
 import type { ServerConfig } from '../config/options.js';
-import { httpServerOptions } from '../serve.js';
 import type { Dispatcher } from '../dispatch.js';
 import type { ErrorLog } from '../log.js';
-import { HttpDrain } from './http-drain.js';
+
+export { netServerFront, socketFront, type ConnectionHandler } from './open-front.js';
 
 /** A front opened inside a worker process, not yet accepting. */
 export interface OpenFront {
@@ -31,66 +34,68 @@ export interface FrontDef {
   open(dispatcher: Dispatcher, config: ServerConfig, log: ErrorLog): Promise<OpenFront>;
   /**
    * The bytes to write on a raw accepted connection when no process can take it (forking at its limit): a
-   * complete 503 in this protocol, or null when the protocol cannot carry one unread (TLS): then the
-   * connection is just closed.
+   * complete 503 in this protocol, or null when the protocol cannot carry one unread (TLS; FastCGI, whose
+   * response names the request id; protocol=auto, which has not sniffed): then the connection is just closed.
    */
   overloadReply(config: ServerConfig): Buffer | null;
   /** The URL clients use, for the start line. */
   describe(config: ServerConfig, address: { port: number; path?: string }): string;
 }
 
-/** Open a front built on a Node net.Server (the HTTP front; any front that has one). */
-export function netServerFront(server: net.Server): OpenFront {
-  const drainer = new HttpDrain(server);
-  return {
-    listenOnFd(fd: number, backlog?: number): Promise<void> {
-      return new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen({ fd, backlog }, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-    },
-    handleConnection(socket: net.Socket): void {
-      server.emit('connection', socket);
-      // A socket handed over by the parent was accepted with pauseOnConnect.
-      socket.resume();
-    },
-    drain: (graceMs) => drainer.drain(graceMs),
-    get connections() {
-      return drainer.size;
-    },
-  };
+const BUSY_BODY = 'Service Unavailable: every worker process is busy; retry shortly.\n';
+
+const HTTP_503 = Buffer.from(
+  'HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n' +
+    `Content-Length: ${Buffer.byteLength(BUSY_BODY)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n${BUSY_BODY}`,
+  'latin1',
+);
+
+/** SCGI answers in CGI form and needs nothing from the request to do so. */
+const SCGI_503 = Buffer.from(
+  'Status: 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n' +
+    `Content-Length: ${Buffer.byteLength(BUSY_BODY)}\r\nRetry-After: 1\r\n\r\n${BUSY_BODY}`,
+  'latin1',
+);
+
+/** `scheme://host:port`, or `unix:/path`, as the single-process fronts print it. */
+function where(scheme: string, config: ServerConfig, address: { port: number; path?: string }): string {
+  if (address.path !== undefined) return `unix:${address.path}`;
+  const host = config.socketHost;
+  return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
 }
 
-const HTTP_503 = (() => {
-  const body = 'Service Unavailable: every worker process is busy; retry shortly.\n';
-  return Buffer.from(
-    'HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n' +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n${body}`,
-    'latin1',
-  );
-})();
-
 const httpFront: FrontDef = {
-  async open(dispatcher, config, log) {
-    const server = await startHttpServer(dispatcher, { ...httpServerOptions(config), log, listen: false });
-    return netServerFront(server.fastify.server as unknown as net.Server);
-  },
-  overloadReply(config) {
-    return config.sslKeyFile !== undefined || config.http2 ? null : HTTP_503;
-  },
-  describe(config, address) {
-    if (address.path !== undefined) return `unix:${address.path}`;
-    const host = config.socketHost;
-    return `${config.sslKeyFile !== undefined ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
-  },
+  open: async (d, c, log) => (await import('./open-http.js')).openHttpFront(d, c, log),
+  overloadReply: (config) => (config.sslKeyFile !== undefined || config.http2 ? null : HTTP_503),
+  describe: (config, address) => where(config.sslKeyFile !== undefined ? 'https' : 'http', config, address),
 };
 
-const FRONTS = new Map<string, FrontDef>([['http', httpFront]]);
+const fastcgiFront: FrontDef = {
+  open: async (d, c, log) => (await import('./open-fastcgi.js')).openFastcgiFront(d, c, log),
+  overloadReply: () => null,
+  describe: (config, address) => where('fcgi', config, address),
+};
 
-/** Make a front available to worker processes under `name` (FastCGI, SCGI...). */
+const scgiFront: FrontDef = {
+  open: async (d, c, log) => (await import('./open-scgi.js')).openScgiFront(d, c, log),
+  overloadReply: () => SCGI_503,
+  describe: (config, address) => where('scgi', config, address),
+};
+
+const autoFront: FrontDef = {
+  open: async (d, c, log) => (await import('./open-auto.js')).openAutoFront(d, c, log),
+  overloadReply: () => null,
+  describe: (config, address) => where('auto', config, address),
+};
+
+const FRONTS = new Map<string, FrontDef>([
+  ['http', httpFront],
+  ['fastcgi', fastcgiFront],
+  ['scgi', scgiFront],
+  ['auto', autoFront],
+]);
+
+/** Make a front available to worker processes under `name` (replacing a built-in one). */
 export function registerFront(name: string, def: FrontDef): void {
   FRONTS.set(name, def);
 }

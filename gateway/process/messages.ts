@@ -3,6 +3,17 @@
  * the IPC channel. Plain JSON objects tagged `tsgi` so other messages on the channel (an app's own
  * process.send) never look like ours.
  */
+import type { RawMetrics } from '../metrics/registry.js';
+import type { MetricsSnapshot } from '../metrics/snapshot.js';
+
+/** One worker's numbers (metrics on): its snapshot and its counters as plain data. */
+export interface WorkerReport {
+  snapshot: MetricsSnapshot;
+  raw: RawMetrics;
+}
+
+/** What the in-band status page of a worker asks the supervisor for: the whole pool's numbers. */
+export type PoolStatusFormat = 'snapshot' | 'prometheus';
 
 /** Why a worker is asked to (or asks to) go away. */
 export type RetireReason = 'signal' | 'reload' | 'maxRequests' | 'timeout' | 'connectionClosed' | 'parentGone';
@@ -18,14 +29,24 @@ export type WorkerMessage =
   /** The boot failed (the app did not load, a `start` listener threw): the error, then the process exits 1. */
   | { tsgi: 'failed'; code: string; message: string }
   /** I stopped accepting and am finishing in-flight requests. */
-  | { tsgi: 'draining'; reason: RetireReason };
+  | { tsgi: 'draining'; reason: RetireReason }
+  /** Metrics on: my numbers now, the answer to `metrics?` with the same id. */
+  | { tsgi: 'metrics'; id: number; report: WorkerReport }
+  /** Metrics on: my numbers at exit (the supervisor keeps them: counters of a pool never go down). */
+  | { tsgi: 'metrics-final'; report: WorkerReport }
+  /** statusPath was requested from me: the whole pool's numbers please (answered by `status`). */
+  | { tsgi: 'status?'; id: number; format: PoolStatusFormat };
 
 /** Supervisor -> worker. */
 export type SupervisorMessage =
   /** Stop accepting, finish in-flight requests within graceMs, publish graceful/stop/exit, exit 0. */
   | { tsgi: 'drain'; reason: RetireReason; graceMs: number }
   /** Forking: serve the connection sent with this message, then exit. */
-  | { tsgi: 'connection' };
+  | { tsgi: 'connection' }
+  /** Metrics on: send your numbers (`metrics` with this id). */
+  | { tsgi: 'metrics?'; id: number }
+  /** The answer to `status?`: the pool's snapshot or Prometheus text, or why there is none. */
+  | { tsgi: 'status'; id: number; snapshot?: MetricsSnapshot; prometheus?: { text: string; contentType: string }; error?: string };
 
 /** True when `m` is one of ours. */
 export function isTsgiMessage(m: unknown): m is { tsgi: string } {

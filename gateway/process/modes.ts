@@ -1,11 +1,46 @@
 /**
  * The process concurrency models as serve.ts runs them: `processPool = N` and `forking = 1`. Both turn the
  * config into a worker plan; the workers import the app themselves (so a reload serves new code).
+ *
+ * Metrics (statusPath, metricsListen): the workers meter their own requests; the supervisor follows every
+ * worker it forks (PoolMetrics), adds up their numbers when asked, and serves metricsListen itself.
  */
 import type { ModeRunner, ServeContext } from '../serve.js';
 import { ForkingServer } from './fork-server.js';
 import type { WorkerPlan } from './plan.js';
+import type { PoolMetrics } from './pool-metrics.js';
 import { ProcessPool } from './pool.js';
+import type { WorkerSlot } from './worker-slot.js';
+
+/** The supervisor's metrics, when the config asks for them. */
+interface SupervisorMetrics {
+  onSpawn?: (slot: WorkerSlot) => void;
+  /** Start metricsListen (after the workers serve). */
+  listen(): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function supervisorMetrics(ctx: ServeContext, mode: 'processPool' | 'forking'): Promise<SupervisorMetrics> {
+  const s = ctx.config.server;
+  if (s.statusPath === undefined && s.metricsListen === undefined) return { listen: async () => {}, close: async () => {} };
+  // Imported only when the metrics are on.
+  const [{ PoolMetrics: Metrics }, { startMetricsServer }, { parseMetricsListen }] = await Promise.all([
+    import('./pool-metrics.js'),
+    import('../metrics/server.js'),
+    import('../metrics/listen.js'),
+  ]);
+  const metrics: PoolMetrics = new Metrics(mode);
+  let server: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
+  return {
+    onSpawn: (slot) => metrics.attach(slot),
+    async listen() {
+      if (s.metricsListen === undefined) return;
+      server = await startMetricsServer({ ...parseMetricsListen(s.metricsListen), allow: s.statusAllow }, metrics);
+      ctx.log.log('info', `metrics listening on ${server.url}`);
+    },
+    close: async () => server?.close(),
+  };
+}
 
 function planOf(ctx: ServeContext): Omit<WorkerPlan, 'mode' | 'listenFd'> {
   const s = ctx.config.server;
@@ -23,18 +58,47 @@ function planOf(ctx: ServeContext): Omit<WorkerPlan, 'mode' | 'listenFd'> {
 
 /** processPool = N: N processes accept on one socket bound before the fork. */
 export const runProcessPool: ModeRunner = async (ctx) => {
-  const pool = await ProcessPool.start({ size: ctx.config.server.processPool, plan: planOf(ctx), log: ctx.log });
-  return { url: pool.url, close: (graceMs) => pool.stop(graceMs), reload: () => pool.reload() };
+  const metrics = await supervisorMetrics(ctx, 'processPool');
+  const pool = await ProcessPool.start({ size: ctx.config.server.processPool, plan: planOf(ctx), log: ctx.log, onSpawn: metrics.onSpawn });
+  try {
+    await metrics.listen();
+  } catch (err) {
+    await pool.stop(0);
+    throw err;
+  }
+  return {
+    url: pool.url,
+    close: async (graceMs) => {
+      await pool.stop(graceMs);
+      await metrics.close();
+    },
+    reload: () => pool.reload(),
+  };
 };
 
 /** forking: a new process per connection. */
 export const runForking: ModeRunner = async (ctx) => {
   const s = ctx.config.server;
+  const metrics = await supervisorMetrics(ctx, 'forking');
   const server = await ForkingServer.start({
     plan: { ...planOf(ctx), maxRequests: 0 },
     maxChildren: s.maxChildren,
     spareChildren: Math.min(s.spareChildren, s.maxChildren),
     log: ctx.log,
+    onSpawn: metrics.onSpawn,
   });
-  return { url: server.url, close: (graceMs) => server.stop(graceMs), reload: () => server.reload() };
+  try {
+    await metrics.listen();
+  } catch (err) {
+    await server.stop(0);
+    throw err;
+  }
+  return {
+    url: server.url,
+    close: async (graceMs) => {
+      await server.stop(graceMs);
+      await metrics.close();
+    },
+    reload: () => server.reload(),
+  };
 };

@@ -27,6 +27,8 @@ export interface ProcessPoolOptions {
   log: ErrorLog;
   /** The worker entry script; default worker-main.js. */
   script?: string;
+  /** Called with every worker process as it is forked (the metrics follow them). */
+  onSpawn?: (slot: WorkerSlot) => void;
 }
 
 /** A running process pool. */
@@ -82,6 +84,7 @@ export class ProcessPool {
   private spawn(): WorkerSlot {
     const slot = new WorkerSlot({ ...this.opts.plan, mode: 'pool' }, { listenFd: this.socket.fd, script: this.opts.script });
     this.slots.add(slot);
+    this.opts.onSpawn?.(slot);
     let booted = false;
     slot.onMessage = (m) => {
       if (m.tsgi === 'retire') void this.replace(slot, m.reason);

@@ -14,11 +14,12 @@ import type { App } from '../../app-api/types.js';
 import { loadApp } from '../app-loader.js';
 import { InlineDispatcher } from '../dispatch.js';
 import { importAppModule, ProcessLifecycle } from '../lifecycle/process-lifecycle.js';
-import { FEATURES, openErrorLog } from '../serve.js';
+import { openErrorLog } from '../open-error-log.js';
 import { getFront, type OpenFront } from './fronts.js';
 import { isTsgiMessage, type RetireReason, type SupervisorMessage, type WorkerMessage } from './messages.js';
 import type { WorkerPlan } from './plan.js';
 import { WorkerDispatcher } from './worker-dispatcher.js';
+import type { WorkerMetrics } from './worker-metrics.js';
 
 /** Extra time after the grace period for lifecycle listeners before the process exits regardless. */
 const LISTENER_MARGIN_MS = 5_000;
@@ -27,12 +28,24 @@ function send(message: WorkerMessage): void {
   if (process.connected) process.send!(message);
 }
 
+type FeatureName = keyof typeof import('../serve.js').FEATURES;
+/** serve.ts FEATURES by name (boolean options that wrap the app in middleware). */
+const FEATURE_OPTIONS = ['xmlRpc'] as const satisfies readonly FeatureName[];
+// Fails to compile when serve.ts gains a feature that is not listed above.
+const everyFeatureListed: [Exclude<FeatureName, (typeof FEATURE_OPTIONS)[number]>] extends [never] ? true : never = true;
+void everyFeatureListed;
+
 /** Import the app as the single-mode server does (app-loader + enabled features), and its module for `setup`. */
 async function importApp(plan: WorkerPlan): Promise<{ app: App; module: Record<string, unknown> }> {
   let app = await loadApp(plan.app, plan.cwd);
-  for (const feature of Object.keys(FEATURES) as (keyof typeof FEATURES)[]) {
-    const wrap = FEATURES[feature];
-    if (plan.config.server[feature] === true && wrap !== undefined) app = wrap(app);
+  // serve.ts (and all it starts) is imported only when a feature is on: a worker's start-up is on the path of
+  // a forked child's first request.
+  if (FEATURE_OPTIONS.some((f) => plan.config.server[f] === true)) {
+    const { FEATURES } = await import('../serve.js');
+    for (const feature of Object.keys(FEATURES) as (keyof typeof FEATURES)[]) {
+      const wrap = FEATURES[feature];
+      if (plan.config.server[feature] === true && wrap !== undefined) app = wrap(app);
+    }
   }
   return { app, module: await importAppModule(plan.app, plan.cwd) };
 }
@@ -43,6 +56,7 @@ export async function runWorker(plan: WorkerPlan): Promise<void> {
   let lifecycle: ProcessLifecycle | null = null;
   let front: OpenFront | null = null;
   let dispatcher: WorkerDispatcher | null = null;
+  let metrics: WorkerMetrics | null = null;
   let draining: Promise<void> | null = null;
   let asked: { reason: RetireReason; graceMs: number } | null = null;
   let retireAsked = false;
@@ -72,6 +86,8 @@ export async function runWorker(plan: WorkerPlan): Promise<void> {
         await d.whenIdle(Math.max(0, graceMs - (Date.now() - started)));
         await d.close();
       });
+      // The supervisor keeps a departed worker's counts (a pool's counters never go down).
+      await metrics?.sendFinal();
       closeLog();
       process.exit(0);
     })(front, dispatcher, lifecycle!);
@@ -112,7 +128,10 @@ export async function runWorker(plan: WorkerPlan): Promise<void> {
       },
     });
     const l = await ProcessLifecycle.begin(module, { log, appConfig: plan.config.app, multiprocess: true });
-    const f = await getFront(plan.config.server.protocol).open(d, plan.config.server, log);
+    const s = plan.config.server;
+    // Imported only when asked for: the metrics code is not on a forked child's start-up path otherwise.
+    if (s.statusPath !== undefined || s.metricsListen !== undefined) metrics = (await import('./worker-metrics.js')).meterWorker(d, s, log);
+    const f = await getFront(s.protocol).open(metrics?.dispatcher ?? d, s, log);
     if (plan.mode === 'pool') await f.listenOnFd(plan.listenFd!, plan.config.server.socketQueueSize);
     front = f;
     dispatcher = d;
