@@ -7,20 +7,21 @@
  * To plug in a concurrency model: write a ModeRunner and put it in MODES under its option name
  * (`threadPool`, ...), or call registerMode() from outside. To plug in a protocol: a FrontStarter in FRONTS.
  */
-import { closeSync, openSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { unlinkSync, writeFileSync } from 'node:fs';
 import { TsgiError } from '../app-api/errors.js';
 import type { App, Middleware } from '../app-api/types.js';
 import { xmlrpc } from '../app-api/middleware/xmlrpc.js';
 import { startAutoFront } from '../adapters/auto/front.js';
 import { startScgiFront } from '../adapters/scgi/front.js';
 import { startFastcgiFront } from '../adapters/fastcgi/front.js';
-import { startHttpServer, type HttpServerOptions } from '../adapters/http/server.js';
+import { httpServerOptions, startHttpFront } from '../adapters/http/front.js';
 import { loadApp, parseAppSpec, type AppSpec } from './app-loader.js';
 import { modeOf, type ModeName, type OptionName, type Protocol, type ServerConfig } from './config/options.js';
 import { listenersOf, type Config, type Listener } from './config/resolve.js';
 import { describeSource } from './config/source.js';
 import { InlineDispatcher, type Dispatcher } from './dispatch.js';
-import { ErrorLog } from './log.js';
+import type { ErrorLog } from './log.js';
+import { openErrorLog } from './open-error-log.js';
 import { importAppModule, ProcessLifecycle } from './lifecycle/process-lifecycle.js';
 import { runForking, runProcessPool } from './process/modes.js';
 import { startListeners, type ListenerUrl } from './listeners.js';
@@ -83,31 +84,9 @@ const runSingle: ModeRunner = async (ctx) => {
   };
 };
 
-/** HttpServerOptions from the `[server]` section. Times in the config are seconds; the server takes ms. */
-export function httpServerOptions(c: ServerConfig): HttpServerOptions {
-  const ms = (s: number): number => Math.round(s * 1000);
-  return {
-    host: c.socketHost,
-    port: c.socketPort,
-    socketFile: c.socketFile,
-    backlog: c.socketQueueSize,
-    sslKeyFile: c.sslKeyFile,
-    sslCertificateFile: c.sslCertificateFile,
-    http2: c.http2,
-    reverseDNS: c.reverseDNS,
-    headerTimeout: ms(c.headerTimeout),
-    idleTimeout: ms(c.idleTimeout),
-    keepAliveTimeout: ms(c.keepAliveTimeout),
-    requestTimeout: ms(c.requestTimeout),
-    scriptName: c.scriptName,
-  };
-}
-
-/** The built-in HTTP server (adapters/http). Times in the config are seconds; the server takes ms. */
-const startHttpFront: FrontStarter = async (dispatcher, c, log) => {
-  const server = await startHttpServer(dispatcher, { ...httpServerOptions(c), log });
-  return { url: c.socketFile !== undefined ? `unix:${server.url}` : server.url, close: (graceMs) => server.close(graceMs) };
-};
+// Moved to modules of their own so worker processes can use them without importing this file; still
+// exported from here for existing callers.
+export { httpServerOptions, openErrorLog };
 
 /** Concurrency models by name. `undefined` = parsed, not built yet. */
 export const MODES: Record<ModeName, ModeRunner | undefined> = {
@@ -191,19 +170,6 @@ export function checkAvailable(config: Config): void {
       throw notYet(config, feature, feature, `remove ${feature} or set it to false`);
     }
   }
-}
-
-/** The error log the config asks for: stderr, or a file opened for appending. */
-export function openErrorLog(config: ServerConfig): { log: ErrorLog; close(): void } {
-  if (config.errorLog === '-') return { log: new ErrorLog(), close() {} };
-  let fd: number;
-  try {
-    fd = openSync(config.errorLog, 'a');
-  } catch (err) {
-    throw new TsgiError('TSGI_ERR_CONFIG', `errorLog: cannot open ${config.errorLog} for appending (${(err as NodeJS.ErrnoException).code}); check the directory exists and is writable`);
-  }
-  // Synchronous writes: a line logged just before exit must not be lost.
-  return { log: new ErrorLog({ write: (line: string) => writeSync(fd, line) }), close: () => closeSync(fd) };
 }
 
 /** A server started by serve(). */
