@@ -144,6 +144,17 @@ export function cgiFromHttp(head: HttpRequestHead, opts: CgiOptions = {}): CgiVa
 }
 
 /**
+ * True for a variable `cgiFromGateway` removes: an empty CONTENT_LENGTH or CONTENT_TYPE (nginx sends both,
+ * empty, with every GET), HTTP_PROXY (httpoxy), HTTP_CONTENT_TYPE and HTTP_CONTENT_LENGTH. A front that
+ * leaves these out while it builds its params object gives cgiFromGateway nothing to `delete`: a delete
+ * turns the object into a slow dictionary for the rest of the request (every environ store and read).
+ */
+export function removedFromGateway(name: string, value: string): boolean {
+  if (name === 'CONTENT_LENGTH' || name === 'CONTENT_TYPE') return value === '';
+  return name === 'HTTP_PROXY' || name === 'HTTP_CONTENT_TYPE' || name === 'HTTP_CONTENT_LENGTH';
+}
+
+/**
  * Clean CGI variables that a gateway peer sent (FastCGI params, SCGI headers, CGI process.env):
  * drop HTTP_PROXY (httpoxy), fill the keys the spec requires, apply the mount point.
  * Takes ownership of `params` and returns it cleaned: fronts build a fresh object per request, and copying

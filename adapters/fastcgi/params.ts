@@ -5,6 +5,7 @@
  * ever allocated from a length.
  */
 import type { CgiVars } from '../../app-api/types.js';
+import { removedFromGateway } from '../../gateway/environ.js';
 import { RecordError } from './records.js';
 
 /**
@@ -88,7 +89,9 @@ export function paramText(name: string, bytes: Buffer, start = 0, end = bytes.le
  * Parse name-value pairs into an object of strings (the paramText rule). Repeated HTTP_* names are request
  * headers sent once per header line (nginx before 1.23 does this): joined with ", " ("; " for Cookie), as the
  * HTTP front joins them. Any other repeated name is a configuration override and the later one wins, as
- * PHP-FPM does, so a `fastcgi_param` in a location overrides the one from an include.
+ * PHP-FPM does, so a `fastcgi_param` in a location overrides the one from an include. Variables that
+ * gateway/environ.ts `cgiFromGateway` removes (empty CONTENT_LENGTH, HTTP_PROXY...: `removedFromGateway`)
+ * are left out, so the object keeps V8's fast properties.
  * Throws RecordError when a length runs past the data (the whole stream is then distrusted), and
  * ParamEncodingError for a path variable that is not UTF-8.
  */
@@ -123,7 +126,11 @@ export function parseParams(buf: Buffer): CgiVars {
     const value = paramText(name, buf, pos, pos + valueLen);
     pos += valueLen;
     const prev = out[name];
-    if (prev === undefined) out[name] = value;
+    if (removedFromGateway(name, value)) {
+      // Left out here rather than deleted later by cgiFromGateway: see removedFromGateway. A repeat removes
+      // an earlier value too, as "the later one wins" then cgiFromGateway's delete would.
+      if (prev !== undefined) delete out[name];
+    } else if (prev === undefined) out[name] = value;
     else if (name.startsWith('HTTP_')) out[name] = prev + (name === 'HTTP_COOKIE' ? '; ' : ', ') + value; // nginx < 1.23 sends one pair per header line
     else out[name] = value;
   }
