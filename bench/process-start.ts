@@ -65,27 +65,39 @@ if (only.includes('imports')) {
 }
 
 if (only.includes('fork')) {
-  const config = loadConfig(undefined);
-  const plan: WorkerPlan = {
-    mode: 'fork',
-    config: JSON.parse(JSON.stringify(config)) as WorkerPlan['config'],
-    app: parseAppSpec(HELLO),
-    cwd: process.cwd(),
-    graceMs: 1000,
-    timeoutMs: 0,
-    maxRequests: 0,
-    maxRequestsJitter: 0,
-  };
-  const times: number[] = [];
+  console.log(`\n## fork -> ready of a forking child (examples/hello, ${N} per protocol, interleaved)\n`);
+  const protocols = ['http', 'fastcgi'] as const;
+  const times = new Map<string, number[]>(protocols.map((p) => [p, []]));
+  const failed = new Set<string>();
   for (let i = 0; i < N; i++) {
-    const t0 = performance.now();
-    const slot = new WorkerSlot(plan);
-    await slot.ready;
-    times.push(performance.now() - t0);
-    await slot.drain('signal', 0);
+    for (const protocol of protocols) {
+      if (failed.has(protocol)) continue;
+      const config = loadConfig(undefined);
+      config.server.protocol = protocol;
+      const plan: WorkerPlan = {
+        mode: 'fork',
+        config: JSON.parse(JSON.stringify(config)) as WorkerPlan['config'],
+        app: parseAppSpec(HELLO),
+        cwd: process.cwd(),
+        graceMs: 1000,
+        timeoutMs: 0,
+        maxRequests: 0,
+        maxRequestsJitter: 0,
+      };
+      const t0 = performance.now();
+      const slot = new WorkerSlot(plan);
+      try {
+        await slot.ready;
+        times.get(protocol)!.push(performance.now() - t0);
+      } catch {
+        failed.add(protocol); // a build whose workers cannot serve this protocol
+      }
+      await slot.drain('signal', 0);
+    }
   }
-  console.log(`\n## fork -> ready of a forking child (examples/hello, ${N} sequential)\n`);
-  console.log(`median ${ms(median(times))}, min ${ms(Math.min(...times))}`);
+  for (const [protocol, t] of times) {
+    console.log(`${protocol.padEnd(8)} ${t.length === 0 ? 'not available in this build' : `median ${ms(median(t))}, min ${ms(Math.min(...t))}`}`);
+  }
 }
 
 if (only.includes('wrk')) {
