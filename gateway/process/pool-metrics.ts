@@ -90,7 +90,7 @@ export class PoolMetrics implements StatusSource {
       } else if (msg.tsgi === 'metrics-final') this.depart(slot, msg.report);
       else if (msg.tsgi === 'status?') void this.answerWorker(slot, msg.id, msg.format);
     });
-    void slot.exited.then(() => {
+    const settle = (): void => {
       // Killed (or crashed) without its final numbers: keep the last it sent.
       this.depart(slot, this.last.get(slot));
       for (const [id, p] of this.pending) {
@@ -98,7 +98,10 @@ export class PoolMetrics implements StatusSource {
         this.pending.delete(id);
         p.resolve(undefined);
       }
-    });
+    };
+    // 'exit' can come before the last messages on the channel are read (its final numbers among them):
+    // settle once the channel is closed too, which happens after everything on it was delivered.
+    void slot.exited.then(() => (slot.child.connected ? slot.child.once('disconnect', settle) : settle()));
   }
 
   private depart(slot: WorkerSlot, report: WorkerReport | undefined): void {
