@@ -31,5 +31,18 @@ describe('SCGI and auto front starters (for gateway/serve.ts)', () => {
         await front.close(1000);
       }
     });
+
+    it(`protocol = ${name}: without scriptName the web server's SCRIPT_NAME/PATH_INFO split is kept`, async () => {
+      const log = new ErrorLog(new MemoryLog());
+      const config = { ...defaultServerConfig(), socketPort: 0 };
+      const front = await starter(new InlineDispatcher(echoEnviron, { log }), config, log);
+      try {
+        const port = Number(/:(\d+)$/.exec(front.url)?.[1]);
+        const res = await scgiRequest(port, { vars: nginxVars('GET', '/app/x', { SCRIPT_NAME: '/app', PATH_INFO: '/x' }) });
+        expect(JSON.parse(res.body.toString()).environ).to.include({ SCRIPT_NAME: '/app', PATH_INFO: '/x' });
+      } finally {
+        await front.close(1000);
+      }
+    });
   }
 });

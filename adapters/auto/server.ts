@@ -130,8 +130,11 @@ export async function createAutoHandler(dispatcher: Dispatcher, opts: AutoHandle
   }
   const http1: HttpServer = await startHttpServer(dispatcher, { ...httpOpts, http2: false, listen: false, scriptName, log });
   const h2c: HttpServer | null = httpOpts.http2 === true ? await startHttpServer(dispatcher, { ...httpOpts, http2: true, listen: false, scriptName, log }) : null;
-  const fastcgi: FastcgiHandler = createFastcgiHandler(dispatcher, { ...opts.fastcgi, scriptName, log });
-  const scgiOpts: ScgiConnectionOptions = { ...opts.scgi, scriptName, log };
+  // For the gateway protocols '' means "not set": keep the web server's SCRIPT_NAME/PATH_INFO split (as the
+  // fastcgi and scgi fronts do); re-splitting at the root would turn SCRIPT_NAME /app into PATH_INFO /app/x.
+  const gatewayScriptName = scriptName === '' ? undefined : scriptName;
+  const fastcgi: FastcgiHandler = createFastcgiHandler(dispatcher, { ...opts.fastcgi, scriptName: gatewayScriptName, log });
+  const scgiOpts: ScgiConnectionOptions = { ...opts.scgi, scriptName: gatewayScriptName, log };
   const scgiConnections = new ConnectionTracker();
   const open = new Set<Socket>();
   /** Connected, first bytes not decided yet: no request started on them. */
