@@ -20,6 +20,7 @@ import { modeOf, type ModeName, type OptionName, type Protocol, type ServerConfi
 import { listenersOf, type Config, type Listener } from './config/resolve.js';
 import { describeSource } from './config/source.js';
 import { InlineDispatcher, type Dispatcher } from './dispatch.js';
+import { WorkerDispatcher } from './process/worker-dispatcher.js';
 import type { ErrorLog } from './log.js';
 import { openErrorLog } from './open-error-log.js';
 import { importAppModule, ProcessLifecycle } from './lifecycle/process-lifecycle.js';
@@ -71,7 +72,11 @@ const runSingle: ModeRunner = async (ctx) => {
   const app = await ctx.loadApp();
   // The app's `setup(engine)` subscribes to start/graceful/stop/exit (gateway/lifecycle).
   const lifecycle = await ProcessLifecycle.begin(await importAppModule(ctx.appSpec, ctx.cwd), { log: ctx.log, appConfig: ctx.config.app, multiprocess: false });
-  const dispatcher = new InlineDispatcher(app, { log: ctx.log, appConfig: ctx.config.app });
+  const inline = new InlineDispatcher(app, { log: ctx.log, appConfig: ctx.config.app });
+  // workerTimeout: the event loop cannot be preempted, but a request waiting on I/O past it still gets its
+  // 504 instead of hanging the client (the same deadline wrapper the process workers use).
+  const timeoutMs = Math.round(ctx.config.server.workerTimeout * 1000);
+  const dispatcher = timeoutMs > 0 ? new WorkerDispatcher(inline, { log: ctx.log, timeoutMs }) : inline;
   const front = await ctx.startFront(dispatcher);
   return {
     url: front.url,

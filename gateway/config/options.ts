@@ -125,7 +125,7 @@ export const OPTIONS: readonly AnyOptionDef[] = [
 
   // Workers: processes (processPool, forking) and threads (threadPool, threading).
   def({ name: 'workerTimeout', scope: 'process', type: 'seconds', default: 0, parse: seconds(false), cli: '--worker-timeout', metavar: 'SECONDS',
-    doc: 'processPool, forking, threadPool and threading: a request still running after this long is answered 504 and its worker (process or thread) replaced; under processPool and forking a process whose event loop is blocked this long is also killed and replaced (gunicorn `--timeout`). 0 = none.' }),
+    doc: 'A request still running after this long is answered 504 (or its connection cut if the response had begun). processPool, forking, threadPool and threading also replace its worker (process or thread); under processPool and forking a process whose event loop is blocked this long is killed and replaced (gunicorn `--timeout`). single mode cannot preempt a synchronous spin on the event loop. 0 = none.' }),
   def({ name: 'maxRequests', scope: 'process', type: 'integer', default: 0, parse: integerIn(0, 1_000_000_000), cli: '--max-requests', metavar: 'N',
     doc: 'processPool and threadPool: replace a worker process or thread after it served N requests, to bound slow leaks. The replacement starts first and the old worker finishes its requests, so none fails. 0 = never. (forking and threading use a worker for one connection or request anyway.)' }),
   def({ name: 'maxRequestsJitter', scope: 'process', type: 'integer', default: 0, parse: integerIn(0, 1_000_000_000), cli: '--max-requests-jitter', metavar: 'N',

@@ -88,7 +88,7 @@ export class WorkerDispatcher implements Dispatcher {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => {
       timer = setTimeout(() => {
-        this.opts.log.log('error', `${head.cgi.REQUEST_METHOD} ${head.cgi.SCRIPT_NAME}${head.cgi.PATH_INFO} ran past the worker timeout (${timeoutMs} ms): answered 504; this process will be replaced`);
+        this.opts.log.log('error', `${head.cgi.REQUEST_METHOD} ${head.cgi.SCRIPT_NAME}${head.cgi.PATH_INFO} ran past the worker timeout (${timeoutMs} ms): answered 504${this.opts.onTimeout !== undefined ? '; this worker will be replaced' : ''}`);
         guarded.expire(timeoutMs);
         this.opts.onTimeout?.(head.cgi);
         resolve();
