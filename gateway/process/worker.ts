@@ -25,7 +25,9 @@ import type { WorkerMetrics } from './worker-metrics.js';
 const LISTENER_MARGIN_MS = 5_000;
 
 function send(message: WorkerMessage): void {
-  if (process.connected) process.send!(message);
+  // With a callback, a send to a supervisor that just died (EPIPE) is reported there instead of as an
+  // uncaught 'error' event; the 'disconnect' handler below drains and exits.
+  if (process.connected) process.send!(message, undefined, {}, () => {});
 }
 
 type FeatureName = keyof typeof import('../serve.js').FEATURES;
