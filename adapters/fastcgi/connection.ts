@@ -345,9 +345,12 @@ export class FcgiConnection implements SinkHost, FlowControl {
 
   // ---- SinkHost ----
 
-  send(buf: Buffer): boolean {
+  send(buf: Buffer, whole = false): boolean {
     if (this.dead) return true;
     if (!this.corked) {
+      // A whole response in one buffer has nothing to coalesce with: write it now, without the cork, the
+      // nextTick and the Writable's buffering round trip.
+      if (whole) return this.socket.write(buf);
       // Cork for the rest of this tick: records of several writes (or requests) leave in one writev.
       this.corked = true;
       this.socket.cork();

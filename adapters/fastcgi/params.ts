@@ -28,13 +28,15 @@ const latin1Slice = (Buffer.prototype as unknown as { latin1Slice?: (this: Buffe
 /**
  * Interned param strings. A web server sends the same ~20-30 names, and mostly the same values
  * (GATEWAY_INTERFACE, SERVER_PROTOCOL, REQUEST_METHOD, SERVER_ADDR, HTTP_HOST...), on every request: turning
- * each into a new string was a third of the front's CPU time. Short byte runs are hashed and, when the
+ * each into a new string was a third of the front's CPU time. Short byte runs are hashed into a
+ * direct-mapped table (an array slot per hash, no Map: the Map lookup was 15% of parsing) and, when the
  * cached string has exactly those bytes (Latin-1 maps byte <-> char one to one, so the check needs no
- * copy), reused. Bounded: cleared when full, so a peer sending random names cannot grow it.
+ * copy), reused; otherwise the slot gets the new string. Fixed size, so a peer sending random names cannot
+ * grow it.
  */
 const INTERN_MAX_LEN = 64;
-const INTERN_MAX_ENTRIES = 4096;
-let interned = new Map<number, string>();
+const INTERN_SLOTS = 4096; // a power of two
+const interned: string[] = new Array<string>(INTERN_SLOTS).fill('');
 
 function latin1(buf: Buffer, start: number, end: number): string {
   const len = end - start;
@@ -42,21 +44,28 @@ function latin1(buf: Buffer, start: number, end: number): string {
   if (len > INTERN_MAX_LEN) return latin1Slice !== undefined ? latin1Slice.call(buf, start, end) : buf.toString('latin1', start, end);
   let h = len;
   for (let i = start; i < end; i++) h = (Math.imul(h, 31) + buf[i]) | 0;
-  const hit = interned.get(h);
-  if (hit !== undefined && hit.length === len) {
-    let same = true;
-    for (let i = 0; i < len; i++) {
-      if (hit.charCodeAt(i) !== buf[start + i]) {
-        same = false;
-        break;
-      }
-    }
-    if (same) return hit;
+  const slot = (h ^ (h >>> 15)) & (INTERN_SLOTS - 1);
+  const hit = interned[slot];
+  if (hit.length === len) {
+    let i = 0;
+    while (i < len && hit.charCodeAt(i) === buf[start + i]) i++;
+    if (i === len) return hit;
   }
-  const str = latin1Slice !== undefined ? latin1Slice.call(buf, start, end) : buf.toString('latin1', start, end);
-  if (interned.size >= INTERN_MAX_ENTRIES) interned = new Map();
-  interned.set(h, str);
+  let str = latin1Slice !== undefined ? latin1Slice.call(buf, start, end) : buf.toString('latin1', start, end);
+  str = internalize(str);
+  interned[slot] = str;
   return str;
+}
+
+/**
+ * V8's internalized copy of `s` (the one property keys use), through a one-key object: names become
+ * environ keys, and an internalized key is stored without a string-table lookup per request (measured:
+ * -2% of the instructions of a FastCGI request). Only on a cache miss.
+ */
+function internalize(s: string): string {
+  const o: Record<string, number> = { [s]: 0 };
+  for (const k in o) return k;
+  return s;
 }
 
 /**

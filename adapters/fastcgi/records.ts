@@ -147,6 +147,8 @@ export interface RawRecord {
   content: Buffer;
 }
 
+const NO_CONTENT = Buffer.alloc(0);
+
 /** Why the reader stopped: the text of a TSGI_ERR_PROTOCOL log line. */
 export class RecordError extends Error {}
 
@@ -184,7 +186,8 @@ export class RecordReader {
       const rec: RawRecord = {
         type: buf[pos + 1],
         requestId: (buf[pos + 2] << 8) | buf[pos + 3],
-        content: buf.subarray(pos + HEADER_LEN, pos + HEADER_LEN + contentLength),
+        // Half the records of a request are empty (end of PARAMS, end of STDIN): no view to make for them.
+        content: contentLength === 0 ? NO_CONTENT : buf.subarray(pos + HEADER_LEN, pos + HEADER_LEN + contentLength),
       };
       pos += total;
       if (!onRecord(rec)) return;

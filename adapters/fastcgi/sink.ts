@@ -21,8 +21,11 @@ import {
 
 /** What the sink needs from its connection. */
 export interface SinkHost {
-  /** Queue bytes on the socket; false means "over the high-water mark, wait for drained()". */
-  send(buf: Buffer): boolean;
+  /**
+   * Queue bytes on the socket; false means "over the high-water mark, wait for drained()". `whole`: the
+   * buffer is a complete response (head, body, end records), so it need not wait to coalesce with more.
+   */
+  send(buf: Buffer, whole?: boolean): boolean;
   /** Resolves when the socket drained or closed. */
   drained(): Promise<void>;
   /** END_REQUEST for this request is on its way: the request id is free again. */
@@ -112,7 +115,7 @@ export class FastcgiSink implements ResponseSink {
         pos += chunk.copy(out, pos);
       }
       if (final) writeTail(out, pos, id);
-      return this.host.send(out);
+      return this.host.send(out, final && head !== null);
     }
 
     let ok = true;
