@@ -18,7 +18,7 @@
  *
  *     npm run bench:gateways
  *     BENCH_ONLY=proxy,tsgi-fcgi node dist/bench/gateways.js    # keys: proxy tsgi-fcgi node-fcgi tsgi-scgi floor cgi
- *     BENCH_PROFILE=/tmp/prof node dist/bench/gateways.js      # --cpu-prof of the tsgi FastCGI backend
+ *     BENCH_PROFILE=/tmp/prof node dist/bench/gateways.js      # --cpu-prof of the tsgi FastCGI and SCGI backends
  *     BENCH_FCGI_BASELINE=/old/dist/bench/fastcgi-server.js    # also run another build's FastCGI backend (A/B)
  *     BENCH_CGI_RUNS=40                                        # CGI spawns per command (default 30)
  * plus the BENCH_* settings of bench/measure.ts (rounds, duration, connections...).
@@ -38,6 +38,7 @@ const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
 const only = process.env.BENCH_ONLY === undefined || process.env.BENCH_ONLY === '' ? undefined : process.env.BENCH_ONLY.split(',');
 const wanted = (key: string): boolean => only === undefined || only.includes(key);
 const profileDir = process.env.BENCH_PROFILE;
+const profileArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
 /** Another build's dist/bench/fastcgi-server.js: measured next to this one ("fastcgi tsgi-baseline"), for before/after. */
 const baselineFcgi = process.env.BENCH_FCGI_BASELINE === '' ? undefined : process.env.BENCH_FCGI_BASELINE;
 
@@ -59,11 +60,11 @@ const BACKENDS: Backend[] = [
     name: 'fastcgi tsgi',
     vars: 'TSGI_FCGI',
     script: here('./fastcgi-server.js'),
-    nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+    nodeArgs: profileArgs,
   },
   ...(baselineFcgi === undefined ? [] : [{ key: 'tsgi-fcgi', name: 'fastcgi tsgi-baseline', vars: 'BASE_FCGI', script: baselineFcgi }]),
   { key: 'node-fcgi', name: 'fastcgi node-fastcgi', vars: 'NODE_FCGI', script: here('./servers/node-fastcgi-hello.js') },
-  { key: 'tsgi-scgi', name: 'scgi tsgi', vars: 'TSGI_SCGI', script: here('./servers/tsgi-scgi.js') },
+  { key: 'tsgi-scgi', name: 'scgi tsgi', vars: 'TSGI_SCGI', script: here('./servers/tsgi-scgi.js'), nodeArgs: profileArgs },
   { key: 'floor', name: 'scgi floor', vars: 'SCGI_FLOOR', script: here('./servers/scgi-floor.js') },
 ];
 
