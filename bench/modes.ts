@@ -1,7 +1,7 @@
 /**
  * Thread concurrency models against single mode, measured in one run (bench/measure.ts):
  *
- * 1. hello world: single vs threadPool=4 vs threading=1 vs raw fastify (target: threadPool >= 0.5x fastify);
+ * 1. hello world: single vs threadPool=2 and 4 vs threading=1 vs raw fastify (target: threadPool >= 0.5x fastify);
  * 2. a handler that blocks 10 ms synchronously (Atomics.wait): threadPool=16 vs single (target >= 14x);
  * 3. a CPU-bound handler: threadPool=2 vs single on 2 cores (target >= 1.7x);
  * 4. idle RSS per pool thread: RSS of threadPool=8 minus single, over 8.
@@ -38,11 +38,14 @@ function report(title: string, results: BenchResult[], baselines: string[]): voi
 if (only.includes('hello')) {
   const r = await measure([
     tsgi('single', 'single', 0, HELLO),
+    tsgi('threadPool=2', 'pool', 2, HELLO),
     tsgi('threadPool=4', 'pool', 4, HELLO),
     tsgi('threading=1', 'perRequest', 64, HELLO),
     childServer('fastify raw', here('./servers/fastify-raw.js')),
   ]);
   report('hello world', r, ['fastify raw', 'single']);
+  // On 2 cores threadPool=2 (one thread per core) is the configuration a user would pick for throughput.
+  target('hello: threadPool=2 / fastify raw', get(r, 'threadPool=2').medianRps / get(r, 'fastify raw').medianRps, 0.5);
   target('hello: threadPool=4 / fastify raw', get(r, 'threadPool=4').medianRps / get(r, 'fastify raw').medianRps, 0.5);
 }
 
