@@ -5,24 +5,18 @@
 import type { Dispatcher } from '../../gateway/dispatch.js';
 import type { ServerConfig } from '../../gateway/config/options.js';
 import type { ErrorLog } from '../../gateway/log.js';
+import { httpServerOptions } from '../http/front.js';
 import { startAutoServer, type AutoHandlerOptions } from './server.js';
 
 /** The per-protocol settings of the `[server]` section (not where to listen). Also used by worker processes. */
 export function autoHandlerOptions(c: ServerConfig, log: ErrorLog): AutoHandlerOptions {
   const ms = (s: number): number => Math.round(s * 1000);
+  // The HTTP side takes the built-in server's options from the same mapping as protocol = http, less where to listen.
+  const { host: _h, port: _p, socketFile: _f, backlog: _b, scriptName: _s, ...http } = httpServerOptions(c);
   return {
     scriptName: c.scriptName,
     log,
-    http: {
-      sslKeyFile: c.sslKeyFile,
-      sslCertificateFile: c.sslCertificateFile,
-      http2: c.http2,
-      reverseDNS: c.reverseDNS,
-      headerTimeout: ms(c.headerTimeout),
-      idleTimeout: ms(c.idleTimeout),
-      keepAliveTimeout: ms(c.keepAliveTimeout),
-      requestTimeout: ms(c.requestTimeout),
-    },
+    http,
     scgi: { headerTimeout: ms(c.headerTimeout), idleTimeout: ms(c.idleTimeout) },
     fastcgi: { idleTimeout: ms(c.idleTimeout) },
   };

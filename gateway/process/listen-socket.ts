@@ -11,7 +11,7 @@
  * The primary only binds; it never polls the socket (net's `_createServerHandle`, the helper cluster itself
  * uses for this). The first worker's listen() puts it into the listening state.
  */
-import { existsSync, statSync, unlinkSync } from 'node:fs';
+import { clearStaleSocket } from '../../adapters/listen.js';
 import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 import { getSystemErrorName } from 'node:util';
@@ -46,20 +46,8 @@ function bindError(where: string, errno: number): Error {
   return err;
 }
 
-/** Remove a unix socket left by a dead server; refuse one a live server answers on. */
-export async function clearStaleUnixSocket(path: string): Promise<void> {
-  if (!existsSync(path)) return;
-  if (!statSync(path).isSocket()) throw new TsgiError('TSGI_ERR_CONFIG', `socketFile: ${path} exists and is not a socket; remove it or choose another path`);
-  const alive = await new Promise<boolean>((resolve) => {
-    const c = net.connect(path, () => {
-      c.destroy();
-      resolve(true);
-    });
-    c.on('error', () => resolve(false));
-  });
-  if (alive) throw new TsgiError('TSGI_ERR_CONFIG', `socketFile: another server is listening on ${path}`);
-  unlinkSync(path);
-}
+/** Remove a unix socket left by a dead server; refuse one a live server answers on (the check every front uses). */
+export const clearStaleUnixSocket = clearStaleSocket;
 
 /** Bind `host:port` (or the unix socket `path`) without accepting. Listen errors carry `code` (EADDRINUSE...). */
 export async function bindListenSocket(where: { host: string; port: number } | { path: string }): Promise<ListenSocket> {
