@@ -8,6 +8,7 @@
  *
  * GET and HEAD only; clients not on the allow-list get 403 before anything is computed.
  */
+import type { App } from '../../app-api/types.js';
 import type { AddressAllowList } from './allow.js';
 import { renderStatusHtml } from './html.js';
 import type { MetricsSnapshot } from './snapshot.js';
@@ -91,4 +92,23 @@ export async function statusResponse(source: StatusSource, allow: AddressAllowLi
     refreshSeconds: Number.isInteger(refresh) && refresh > 0 ? Math.min(refresh, 3600) : undefined,
   });
   return reply(req.method, 200, 'OK', 'text/html; charset=utf-8', html, [['Content-Security-Policy', HTML_CSP]]);
+}
+
+/**
+ * The status endpoints under `base` as a tsgi app, so the gateway core frames them like any response
+ * (HEAD, HTTP/1.0, keep-alive). One definition for the single-listener wrapper and per-listener routes.
+ */
+export function statusApp(source: StatusSource, allow: AddressAllowList, base: string): App {
+  return async (environ, startResponse) => {
+    const path = String(environ.SCRIPT_NAME ?? '') + String(environ.PATH_INFO ?? '');
+    const res = await statusResponse(source, allow, {
+      method: String(environ.REQUEST_METHOD),
+      subPath: path.slice(base.length),
+      query: String(environ.QUERY_STRING ?? ''),
+      remoteAddr: String(environ.REMOTE_ADDR ?? ''),
+      basePath: base,
+    });
+    startResponse(`${res.status} ${res.reason}`, res.headers);
+    return res.body.length > 0 ? [res.body] : [];
+  };
 }

@@ -10,12 +10,12 @@
  * not counted: the numbers are the app's traffic.
  */
 import { TsgiError } from '../../app-api/errors.js';
-import type { App, CgiVars, HeaderList } from '../../app-api/types.js';
+import type { CgiVars, HeaderList } from '../../app-api/types.js';
 import { InlineDispatcher, type Dispatcher, type RequestHead } from '../dispatch.js';
 import { ErrorLog } from '../log.js';
 import type { ResponseSink } from '../sink.js';
 import { toAllowList, type AddressAllowList } from './allow.js';
-import { statusResponse, type StatusSource } from './endpoints.js';
+import { statusApp, type StatusSource } from './endpoints.js';
 import { eventLoopSource, hasPoolStats, threadPoolSource, type PoolSource } from './pool-source.js';
 import { Buckets, DURATION_BUCKETS, QUEUE_WAIT_BUCKETS, TsgiRegistry, type RawMetrics, type RegistryJSON } from './registry.js';
 import { zeroStatusCounts, type MetricsSnapshot, type StatusClassCounts } from './snapshot.js';
@@ -113,7 +113,7 @@ export class MeteredDispatcher implements Dispatcher, StatusSource {
       throw new TsgiError('TSGI_ERR_CONFIG', `statusPath: '${opts.statusPath}' must be a path below the root, such as /server-status`);
     }
     this.statusPath = path;
-    this.status = path === undefined ? null : new InlineDispatcher(this.statusApp(), { log: opts.log ?? new ErrorLog() });
+    this.status = path === undefined ? null : new InlineDispatcher(statusApp(this, this.allow, path), { log: opts.log ?? new ErrorLog() });
   }
 
   /** The prom-client metrics of this dispatcher (its own Registry), built on first use (prom-client is loaded then). */
@@ -171,23 +171,6 @@ export class MeteredDispatcher implements Dispatcher, StatusSource {
     const script = cgi.SCRIPT_NAME ?? '';
     const path = script === '' ? (cgi.PATH_INFO ?? '') : script + (cgi.PATH_INFO ?? ''); // no new string in the common case
     return path.startsWith(base) && (path.length === base.length || path.charCodeAt(base.length) === 47); // '/'
-  }
-
-  /** The status endpoints as an app, so the gateway core frames them like any response (HEAD, HTTP/1.0, ...). */
-  private statusApp(): App {
-    return async (environ, startResponse) => {
-      const base = this.statusPath!;
-      const path = String(environ.SCRIPT_NAME ?? '') + String(environ.PATH_INFO ?? '');
-      const res = await statusResponse(this, this.allow, {
-        method: String(environ.REQUEST_METHOD),
-        subPath: path.slice(base.length),
-        query: String(environ.QUERY_STRING ?? ''),
-        remoteAddr: String(environ.REMOTE_ADDR ?? ''),
-        basePath: base,
-      });
-      startResponse(`${res.status} ${res.reason}`, res.headers);
-      return res.body.length > 0 ? [res.body] : [];
-    };
   }
 
   /** The current numbers, as plain data (what `?json` returns). */

@@ -6,12 +6,12 @@
  *
  * A single listener does not need this: withMetrics({ statusPath }) answers its own path (serve-hook.ts).
  */
-import type { App, CgiVars } from '../../app-api/types.js';
+import type { CgiVars } from '../../app-api/types.js';
 import { InlineDispatcher, type Dispatcher, type RequestHead } from '../dispatch.js';
 import type { ErrorLog } from '../log.js';
 import type { ResponseSink } from '../sink.js';
 import { toAllowList } from './allow.js';
-import { statusResponse, type StatusSource } from './endpoints.js';
+import { statusApp, type StatusSource } from './endpoints.js';
 
 /** Where one listener answers the status endpoints. */
 export interface StatusRouteOptions {
@@ -36,18 +36,7 @@ function under(base: string, cgi: CgiVars): boolean {
 export function statusRoute(source: StatusSource, next: Dispatcher, opts: StatusRouteOptions): Dispatcher {
   const base = opts.statusPath;
   const allow = toAllowList(opts.allow);
-  const app: App = async (environ, startResponse) => {
-    const path = String(environ.SCRIPT_NAME ?? '') + String(environ.PATH_INFO ?? '');
-    const res = await statusResponse(source, allow, {
-      method: String(environ.REQUEST_METHOD),
-      subPath: path.slice(base.length),
-      query: String(environ.QUERY_STRING ?? ''),
-      remoteAddr: String(environ.REMOTE_ADDR ?? ''),
-      basePath: base,
-    });
-    startResponse(`${res.status} ${res.reason}`, res.headers);
-    return res.body.length > 0 ? [res.body] : [];
-  };
+  const app = statusApp(source, allow, base);
   // The gateway core frames the status response like any other (HEAD, HTTP/1.0, keep-alive).
   const status = new InlineDispatcher(app, { log: opts.log });
   return {
