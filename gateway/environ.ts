@@ -84,6 +84,25 @@ export function splitMount(path: string, scriptName: string): [scriptName: strin
   throw new TsgiError('TSGI_ERR_BAD_REQUEST', `path ${JSON.stringify(path.slice(0, 200))} is outside the mount point ${scriptName}`, { status: 404 });
 }
 
+/**
+ * Gateway peers (FastCGI, SCGI) send these variables percent-DECODED, as raw bytes: they are read as UTF-8,
+ * strictly, as decodePath reads paths on the HTTP front, so an app sees the same PATH_INFO behind every
+ * front. Every other variable is Latin-1 (byte-preserving), as Node reads HTTP header values. The one rule
+ * every gateway front applies when it turns bytes into CGI strings.
+ */
+export const UTF8_CGI_VARS: ReadonlySet<string> = new Set(['SCRIPT_NAME', 'PATH_INFO', 'PATH_TRANSLATED']);
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Strict UTF-8 decoding for UTF8_CGI_VARS values: null when the bytes are not UTF-8 (the front answers 400). */
+export function decodeUtf8Var(bytes: Uint8Array): string | null {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
 /** Split `host[:port]` / `[v6]:port`, lower-cased host. */
 function hostName(host: string): string {
   if (host.charCodeAt(0) === 91 /* [ */) {

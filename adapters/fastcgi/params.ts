@@ -5,18 +5,9 @@
  * ever allocated from a length.
  */
 import type { CgiVars } from '../../app-api/types.js';
-import { removedFromGateway } from '../../gateway/environ.js';
+import { decodeUtf8Var, removedFromGateway, UTF8_CGI_VARS } from '../../gateway/environ.js';
 import { RecordError } from './records.js';
 
-/**
- * Variables whose value is a percent-DECODED path: the web server decoded `%xx` into raw bytes (nginx's
- * $fastcgi_script_name / $fastcgi_path_info, Apache's PATH_INFO). gateway/environ.ts reads decoded paths as
- * UTF-8 on every front (the HTTP front runs decodeURIComponent, which is UTF-8 and refuses bad sequences),
- * so these are decoded as UTF-8 here too, strictly: invalid UTF-8 is refused, never replaced by U+FFFD.
- */
-const UTF8_PATH_VARS = new Set(['SCRIPT_NAME', 'PATH_INFO', 'PATH_TRANSLATED']);
-
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** A PARAMS value that cannot become text: answered 400, not a protocol error (the framing was fine). */
 export class ParamEncodingError extends Error {}
@@ -82,14 +73,12 @@ function internalize(s: string): string {
  *   `Buffer.from(s, 'latin1')`.
  */
 export function paramText(name: string, bytes: Buffer, start = 0, end = bytes.length): string {
-  if (UTF8_PATH_VARS.has(name)) {
+  if (UTF8_CGI_VARS.has(name)) {
     for (let i = start; i < end; i++) {
       if (bytes[i] > 0x7f) {
-        try {
-          return strictUtf8.decode(bytes.subarray(start, end));
-        } catch {
-          throw new ParamEncodingError(`${name} is not valid UTF-8`);
-        }
+        const text = decodeUtf8Var(bytes.subarray(start, end));
+        if (text === null) throw new ParamEncodingError(`${name} is not valid UTF-8`);
+        return text;
       }
     }
     // ASCII: Latin-1 and UTF-8 agree.

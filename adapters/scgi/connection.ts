@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import { TsgiError } from '../../app-api/errors.js';
 import type { CgiVars } from '../../app-api/types.js';
 import type { Dispatcher } from '../../gateway/dispatch.js';
-import { cgiFromGateway, removedFromGateway } from '../../gateway/environ.js';
+import { cgiFromGateway, decodeUtf8Var, removedFromGateway, UTF8_CGI_VARS } from '../../gateway/environ.js';
 import { ErrorLog } from '../../gateway/log.js';
 import { DEFAULT_BODY_HIGH_WATER, SocketBody, truncatedBody } from './body.js';
 import { DEFAULT_MAX_HEADER_BYTES, ScgiHeadParser, type ScgiHead } from './parse.js';
@@ -60,10 +60,7 @@ export function peerName(socket: Socket): string {
   return (addr.includes(':') ? `[${addr}]` : addr) + ':' + String(socket.remotePort);
 }
 
-// Variables the web server sends %-decoded: their bytes are UTF-8 text, as the HTTP front decodes paths.
-// Everything else is read as Latin-1, as Node reads HTTP header values (byte-preserving).
-const UTF8_VARS = new Set(['SCRIPT_NAME', 'PATH_INFO', 'PATH_TRANSLATED']);
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// The head parser reads bytes as Latin-1; UTF8_CGI_VARS (gateway/environ.ts) are re-read as UTF-8.
 const NON_ASCII = /[\x80-\xff]/;
 
 /** SCGI headers -> CGI variables as the peer sent them (gateway/environ.ts `cgiFromGateway` cleans them). */
@@ -72,12 +69,10 @@ export function scgiParams(headers: Map<string, string>): CgiVars {
   for (const [name, value] of headers) {
     // Left out here rather than deleted later: a delete turns the environ into a slow dictionary object.
     if (removedFromGateway(name, value)) continue;
-    if (UTF8_VARS.has(name) && NON_ASCII.test(value)) {
-      try {
-        out[name] = utf8.decode(Buffer.from(value, 'latin1'));
-      } catch {
-        throw new TsgiError('TSGI_ERR_BAD_REQUEST', `${name} is not valid UTF-8`, { status: 400 });
-      }
+    if (UTF8_CGI_VARS.has(name) && NON_ASCII.test(value)) {
+      const text = decodeUtf8Var(Buffer.from(value, 'latin1'));
+      if (text === null) throw new TsgiError('TSGI_ERR_BAD_REQUEST', `${name} is not valid UTF-8`, { status: 400 });
+      out[name] = text;
     } else out[name] = value;
   }
   return out;
