@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -330,5 +330,75 @@ describe('CGI front: the response on stdout (big responses, client going away)',
     expect(existsSync(marker), 'close() wrote its marker').to.equal(true);
     expect(Number(readFileSync(marker, 'utf8'))).to.be.below(4096);
     expect(stderr()).to.include('SIGTERM');
+  });
+});
+
+describe('CGI entry script: how it loads tsgi and the app', function () {
+  this.timeout(60_000);
+  let dir: string;
+  const LINT = JSON.stringify(ROOT + 'dist/app-api/lint.js');
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tsgi-cgi-load-'));
+    // Top-level await: require() cannot load it (ERR_REQUIRE_ASYNC_MODULE), so main() falls back to import().
+    writeFileSync(join(dir, 'tla.mjs'), [
+      `import { lint } from ${LINT};`,
+      `globalThis.__evaluations = (globalThis.__evaluations ?? 0) + 1;`,
+      `const greeting = await Promise.resolve('top-level await');`,
+      `export const app = lint((environ, startResponse) => {`,
+      `  startResponse('200 OK', [['Content-Type', 'text/plain']]);`,
+      `  return [Buffer.from(greeting + ' evaluated ' + globalThis.__evaluations + 'x')];`,
+      `});`,
+    ].join('\n'));
+    // CommonJS, `module.exports = app`: no `app` or `default` property.
+    writeFileSync(join(dir, 'app.cjs'), [
+      `const { lint } = require(${LINT});`,
+      `module.exports = lint((environ, startResponse) => {`,
+      `  startResponse('200 OK', [['Content-Type', 'text/plain']]);`,
+      `  return [Buffer.from('commonjs ' + environ.PATH_INFO)];`,
+      `});`,
+    ].join('\n'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('serves an ES module app with top-level await (loaded once, through import())', async () => {
+    const r = await runScript(cgiEnv('GET', '/x', '', { TSGI_APP: join(dir, 'tla.mjs') }));
+    expect(r.status, r.stderr).to.equal(200);
+    expect(r.body.toString()).to.equal('top-level await evaluated 1x');
+    expect(r.stderr).to.equal('');
+  });
+
+  it('serves a CommonJS app exported as module.exports', async () => {
+    const r = await runScript(cgiEnv('GET', '/cjs', '', { TSGI_APP: join(dir, 'app.cjs') }));
+    expect(r.status, r.stderr).to.equal(200);
+    expect(r.body.toString()).to.equal('commonjs /cjs');
+    expect(r.stderr).to.equal('');
+  });
+
+  it('the runtime bundle (dist/adapters/cgi/bundle.cjs) is newer than every module it was built from', () => {
+    // A bundle older than its sources would serve old code to CGI while every other front serves the new.
+    const bundle = ROOT + 'dist/adapters/cgi/bundle.cjs';
+    const meta = JSON.parse(readFileSync(ROOT + 'dist/adapters/cgi/bundle.meta.json', 'utf8')) as { inputs: Record<string, unknown> };
+    const inputs = Object.keys(meta.inputs);
+    expect(inputs).to.include.members(['dist/adapters/cgi/main.js', 'dist/gateway/handler.js', 'dist/gateway/environ.js']);
+    const built = statSync(bundle).mtimeMs;
+    const stale = inputs.filter((f) => statSync(ROOT + f).mtimeMs > built);
+    expect(stale, 'rebuild with `npm run build`').to.deep.equal([]);
+  });
+
+  it('without the bundle (tsgi built by tsc alone) it loads the ES modules and serves the same response', async () => {
+    // A tsgi home whose dist/ has everything but bundle.cjs: symlinks into the real dist/.
+    const home = join(dir, 'home');
+    mkdirSync(join(home, 'dist', 'adapters', 'cgi'), { recursive: true });
+    for (const d of ['app-api', 'gateway']) symlinkSync(ROOT + 'dist/' + d, join(home, 'dist', d));
+    for (const f of readdirSync(ROOT + 'dist/adapters/cgi')) {
+      if (f.endsWith('.js')) symlinkSync(ROOT + 'dist/adapters/cgi/' + f, join(home, 'dist', 'adapters', 'cgi', f));
+    }
+    expect(existsSync(join(home, 'dist', 'adapters', 'cgi', 'bundle.cjs'))).to.equal(false);
+    const env = cgiEnv('GET', '/hello', 'a=1', { TSGI_HOME: home });
+    const [viaModules, viaBundle] = [await runScript(env), await runScript(cgiEnv('GET', '/hello', 'a=1'))];
+    expect(viaModules.status, viaModules.stderr).to.equal(200);
+    expect(viaModules.raw).to.equal(viaBundle.raw);
+    expect(JSON.parse(viaModules.body.toString()).environ).to.deep.equal(JSON.parse(viaBundle.body.toString()).environ);
   });
 });

@@ -2,6 +2,7 @@
  * The body of the CGI entry script (examples/cgi/app.cgi): load the app module, serve the request, exit.
  * Kept apart from run.ts so that `runCgi` can be used by people who load their app themselves.
  */
+import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { App } from '../../app-api/types.js';
@@ -10,11 +11,32 @@ import { writeAllSync } from './sink.js';
 
 const LOAD_ERROR = 'Status: 500 Internal Server Error\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nInternal Server Error\n';
 
-/** The app a module exports: `app`, or the default export. */
-function pickApp(mod: Record<string, unknown>): App | null {
-  if (typeof mod.app === 'function') return mod.app as App;
-  if (typeof mod.default === 'function') return mod.default as App;
-  return null;
+/** The app a module exports: `app`, or the default export (`module.exports = app` for CommonJS). */
+function pickApp(mod: unknown): App | null {
+  if (mod === null || mod === undefined) return null;
+  const m = mod as Record<string, unknown>;
+  if (typeof m.app === 'function') return m.app as App;
+  if (typeof m.default === 'function') return m.default as App;
+  return typeof mod === 'function' ? (mod as App) : null;
+}
+
+/** Errors of require() that mean "this module needs import()": top-level await, or a Node without require(esm). */
+const NEEDS_IMPORT = new Set(['ERR_REQUIRE_ASYNC_MODULE', 'ERR_REQUIRE_ESM']);
+
+/**
+ * Load the app module. require() first: on Node >= 20.19 it loads ES modules too, and it is ~7 ms faster per
+ * request than import(), which starts the asynchronous ESM loader (and fs/promises and the streams with it).
+ * A module with top-level await, or a Node without require(esm), goes through import().
+ */
+async function loadModule(path: string): Promise<unknown> {
+  if (process.features.require_module === true) {
+    try {
+      return createRequire(import.meta.url)(path);
+    } catch (err) {
+      if (!NEEDS_IMPORT.has((err as NodeJS.ErrnoException)?.code ?? '')) throw err;
+    }
+  }
+  return import(pathToFileURL(path).href);
 }
 
 /**
@@ -29,8 +51,7 @@ export async function main(appPath: string, opts: { exit?: boolean } = {}): Prom
     log.log('error', 'no app to serve (TSGI_ERR_APP_LOAD): set APP in the CGI script, or TSGI_APP in the web server environment (Apache: SetEnv TSGI_APP /path/to/app.js)');
   } else {
     try {
-      const mod = (await import(pathToFileURL(resolve(appPath)).href)) as Record<string, unknown>;
-      app = pickApp(mod);
+      app = pickApp(await loadModule(resolve(appPath)));
       if (app === null) log.log('error', `${appPath} exports no app (TSGI_ERR_APP_LOAD): export a function as \`app\` or as the default export`);
     } catch (err) {
       log.log('error', `cannot load the app module ${appPath} (TSGI_ERR_APP_LOAD)`, err);
