@@ -18,7 +18,7 @@
  *
  *     npm run bench:gateways
  *     BENCH_ONLY=proxy,tsgi-fcgi node dist/bench/gateways.js    # keys: proxy tsgi-fcgi node-fcgi tsgi-scgi floor cgi
- *     BENCH_PROFILE=/tmp/prof node dist/bench/gateways.js      # --cpu-prof of the tsgi FastCGI and SCGI backends
+ *     BENCH_PROFILE=/tmp/prof node dist/bench/gateways.js      # --cpu-prof of the tsgi FastCGI and SCGI backends and the SCGI floor
  *     BENCH_FCGI_BASELINE=/old/dist/bench/fastcgi-server.js    # also run another build's FastCGI backend (A/B)
  *     BENCH_CGI_RUNS=40                                        # CGI spawns per command (default 30)
  * plus the BENCH_* settings of bench/measure.ts (rounds, duration, connections...).
@@ -65,7 +65,7 @@ const BACKENDS: Backend[] = [
   ...(baselineFcgi === undefined ? [] : [{ key: 'tsgi-fcgi', name: 'fastcgi tsgi-baseline', vars: 'BASE_FCGI', script: baselineFcgi }]),
   { key: 'node-fcgi', name: 'fastcgi node-fastcgi', vars: 'NODE_FCGI', script: here('./servers/node-fastcgi-hello.js') },
   { key: 'tsgi-scgi', name: 'scgi tsgi', vars: 'TSGI_SCGI', script: here('./servers/tsgi-scgi.js'), nodeArgs: profileArgs },
-  { key: 'floor', name: 'scgi floor', vars: 'SCGI_FLOOR', script: here('./servers/scgi-floor.js') },
+  { key: 'floor', name: 'scgi floor', vars: 'SCGI_FLOOR', script: here('./servers/scgi-floor.js'), nodeArgs: profileArgs },
 ];
 
 function median(xs: number[]): number {

@@ -26,7 +26,7 @@ function budget(defaultRuns: number, defaultMs: number): fc.Parameters<unknown> 
   return { numRuns: RUNS ?? defaultRuns, interruptAfterTimeLimit: TIME_MS ?? defaultMs, markInterruptAsFailure: false };
 }
 
-type Outcome = { kind: 'head'; headers: [string, string][]; consumed: number; rest: string } | { kind: 'incomplete' } | { kind: 'error'; message: string };
+type Outcome = { kind: 'head'; headers: Record<string, string>; consumed: number; rest: string } | { kind: 'incomplete' } | { kind: 'error'; message: string };
 
 /** Feed `bytes` in chunks cut at `cuts`; report what the parser made of it. Any non-protocol throw escapes. */
 function parseIn(bytes: Uint8Array, cuts: number[]): Outcome {
@@ -48,7 +48,7 @@ function parseIn(bytes: Uint8Array, cuts: number[]): Outcome {
     try {
       const r = parser.push(piece);
       if (r !== null) {
-        head = { kind: 'head', headers: [...r.head.headers], consumed: r.head.consumed, rest: '' };
+        head = { kind: 'head', headers: { ...r.head.headers }, consumed: r.head.consumed, rest: '' };
         restParts = [r.rest];
       }
     } catch (err) {
@@ -63,7 +63,7 @@ function parseIn(bytes: Uint8Array, cuts: number[]): Outcome {
 
 // Latin-1 text without NUL: what a name or value may hold.
 const nonNul = fc.integer({ min: 1, max: 255 }).map((c) => String.fromCharCode(c));
-const name = fc.string({ unit: nonNul, minLength: 1, maxLength: 24 }).filter((n) => n !== 'CONTENT_LENGTH' && n !== 'SCGI');
+const name = fc.string({ unit: nonNul, minLength: 1, maxLength: 24 }).filter((n) => n !== 'CONTENT_LENGTH' && n !== 'SCGI' && n !== '__proto__');
 const value = fc.string({ unit: nonNul, maxLength: 40 });
 
 describe('SCGI fuzz: head parser', function () {
@@ -83,7 +83,7 @@ describe('SCGI fuzz: head parser', function () {
     );
   });
 
-  it('valid heads: headers survive encode -> parse, in order, and the body bytes are left over', () => {
+  it('valid heads: headers survive encode -> parse, and the body bytes are left over', () => {
     const headers = fc.uniqueArray(fc.tuple(name, value), { selector: ([n]) => n, maxLength: 12 });
     fc.assert(
       fc.property(fc.nat({ max: 1_000_000 }), headers, fc.uint8Array({ maxLength: 64 }), fc.array(fc.nat(), { maxLength: 6 }), (length, hs, body, cuts) => {
@@ -92,7 +92,7 @@ describe('SCGI fuzz: head parser', function () {
         const out = parseIn(all, cuts);
         expect(out).to.deep.equal({
           kind: 'head',
-          headers: [['CONTENT_LENGTH', String(length)], ['SCGI', '1'], ...hs],
+          headers: Object.fromEntries([['CONTENT_LENGTH', String(length)], ['SCGI', '1'], ...hs]),
           consumed: head.length,
           rest: Buffer.from(body).toString('latin1'),
         });

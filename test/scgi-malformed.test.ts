@@ -3,6 +3,7 @@
  * line with TSGI_ERR_PROTOCOL names the problem and the peer, the app never runs, and the next request is
  * served. Bytes after the body are never read as a second request.
  */
+import { connect } from 'node:net';
 import { expect } from 'chai';
 import type { App } from '../app-api/types.js';
 import { encodeScgiHead } from '../adapters/scgi/parse.js';
@@ -41,6 +42,9 @@ const cases: Array<{ name: string; bytes: Buffer; problem: RegExp }> = [
   { name: 'a duplicate header name', bytes: netstring(`${VALID}REQUEST_METHOD\x00POST\x00`), problem: /duplicate header "REQUEST_METHOD"/ },
   { name: 'a duplicate CONTENT_LENGTH', bytes: netstring('CONTENT_LENGTH\x000\x00SCGI\x001\x00CONTENT_LENGTH\x005\x00'), problem: /duplicate header "CONTENT_LENGTH"/ },
   { name: 'a duplicate SCGI', bytes: netstring(`${VALID}SCGI\x001\x00`), problem: /duplicate header "SCGI"/ },
+  { name: 'a header named __proto__ (would set the prototype of the variables object)', bytes: netstring(`${VALID}__proto__\x00x\x00`), problem: /a header named "__proto__"/ },
+  // Left out of the variables (an empty CONTENT_TYPE, as nginx sends with every GET), still counted once.
+  { name: 'a duplicate of a header the front leaves out', bytes: netstring(`${VALID}CONTENT_TYPE\x00\x00CONTENT_TYPE\x00text/plain\x00`), problem: /duplicate header "CONTENT_TYPE"/ },
   { name: 'trailing bytes after an empty body', bytes: Buffer.concat([netstring(VALID), Buffer.from('x')]), problem: /1 byte\(s\) after the 0-byte body/ },
   {
     name: 'a second whole request after the first (pipelining / desync)',
@@ -127,6 +131,64 @@ describe('SCGI front: malformed requests', () => {
       const raw = await sendRaw(s.port, Buffer.from('70:CONTENT_LENGTH\x00', 'latin1'));
       expect(raw.data.length).to.equal(0);
       expect(s.linesWith('TSGI_ERR_PROTOCOL').join('\n')).to.match(/did not arrive within 150 ms/);
+    } finally {
+      await s.server.close(1000);
+    }
+  });
+
+  it('a connection that sends nothing is closed after headerTimeout, without a log line', async () => {
+    const s = await startScgiHarness(app, { headerTimeout: 150 });
+    try {
+      const raw = await sendRaw(s.port, Buffer.alloc(0), { timeoutMs: 10_000 });
+      expect(raw.data.length).to.equal(0);
+      expect(s.memory.text).to.equal('');
+    } finally {
+      await s.server.close(1000);
+    }
+  });
+
+  it('a body that stops arriving is cut after idleTimeout: logged, and the app reading it gets TSGI_ERR_TIMEOUT', async () => {
+    let readError = '';
+    const s = await startScgiHarness(async (environ, startResponse) => {
+      try {
+        await environ['tsgi.input'].read();
+      } catch (err) {
+        readError = (err as { code?: string }).code ?? String(err);
+      }
+      startResponse('200 OK', [['Content-Type', 'text/plain']]);
+      return ['too late\n'];
+    }, { idleTimeout: 200 });
+    try {
+      // 3 of 10 announced body bytes, then silence with the connection open.
+      const raw = await sendRaw(s.port, Buffer.concat([encodeScgiHead(10, nginxVars('POST', '/stall')), Buffer.from('abc')]), { timeoutMs: 10_000 });
+      expect(raw.data.toString('latin1')).to.not.include('too late');
+      expect(readError).to.equal('TSGI_ERR_TIMEOUT');
+      expect(s.memory.text).to.match(/SCGI connection from .* idle for 200 ms; closed \(TSGI_ERR_TIMEOUT\)/);
+    } finally {
+      await s.server.close(1000);
+    }
+  });
+
+  it('after the response, a peer that keeps its side open is closed after lingerTimeout', async () => {
+    const s = await startScgiHarness(app, { lingerTimeout: 150 });
+    try {
+      // allowHalfOpen: the server's FIN does not make this client end its side (net's default would).
+      const socket = connect({ port: s.port, host: '127.0.0.1', allowHalfOpen: true });
+      const got: Buffer[] = [];
+      let sawEnd = false;
+      socket.on('data', (c: Buffer) => got.push(c));
+      socket.on('end', () => (sawEnd = true));
+      socket.write(encodeScgiHead(0, nginxVars('GET', '/linger')));
+      await new Promise<void>((resolve) => socket.once('end', () => resolve()));
+      expect(s.server.connections, 'the server still holds the connection while lingering').to.equal(1);
+      // The server closes its socket (the client only learns on its next write): watch the server's count.
+      const until = Date.now() + 10_000;
+      while (s.server.connections > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      socket.destroy();
+      expect(Buffer.concat(got).toString('latin1')).to.match(/^Status: 200 OK\r\n[\s\S]*\r\n\r\nok\n$/);
+      expect(sawEnd, 'the response ended with a FIN').to.equal(true);
+      expect(s.server.connections, 'the server closed the connection').to.equal(0);
+      expect(s.memory.text).to.equal('');
     } finally {
       await s.server.close(1000);
     }

@@ -8,6 +8,11 @@ import type { HeaderList } from '../../app-api/types.js';
 import type { ResponseSink } from '../../gateway/sink.js';
 import { cgiResponseHead } from '../cgi/response-head.js';
 
+/** Who is told when the response has been ended (the connection, which then lingers for the peer's close). */
+export interface ResponseOwner {
+  responseEnded(): void;
+}
+
 // Below this size the head and the body go out in one write (one syscall, one TCP segment).
 const COALESCE_MAX = 16 * 1024;
 
@@ -16,8 +21,8 @@ export class ScgiSink implements ResponseSink {
   private head: Buffer | null = null;
   private ended = false;
 
-  /** @param onEnd called once when the response was handed to the socket in full (not on abort). */
-  constructor(private readonly socket: Socket, private readonly onEnd: () => void) {}
+  /** @param owner told once when the response was handed to the socket in full (not on abort). */
+  constructor(private readonly socket: Socket, private readonly owner: ResponseOwner) {}
 
   get closed(): boolean {
     return this.socket.destroyed || (!this.ended && !this.socket.writable);
@@ -50,7 +55,7 @@ export class ScgiSink implements ResponseSink {
       if (last !== undefined && last.length > 0) this.socket.end(last);
       else this.socket.end();
     }
-    this.onEnd();
+    this.owner.responseEnded();
   }
 
   abort(): void {

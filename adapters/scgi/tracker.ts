@@ -9,6 +9,8 @@ export interface TrackedConnection {
   readonly busy: boolean;
   /** Resolves when the connection has closed. */
   readonly closed: Promise<void>;
+  /** Call `cb` once the connection has closed (at once if it has). */
+  onClosed(cb: () => void): void;
   destroy(): void;
 }
 
@@ -19,7 +21,7 @@ export class ConnectionTracker {
   /** Track `conn` until it closes. */
   add(conn: TrackedConnection): void {
     this.live.add(conn);
-    void conn.closed.then(() => this.live.delete(conn));
+    conn.onClosed(() => this.live.delete(conn));
   }
 
   get size(): number {
