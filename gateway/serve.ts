@@ -58,6 +58,8 @@ export interface ServeContext {
 /** A running mode. */
 export interface ModeHandle {
   readonly url: string;
+  /** Every listener with where it listens, from modes that start their fronts elsewhere (worker processes). */
+  readonly listeners?: readonly ListenerUrl[];
   /** Graceful stop: fronts stop accepting, in-flight requests get `graceMs`, workers are released. */
   close(graceMs: number): Promise<void>;
   /** Load the app code again without failing a request (SIGHUP); absent when the mode cannot. */
@@ -145,9 +147,6 @@ function notYet(config: Pick<Config, 'server' | 'sources'>, option: OptionName, 
   );
 }
 
-/** Modes whose workers accept on listening sockets of their own; they take one listener so far. */
-const ONE_LISTENER_MODES: readonly ModeName[] = ['processPool', 'forking'];
-
 /** Check that everything the config asks for is built. Throws TSGI_ERR_NOT_YET naming the option. */
 export function checkAvailable(config: Config): void {
   const mode = modeOf(config.server);
@@ -155,14 +154,6 @@ export function checkAvailable(config: Config): void {
   for (const l of listeners) checkMetricsMode(l.server, mode);
   if (mode !== 'single' && MODES[mode] === undefined) {
     throw notYet(config, mode, `the ${mode} concurrency model`, `remove ${mode} to serve in single mode (inline on the event loop)`);
-  }
-  if (listeners.length > 1 && ONE_LISTENER_MODES.includes(mode)) {
-    const extra = listeners[1];
-    const at = extra.header !== undefined ? ` (${describeSource(extra.header)})` : '';
-    throw new TsgiError(
-      'TSGI_ERR_NOT_YET',
-      `${extra.section}${at}: more than one listener is not available with ${mode} in this version yet (its worker processes accept on one socket); use threadPool, threading or single mode, or run one tsgi process per listener`,
-    );
   }
   for (const l of listeners) {
     if (FRONTS[l.server.protocol] === undefined) {
@@ -257,8 +248,8 @@ export async function serve(opts: ServeOptions): Promise<Running> {
   let closing: Promise<void> | null = null;
   return {
     url: handle.url,
-    // Modes that start their fronts elsewhere (worker processes) have the one listener of [server].
-    listeners: started ?? [{ section: '[server]', url: handle.url }],
+    // Modes that start their fronts elsewhere (worker processes) say where their listeners are.
+    listeners: started ?? handle.listeners ?? [{ section: '[server]', url: handle.url }],
     mode,
     log,
     reload: handle.reload === undefined ? undefined : () => handle.reload!(),

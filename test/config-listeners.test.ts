@@ -201,13 +201,13 @@ describe('config: [server:NAME] listener sections', () => {
     expect([b.socketPort, b.headerTimeout, b.threadPool]).to.deep.equal([9100, 20, 2]);
   });
 
-  it('several listeners under processPool or forking answer TSGI_ERR_NOT_YET naming the section and the mode', () => {
+  it('several listeners under processPool or forking are accepted: each listener reaches the workers with its own settings', () => {
     for (const mode of ['processPool = 2', 'forking = on']) {
-      const c = load(`[server]\nsocketPort = 0\n${mode}\n\n[server:admin]\nsocketFile = ${dir}/admin.sock\n`);
-      const msg = failure(() => checkAvailable(c), 'TSGI_ERR_NOT_YET');
-      expect(msg).to.match(/^\[server:admin\] \(.*line 5\): more than one listener is not available with (processPool|forking) in this version yet/);
-      expect(msg).to.include(mode.split(' ')[0]);
-      expect(msg).to.include('use threadPool, threading or single mode');
+      const c = load(`[server]\nsocketPort = 0\n${mode}\n\n[server:admin]\nsocketFile = ${dir}/admin.sock\nscriptName = /admin\nstatusPath = /admin/status\n`);
+      expect(() => checkAvailable(c)).not.to.throw();
+      const [main, admin] = listenersOf(c);
+      expect([main.section, admin.section]).to.deep.equal(['[server]', '[server:admin]']);
+      expect(admin.server).to.deep.include({ socketFile: `${dir}/admin.sock`, scriptName: '/admin', statusPath: '/admin/status' });
     }
     // A status page on a listener is checked like one on [server].
     const c = load(`[server]\nsocketPort = 0\nthreadPool = 2\n[server:admin]\nsocketFile = ${dir}/admin.sock\nstatusPath = /status\n`);

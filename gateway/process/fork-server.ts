@@ -3,21 +3,26 @@
  * the socket to a child (`child.send(msg, socket)`); the child serves that connection's requests and exits
  * when it closes. Every connection gets a process that never served anything before.
  *
+ * With several listeners (`[server]` and each `[server:NAME]`) the parent accepts on each, and the message
+ * that carries a connection names its listener: the child serves it with that listener's front (protocol,
+ * TLS, timeouts, scriptName, statusPath). Any waiting child can take a connection of any listener.
+ *
  * To keep the fork (about the cost of a Node start plus importing the app) off the request's path, a few
  * children are forked ahead of need (spareChildren): they import the app and wait. The number of children
  * is bounded (maxChildren): past it, the connection is answered 503 with Retry-After by the parent and
  * closed, rather than queued without bound.
  */
 import net from 'node:net';
+import type { ListenerUrl } from '../listeners.js';
 import type { ErrorLog } from '../log.js';
 import { getFront } from './fronts.js';
 import { clearStaleUnixSocket } from './listen-socket.js';
-import type { WorkerPlan } from './plan.js';
+import { planListeners, type PlanListener, type WorkerPlan } from './plan.js';
 import { startWatchdog, WorkerSlot } from './worker-slot.js';
 
 /** Options of the forking server. */
 export interface ForkingOptions {
-  plan: Omit<WorkerPlan, 'mode' | 'listenFd'>;
+  plan: Omit<WorkerPlan, 'mode'>;
   /** Most children alive at once (serving, starting, or spare). */
   maxChildren: number;
   /** Children kept started and waiting for a connection. */
@@ -35,48 +40,68 @@ interface Child {
   assigned: boolean;
 }
 
+/** One listening socket of the parent. */
+interface Accepting {
+  listener: PlanListener;
+  server: net.Server;
+  /** What to answer when no child can take a connection (per protocol), or null to just close. */
+  overload: Buffer | null;
+}
+
 /** A running fork-per-connection server. */
 export class ForkingServer {
   private readonly children = new Set<Child>();
-  private readonly server: net.Server;
+  private readonly accepting: readonly Accepting[];
   private stopping: Promise<void> | null = null;
   private bootFailures = 0;
   private topUpTimer: NodeJS.Timeout | undefined;
   private lastOverloadLog = 0;
   private stopWatchdog: () => void = () => {};
-  private readonly overload: Buffer | null;
+  /** Where clients connect (`[server]`, the first listener). */
   url = '';
+  /** The TCP port of `[server]` (0 for a unix socket). */
   port = 0;
+  /** Every listener, `[server]` first, with where it listens. */
+  listeners: readonly ListenerUrl[] = [];
 
   private constructor(private readonly opts: ForkingOptions) {
-    const front = getFront(opts.plan.config.server.protocol);
-    this.overload = front.overloadReply(opts.plan.config.server);
-    this.server = net.createServer({ pauseOnConnect: true }, (socket) => this.onConnection(socket));
+    this.accepting = planListeners(opts.plan).map((listener, index) => ({
+      listener,
+      server: net.createServer({ pauseOnConnect: true }, (socket) => this.onConnection(socket, index)),
+      overload: getFront(listener.server.protocol).overloadReply(listener.server),
+    }));
   }
 
-  /** Start one child (an app that does not load fails here, before listening), then listen. */
+  /** Start one child (an app that does not load fails here, before listening), then listen on every listener. */
   static async start(opts: ForkingOptions): Promise<ForkingServer> {
-    const s = opts.plan.config.server;
     const fs = new ForkingServer(opts);
     const first = fs.spawn();
     await first.slot.ready;
     try {
-      if (s.socketFile !== undefined) await clearStaleUnixSocket(s.socketFile);
-      await new Promise<void>((resolve, reject) => {
-        fs.server.once('error', reject);
-        const where = s.socketFile !== undefined ? { path: s.socketFile } : { host: s.socketHost, port: s.socketPort };
-        fs.server.listen({ ...where, backlog: s.socketQueueSize }, () => {
-          fs.server.off('error', reject);
-          resolve();
+      for (const { listener, server } of fs.accepting) {
+        const s = listener.server;
+        if (s.socketFile !== undefined) await clearStaleUnixSocket(s.socketFile);
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          const where = s.socketFile !== undefined ? { path: s.socketFile } : { host: s.socketHost, port: s.socketPort };
+          server.listen({ ...where, backlog: s.socketQueueSize }, () => {
+            server.off('error', reject);
+            resolve();
+          });
         });
-      });
+      }
     } catch (err) {
       await fs.stop(0);
       throw err;
     }
-    const addr = fs.server.address();
+    fs.listeners = fs.accepting.map(({ listener: l, server }) => {
+      const addr = server.address();
+      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+      return { section: l.section, url: getFront(l.server.protocol).describe(l.server, { port, path: l.server.socketFile }) };
+    });
+    const addr = fs.accepting[0].server.address();
     fs.port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-    fs.url = getFront(s.protocol).describe(s, { port: fs.port, path: s.socketFile });
+    fs.url = fs.listeners[0].url;
     fs.stopWatchdog = startWatchdog(
       () => [...fs.children].map((c) => c.slot),
       opts.plan.timeoutMs,
@@ -138,7 +163,7 @@ export class ForkingServer {
     }, delay);
   }
 
-  private onConnection(socket: net.Socket): void {
+  private onConnection(socket: net.Socket, listener: number): void {
     if (this.stopping !== null) {
       socket.destroy();
       return;
@@ -148,28 +173,29 @@ export class ForkingServer {
     const booting = ready ?? this.idleSpares().find((c) => c.slot.state === 'booting');
     let child = ready ?? booting;
     if (child === undefined && this.children.size < this.opts.maxChildren) child = this.spawn();
-    if (child === undefined) return this.refuse(socket);
+    if (child === undefined) return this.refuse(socket, listener);
     child.assigned = true;
     const target = child;
     target.slot.ready
-      .then(() => target.slot.send({ tsgi: 'connection' }, socket))
-      .catch(() => this.refuse(socket));
+      .then(() => target.slot.send({ tsgi: 'connection', listener }, socket))
+      .catch(() => this.refuse(socket, listener));
     this.topUp();
   }
 
   /** No process can take this connection: 503 with Retry-After (or just close, for TLS). */
-  private refuse(socket: net.Socket): void {
+  private refuse(socket: net.Socket, listener: number): void {
     if (socket.destroyed) return;
     const now = Date.now();
     if (now - this.lastOverloadLog > 1000) {
       this.lastOverloadLog = now;
       this.opts.log.log('warn', `forking: ${this.children.size} children alive (maxChildren ${this.opts.maxChildren}); answering 503 to new connections`);
     }
-    if (this.overload === null) {
+    const overload = this.accepting[listener].overload;
+    if (overload === null) {
       socket.destroy();
       return;
     }
-    socket.end(this.overload);
+    socket.end(overload);
     // Read and drop what the client sends, so closing does not reset the connection before it reads the 503.
     socket.resume();
     setTimeout(() => socket.destroy(), 2000).unref();
@@ -195,7 +221,7 @@ export class ForkingServer {
     this.stopping ??= (async () => {
       clearTimeout(this.topUpTimer);
       this.stopWatchdog();
-      if (this.server.listening) this.server.close();
+      for (const { server } of this.accepting) if (server.listening) server.close();
       await Promise.all([...this.children].map((c) => c.slot.drain('signal', graceMs)));
     })();
     return this.stopping;

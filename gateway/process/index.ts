@@ -3,5 +3,5 @@ export { ProcessPool, type ProcessPoolOptions } from './pool.js';
 export { ForkingServer, type ForkingOptions } from './fork-server.js';
 export { getFront, registerFront, netServerFront, socketFront, type ConnectionHandler, type FrontDef, type OpenFront } from './fronts.js';
 export { PoolMetrics } from './pool-metrics.js';
-export type { WorkerPlan, WorkerMode } from './plan.js';
+export type { WorkerPlan, WorkerMode, PlanListener } from './plan.js';
 export type { RetireReason } from './messages.js';

@@ -1,7 +1,7 @@
 /**
- * The pool's listening socket, created by the primary before any worker is forked and kept open by the
- * primary for its whole life. Workers inherit the descriptor (as stdio fd 4) and accept on it themselves,
- * so connections never pass through the primary.
+ * The pool's listening sockets (one per listener), created by the primary before any worker is forked and
+ * kept open by the primary for its whole life. Workers inherit the descriptors (as stdio fds 4, 5, ...) and
+ * accept on them themselves, so connections never pass through the primary.
  *
  * Why not node:cluster: cluster closes the shared socket when its last worker goes away, so with
  * processPool = 1 (or when every worker dies at once) new connections are refused while a replacement
@@ -17,7 +17,7 @@ import net from 'node:net';
 import { getSystemErrorName } from 'node:util';
 import { TsgiError } from '../../app-api/errors.js';
 
-/** The fd number a worker finds the listening socket at. */
+/** The fd number a worker finds the first listening socket at (`[server]`'s; the next listeners' follow: 5, 6, ...). */
 export const WORKER_LISTEN_FD = 4;
 
 /** A bound socket owned by the primary. */
@@ -61,13 +61,21 @@ export async function bindListenSocket(where: { host: string; port: number } | {
   }
   const address = net.isIP(where.host) !== 0 ? where.host : (await lookup(where.host)).address;
   const h = create(address, where.port, net.isIP(address));
-  if (typeof h === 'number') {
-    const err = bindError(`${where.host}:${where.port}`, h) as Error & { address?: string; port?: number };
+  const fail = (errno: number): Error => {
+    const err = bindError(`${where.host}:${where.port}`, errno) as Error & { address?: string; port?: number };
     err.address = where.host;
     err.port = where.port;
-    throw err;
-  }
+    return err;
+  };
+  if (typeof h === 'number') throw fail(h);
+  // libuv keeps a failed TCP bind (EADDRINUSE) as a "delayed error" for listen(), which the primary never
+  // calls; getsockname reports it. Unchecked, a worker's listen() on the unbound socket would take a random
+  // port on every interface.
   const out: { port?: number } = {};
-  h.getsockname?.(out);
+  const rc = h.getsockname?.(out) ?? 0;
+  if (rc < 0) {
+    h.close();
+    throw fail(rc);
+  }
   return { fd: h.fd, port: out.port ?? where.port, close: () => h.close() };
 }

@@ -41,8 +41,11 @@ export type WorkerMessage =
 export type SupervisorMessage =
   /** Stop accepting, finish in-flight requests within graceMs, publish graceful/stop/exit, exit 0. */
   | { tsgi: 'drain'; reason: RetireReason; graceMs: number }
-  /** Forking: serve the connection sent with this message, then exit. */
-  | { tsgi: 'connection' }
+  /**
+   * Forking: serve the connection sent with this message, then exit. `listener`: the index (in the plan's
+   * listeners, `[server]` = 0, the default) of the listener that accepted it: its front serves it.
+   */
+  | { tsgi: 'connection'; listener?: number }
   /** Metrics on: send your numbers (`metrics` with this id). */
   | { tsgi: 'metrics?'; id: number }
   /** The answer to `status?`: the pool's snapshot or Prometheus text, or why there is none. */

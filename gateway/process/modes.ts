@@ -1,10 +1,13 @@
 /**
  * The process concurrency models as serve.ts runs them: `processPool = N` and `forking = 1`. Both turn the
- * config into a worker plan; the workers import the app themselves (so a reload serves new code).
+ * config into a worker plan (with every listener: `[server]` and each `[server:NAME]`); the workers import
+ * the app themselves (so a reload serves new code) and open one front per listener.
  *
- * Metrics (statusPath, metricsListen): the workers meter their own requests; the supervisor follows every
- * worker it forks (PoolMetrics), adds up their numbers when asked, and serves metricsListen itself.
+ * Metrics (statusPath on any listener, metricsListen): the workers meter their own requests; the supervisor
+ * follows every worker it forks (PoolMetrics), adds up their numbers when asked, and serves metricsListen
+ * itself.
  */
+import { listenersOf } from '../config/resolve.js';
 import type { ModeRunner, ServeContext } from '../serve.js';
 import { ForkingServer } from './fork-server.js';
 import type { WorkerPlan } from './plan.js';
@@ -22,7 +25,8 @@ interface SupervisorMetrics {
 
 async function supervisorMetrics(ctx: ServeContext, mode: 'processPool' | 'forking'): Promise<SupervisorMetrics> {
   const s = ctx.config.server;
-  if (s.statusPath === undefined && s.metricsListen === undefined) return { listen: async () => {}, close: async () => {} };
+  const statusPage = listenersOf(ctx.config).some((l) => l.server.statusPath !== undefined);
+  if (!statusPage && s.metricsListen === undefined) return { listen: async () => {}, close: async () => {} };
   // Imported only when the metrics are on.
   const [{ PoolMetrics: Metrics }, { startMetricsServer }, { parseMetricsListen }] = await Promise.all([
     import('./pool-metrics.js'),
@@ -42,11 +46,14 @@ async function supervisorMetrics(ctx: ServeContext, mode: 'processPool' | 'forki
   };
 }
 
-function planOf(ctx: ServeContext): Omit<WorkerPlan, 'mode' | 'listenFd'> {
+function planOf(ctx: ServeContext): Omit<WorkerPlan, 'mode'> {
   const s = ctx.config.server;
+  // The listeners travel once, in `listeners` (each with its settings), not also inside the config.
+  const { listeners: _inConfig, ...config } = ctx.config;
+  const listeners = listenersOf(ctx.config).map((l) => ({ section: l.section, server: l.server }));
   return {
     // JSON round trip: the plan travels in an environment variable; this fails here, not in a worker.
-    config: JSON.parse(JSON.stringify(ctx.config)) as WorkerPlan['config'],
+    ...(JSON.parse(JSON.stringify({ config, listeners })) as Pick<WorkerPlan, 'config' | 'listeners'>),
     app: ctx.appSpec,
     cwd: ctx.cwd,
     graceMs: Math.round(s.gracefulTimeout * 1000),
@@ -56,7 +63,7 @@ function planOf(ctx: ServeContext): Omit<WorkerPlan, 'mode' | 'listenFd'> {
   };
 }
 
-/** processPool = N: N processes accept on one socket bound before the fork. */
+/** processPool = N: N processes accept on the sockets (one per listener) bound before the fork. */
 export const runProcessPool: ModeRunner = async (ctx) => {
   const metrics = await supervisorMetrics(ctx, 'processPool');
   const pool = await ProcessPool.start({ size: ctx.config.server.processPool, plan: planOf(ctx), log: ctx.log, onSpawn: metrics.onSpawn });
@@ -68,6 +75,7 @@ export const runProcessPool: ModeRunner = async (ctx) => {
   }
   return {
     url: pool.url,
+    listeners: pool.listeners,
     close: async (graceMs) => {
       await pool.stop(graceMs);
       await metrics.close();
@@ -95,6 +103,7 @@ export const runForking: ModeRunner = async (ctx) => {
   }
   return {
     url: server.url,
+    listeners: server.listeners,
     close: async (graceMs) => {
       await server.stop(graceMs);
       await metrics.close();

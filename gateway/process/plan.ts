@@ -5,6 +5,7 @@
  */
 import { TsgiError } from '../../app-api/errors.js';
 import type { AppSpec } from '../app-loader.js';
+import type { ServerConfig } from '../config/options.js';
 import type { Config } from '../config/resolve.js';
 
 /** The environment variable that carries the plan to a worker. */
@@ -12,15 +13,25 @@ export const PLAN_ENV = 'TSGI_WORKER_PLAN';
 
 /** How a worker process gets its connections. */
 export type WorkerMode =
-  /** processPool: accept on a listening socket inherited from the primary (fd `listenFd`). */
+  /** processPool: accept on the listening sockets inherited from the primary (each listener's `fd`). */
   | 'pool'
   /** forking: the parent sends one accepted connection; serve it, then exit. */
   | 'fork';
 
+/** One listener a worker serves (`[server]` or a `[server:NAME]` section). */
+export interface PlanListener {
+  /** `[server]` or `[server:NAME]`, for messages. */
+  section: string;
+  /** Its settings (address, protocol, TLS, timeouts, scriptName, statusPath...), as resolve.ts built them. */
+  server: ServerConfig;
+  /** pool mode: the fd of its listening socket, inherited from the primary (filled in by WorkerSlot). */
+  fd?: number;
+}
+
 /** What a worker runs. */
 export interface WorkerPlan {
   mode: WorkerMode;
-  /** The validated config, as the supervisor resolved it (the front is chosen by `server.protocol`). */
+  /** The validated config, as the supervisor resolved it (process options, `[app]`). */
   config: Config;
   /** The app to import, `MODULE[:EXPORT]` parsed. */
   app: AppSpec;
@@ -33,8 +44,11 @@ export interface WorkerPlan {
   /** Recycle the process after this many requests (plus a random 0..maxRequestsJitter); 0 = never. */
   maxRequests: number;
   maxRequestsJitter: number;
-  /** pool mode: the fd of the listening socket inherited from the primary. */
-  listenFd?: number;
+  /**
+   * Every listener, `[server]` first, in the order of the config; a worker opens one front per listener (by
+   * its `server.protocol`). Absent in a plan built by hand: the listeners of `config` (listenersOf).
+   */
+  listeners?: PlanListener[];
 }
 
 /** Serialize a plan for the child's environment. */
@@ -53,4 +67,15 @@ export function planFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerPlan {
   } catch (err) {
     throw new TsgiError('TSGI_ERR_CONFIG', `${PLAN_ENV} is not valid JSON`, { cause: err });
   }
+}
+
+/**
+ * The listeners of a plan, `[server]` first: `plan.listeners`, or for a plan built by hand those of its
+ * config (`[server]` alone when the config has no list). Kept here, not from config/resolve.ts, so a worker
+ * does not import the config code.
+ */
+export function planListeners(plan: Pick<WorkerPlan, 'listeners' | 'config'>): PlanListener[] {
+  if (plan.listeners !== undefined) return plan.listeners;
+  const listeners = plan.config.listeners ?? [{ section: '[server]', server: plan.config.server }];
+  return listeners.map((l) => ({ section: l.section, server: l.server }));
 }

@@ -1,6 +1,8 @@
 /**
- * processPool = N: N worker processes accept on one listening socket that the primary bound before forking
- * them (see listen-socket.ts). The primary never touches a request; it keeps N workers alive:
+ * processPool = N: N worker processes accept on the listening sockets that the primary bound before forking
+ * them (see listen-socket.ts): one per listener (`[server]` and each `[server:NAME]`), and every worker
+ * accepts on all of them, as gunicorn's workers do with several `bind` addresses. The primary never
+ * touches a request; it keeps N workers alive:
  * - a worker that dies is replaced (with a growing delay while new workers keep dying at boot);
  * - a worker whose heartbeats stop for workerTimeout is killed and replaced (its clients' connections
  *   close; a request stuck in async code is answered 504 by the worker itself, which then asks to go);
@@ -9,21 +11,22 @@
  * - reload (SIGHUP) does the same for every worker, one at a time: the new code is imported by the new
  *   processes, and if it does not load, the old workers keep serving and reload() rejects;
  * - stop (SIGTERM) drains every worker: they stop accepting, finish in-flight requests within the grace
- *   period, publish their lifecycle channels and exit 0.
+ *   period, publish their lifecycle channels and exit 0; then the primary closes every socket.
  */
+import type { ListenerUrl } from '../listeners.js';
 import type { ErrorLog } from '../log.js';
 import { getFront } from './fronts.js';
 import { bindListenSocket, type ListenSocket } from './listen-socket.js';
 import type { RetireReason } from './messages.js';
-import type { WorkerPlan } from './plan.js';
+import { planListeners, type WorkerPlan } from './plan.js';
 import { startWatchdog, WorkerSlot } from './worker-slot.js';
 
 /** Options of a process pool. */
 export interface ProcessPoolOptions {
   /** Number of worker processes (>= 1). */
   size: number;
-  /** What every worker runs (mode and listenFd are filled in by the pool). */
-  plan: Omit<WorkerPlan, 'mode' | 'listenFd'>;
+  /** What every worker runs (the mode and each listener's fd are filled in by the pool). */
+  plan: Omit<WorkerPlan, 'mode'>;
   log: ErrorLog;
   /** The worker entry script; default worker-main.js. */
   script?: string;
@@ -41,20 +44,36 @@ export class ProcessPool {
   private reloading: Promise<void> | null = null;
   private reloadAgain = false;
   private stopWatchdog: () => void = () => {};
-  /** Where clients connect. */
+  /** Where clients connect (`[server]`, the first listener). */
   readonly url: string;
+  /** Every listener, `[server]` first, with where it listens. */
+  readonly listeners: readonly ListenerUrl[];
 
-  private constructor(private readonly opts: ProcessPoolOptions, private readonly socket: ListenSocket) {
-    const front = getFront(opts.plan.config.server.protocol);
-    this.url = front.describe(opts.plan.config.server, { port: socket.port, path: socket.path });
+  private constructor(private readonly opts: ProcessPoolOptions, private readonly sockets: readonly ListenSocket[]) {
+    this.listeners = planListeners(opts.plan).map((l, i) => ({
+      section: l.section,
+      url: getFront(l.server.protocol).describe(l.server, { port: sockets[i].port, path: sockets[i].path }),
+    }));
+    this.url = this.listeners[0].url;
   }
 
-  /** Bind the socket, fork the workers, resolve once all serve. Rejects with the first worker's boot error. */
+  /**
+   * Bind every listener's socket, fork the workers, resolve once all serve. Rejects with the first worker's
+   * boot error, or with the bind error of a listener (the sockets already bound are closed).
+   */
   static async start(opts: ProcessPoolOptions): Promise<ProcessPool> {
-    const s = opts.plan.config.server;
-    getFront(s.protocol); // TSGI_ERR_NOT_YET before anything is bound or forked
-    const socket = await bindListenSocket(s.socketFile !== undefined ? { path: s.socketFile } : { host: s.socketHost, port: s.socketPort });
-    const pool = new ProcessPool(opts, socket);
+    const listeners = planListeners(opts.plan);
+    for (const l of listeners) getFront(l.server.protocol); // TSGI_ERR_NOT_YET before anything is bound or forked
+    const sockets: ListenSocket[] = [];
+    try {
+      for (const { server: s } of listeners) {
+        sockets.push(await bindListenSocket(s.socketFile !== undefined ? { path: s.socketFile } : { host: s.socketHost, port: s.socketPort }));
+      }
+    } catch (err) {
+      for (const socket of sockets) socket.close();
+      throw err;
+    }
+    const pool = new ProcessPool(opts, sockets);
     try {
       const first = Array.from({ length: Math.max(1, opts.size) }, () => pool.spawn());
       await Promise.all(first.map((w) => w.ready));
@@ -71,9 +90,9 @@ export class ProcessPool {
     return pool;
   }
 
-  /** The bound TCP port (0 for a unix socket). */
+  /** The bound TCP port of `[server]` (0 for a unix socket). */
   get port(): number {
-    return this.socket.port;
+    return this.sockets[0].port;
   }
 
   /** Pids of the workers that serve now. */
@@ -82,7 +101,7 @@ export class ProcessPool {
   }
 
   private spawn(): WorkerSlot {
-    const slot = new WorkerSlot({ ...this.opts.plan, mode: 'pool' }, { listenFd: this.socket.fd, script: this.opts.script });
+    const slot = new WorkerSlot({ ...this.opts.plan, mode: 'pool' }, { listenFds: this.sockets.map((s) => s.fd), script: this.opts.script });
     this.slots.add(slot);
     this.opts.onSpawn?.(slot);
     let booted = false;
@@ -165,13 +184,13 @@ export class ProcessPool {
     return this.reloading;
   }
 
-  /** Graceful stop: every worker drains within `graceMs` and exits; then the socket is closed. */
+  /** Graceful stop: every worker drains within `graceMs` and exits; then every socket is closed. */
   stop(graceMs: number): Promise<void> {
     this.stopping ??= (async () => {
       clearTimeout(this.fillTimer);
       this.stopWatchdog();
       await Promise.all([...this.slots].map((s) => s.drain('signal', graceMs)));
-      this.socket.close();
+      for (const socket of this.sockets) socket.close();
     })();
     return this.stopping;
   }

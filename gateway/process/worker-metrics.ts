@@ -3,9 +3,9 @@
  * set. The worker meters its dispatcher as a single process does and answers the supervisor's `metrics?`
  * with its numbers; the supervisor adds up every worker's (pool-metrics.ts) and serves metricsListen.
  *
- * statusPath on the app's own port: whichever worker takes the request asks the supervisor for the whole
- * pool's numbers (`status?`) rather than answering with its own, so the page does not depend on which
- * worker the kernel handed the connection to.
+ * statusPath on the app's own port (on any listener that sets it): whichever worker takes the request asks
+ * the supervisor for the whole pool's numbers (`status?`) rather than answering with its own, so the page
+ * does not depend on which worker the kernel handed the connection to.
  */
 import { TsgiError } from '../../app-api/errors.js';
 import type { ServerConfig } from '../config/options.js';
@@ -22,8 +22,11 @@ const POOL_ANSWER_MS = 10_000;
 
 /** A worker's metrics. */
 export interface WorkerMetrics {
-  /** What the front dispatches to: metered, with statusPath answered from the pool's numbers. */
-  readonly dispatcher: Dispatcher;
+  /**
+   * What each listener's front dispatches to, in the order of the listeners given to meterWorker: one
+   * metered dispatcher counts them all; a listener with statusPath answers it there (pool numbers).
+   */
+  readonly dispatchers: readonly Dispatcher[];
   /** This worker's numbers now. */
   report(): WorkerReport;
   /** Send the final numbers to the supervisor (before exiting); resolves once sent, or after a second. */
@@ -69,10 +72,19 @@ function poolSource(): StatusSource {
   };
 }
 
-/** Meter `inner` for the supervisor, and answer statusPath (when set) with the whole pool's numbers. */
-export function meterWorker(inner: Dispatcher, config: ServerConfig, log: ErrorLog): WorkerMetrics {
-  const metered: MeteredDispatcher = withMetrics(inner, { allow: config.statusAllow, log });
-  const dispatcher = config.statusPath === undefined ? metered : statusRoute(poolSource(), metered, { statusPath: config.statusPath, allow: config.statusAllow, log });
+/**
+ * Meter `inner` for the supervisor, and answer each listener's statusPath (when set) with the whole pool's
+ * numbers, for that listener's statusAllow, as a single process with several listeners does
+ * (gateway/listeners.ts). `listeners`: the settings of every listener the worker serves, `[server]` first.
+ */
+export function meterWorker(inner: Dispatcher, listeners: readonly ServerConfig[], log: ErrorLog): WorkerMetrics {
+  const metered: MeteredDispatcher = withMetrics(inner, { allow: listeners[0].statusAllow, log });
+  let pool: StatusSource | undefined;
+  const dispatchers = listeners.map((l) => {
+    if (l.statusPath === undefined) return metered;
+    pool ??= poolSource(); // one message handler for all the status pages
+    return statusRoute(pool, metered, { statusPath: l.statusPath, allow: l.statusAllow, log });
+  });
   const report = (): WorkerReport => ({ snapshot: metered.snapshot(), raw: metered.raw() });
   process.on('message', (m: unknown) => {
     if (!isTsgiMessage(m) || (m as SupervisorMessage).tsgi !== 'metrics?') return;
@@ -80,7 +92,7 @@ export function meterWorker(inner: Dispatcher, config: ServerConfig, log: ErrorL
   });
   return {
     // The worker closes `inner` itself when it drains; the wrappers hold nothing to close.
-    dispatcher,
+    dispatchers,
     report,
     sendFinal(): Promise<void> {
       if (!process.connected) return Promise.resolve();

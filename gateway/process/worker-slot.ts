@@ -7,7 +7,7 @@ import type net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { TsgiError, type TsgiErrorCode, ERROR_CODES } from '../../app-api/errors.js';
 import { isTsgiMessage, type RetireReason, type SupervisorMessage, type WorkerMessage } from './messages.js';
-import { encodePlan, PLAN_ENV, type WorkerPlan } from './plan.js';
+import { encodePlan, PLAN_ENV, planListeners, type WorkerPlan } from './plan.js';
 import { WORKER_LISTEN_FD } from './listen-socket.js';
 
 /** The worker entry script (compiled next to this file). */
@@ -43,10 +43,21 @@ export class WorkerSlot {
   onMessage: ((m: WorkerMessage) => void) | undefined;
   private failure: { code: string; message: string } | undefined;
 
-  constructor(plan: WorkerPlan, opts: { listenFd?: number; script?: string } = {}) {
+  /**
+   * `listenFds` (processPool): the primary's listening sockets, one per listener of the plan in its order;
+   * the worker inherits them as fds 4, 5, ... and finds each one's number in its plan listener's `fd`.
+   */
+  constructor(plan: WorkerPlan, opts: { listenFds?: readonly number[]; script?: string } = {}) {
     const stdio: Array<'inherit' | 'ipc' | number> = ['inherit', 'inherit', 'inherit', 'ipc'];
-    if (opts.listenFd !== undefined) stdio[WORKER_LISTEN_FD] = opts.listenFd;
-    const fullPlan: WorkerPlan = opts.listenFd !== undefined ? { ...plan, listenFd: WORKER_LISTEN_FD } : plan;
+    let fullPlan = plan;
+    if (opts.listenFds !== undefined) {
+      const listeners = planListeners(plan);
+      if (listeners.length !== opts.listenFds.length) {
+        throw new Error(`${opts.listenFds.length} listening socket(s) for ${listeners.length} listener(s): the pool binds one per listener`);
+      }
+      opts.listenFds.forEach((fd, i) => (stdio[WORKER_LISTEN_FD + i] = fd));
+      fullPlan = { ...plan, listeners: listeners.map((l, i) => ({ ...l, fd: WORKER_LISTEN_FD + i })) };
+    }
     this.child = fork(opts.script ?? WORKER_SCRIPT, [], {
       stdio,
       env: { ...process.env, [PLAN_ENV]: encodePlan(fullPlan) },

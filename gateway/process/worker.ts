@@ -1,8 +1,9 @@
 /**
  * A worker process: what runs in each processPool process and in each forked child. It imports the app,
  * lets the app subscribe to its lifecycle engine (the module's `setup(engine)` export), publishes `start`,
- * opens the configured front (by protocol name) and then either accepts on the listening socket inherited
- * from the primary or serves the one connection its parent hands over.
+ * opens one front per listener (`[server]` and each `[server:NAME]`, by protocol name, all on one
+ * dispatcher) and then either accepts on the listening sockets inherited from the primary or serves the one
+ * connection its parent hands over, with the front of the listener that accepted it.
  *
  * It leaves by draining, never by dying mid-request: on SIGTERM/SIGINT, on the supervisor's `drain` (stop,
  * reload, recycling), when its parent goes away, or (forking) when its connection is closed.
@@ -17,7 +18,7 @@ import { importAppModule, ProcessLifecycle } from '../lifecycle/process-lifecycl
 import { openErrorLog } from '../open-error-log.js';
 import { getFront, type OpenFront } from './fronts.js';
 import { isTsgiMessage, type RetireReason, type SupervisorMessage, type WorkerMessage } from './messages.js';
-import type { WorkerPlan } from './plan.js';
+import { planListeners, type WorkerPlan } from './plan.js';
 import { WorkerDispatcher } from './worker-dispatcher.js';
 import type { WorkerMetrics } from './worker-metrics.js';
 
@@ -56,7 +57,7 @@ async function importApp(plan: WorkerPlan): Promise<{ app: App; module: Record<s
 export async function runWorker(plan: WorkerPlan): Promise<void> {
   const { log, close: closeLog } = openErrorLog(plan.config.server);
   let lifecycle: ProcessLifecycle | null = null;
-  let front: OpenFront | null = null;
+  let fronts: OpenFront[] | null = null;
   let dispatcher: WorkerDispatcher | null = null;
   let metrics: WorkerMetrics | null = null;
   let draining: Promise<void> | null = null;
@@ -71,11 +72,11 @@ export async function runWorker(plan: WorkerPlan): Promise<void> {
   };
 
   const drain = (reason: RetireReason, graceMs: number): Promise<void> => {
-    if (front === null || dispatcher === null || lifecycle === null) {
+    if (fronts === null || dispatcher === null || lifecycle === null) {
       asked ??= { reason, graceMs }; // still booting: drain right after
       return Promise.resolve();
     }
-    draining ??= (async (f: OpenFront, d: WorkerDispatcher, l: ProcessLifecycle) => {
+    draining ??= (async (fs: OpenFront[], d: WorkerDispatcher, l: ProcessLifecycle) => {
       const started = Date.now();
       send({ tsgi: 'draining', reason });
       setTimeout(() => {
@@ -83,7 +84,7 @@ export async function runWorker(plan: WorkerPlan): Promise<void> {
         process.exit(0);
       }, graceMs + LISTENER_MARGIN_MS).unref();
       await l.end(reason, async () => {
-        await f.drain(graceMs);
+        await Promise.all(fs.map((f) => f.drain(graceMs)));
         // A request whose client went away may still be running in the app: give it the rest of the grace.
         await d.whenIdle(Math.max(0, graceMs - (Date.now() - started)));
         await d.close();
@@ -92,7 +93,7 @@ export async function runWorker(plan: WorkerPlan): Promise<void> {
       await metrics?.sendFinal();
       closeLog();
       process.exit(0);
-    })(front, dispatcher, lifecycle!);
+    })(fronts, dispatcher, lifecycle!);
     return draining;
   };
 
@@ -101,7 +102,8 @@ export async function runWorker(plan: WorkerPlan): Promise<void> {
     const msg = m as SupervisorMessage;
     if (msg.tsgi === 'drain') void drain(msg.reason, msg.graceMs);
     else if (msg.tsgi === 'connection' && handle !== undefined) {
-      if (front === null || draining !== null) {
+      const front = fronts?.[msg.listener ?? 0];
+      if (front === undefined || draining !== null) {
         handle.destroy();
         return;
       }
@@ -130,12 +132,25 @@ export async function runWorker(plan: WorkerPlan): Promise<void> {
       },
     });
     const l = await ProcessLifecycle.begin(module, { log, appConfig: plan.config.app, multiprocess: true });
-    const s = plan.config.server;
+    const listeners = planListeners(plan);
     // Imported only when asked for: the metrics code is not on a forked child's start-up path otherwise.
-    if (s.statusPath !== undefined || s.metricsListen !== undefined) metrics = (await import('./worker-metrics.js')).meterWorker(d, s, log);
-    const f = await getFront(s.protocol).open(metrics?.dispatcher ?? d, s, log);
-    if (plan.mode === 'pool') await f.listenOnFd(plan.listenFd!, plan.config.server.socketQueueSize);
-    front = f;
+    if (plan.config.server.metricsListen !== undefined || listeners.some((l) => l.server.statusPath !== undefined)) {
+      metrics = (await import('./worker-metrics.js')).meterWorker(d, listeners.map((l) => l.server), log);
+    }
+    if (plan.mode === 'pool') {
+      for (const l of listeners) if (l.fd === undefined) throw new Error(`${l.section}: no listening socket was passed to this worker`);
+    }
+    // Every front is opened before any accepts (also in a forked child, which serves one of them): a
+    // listener whose settings cannot work (an unreadable TLS key) fails the start as in a single process,
+    // and a worker never serves on one listener while it may still fail on another.
+    const opened: OpenFront[] = [];
+    for (const [i, l] of listeners.entries()) opened.push(await getFront(l.server.protocol).open(metrics?.dispatchers[i] ?? d, l.server, log));
+    // Told to drain while booting (stop, reload): accept nothing; the drain runs once booted, below.
+    // (A cast: TypeScript cannot see that drain() may have set `asked` meanwhile.)
+    if (plan.mode === 'pool' && (asked as unknown) === null) {
+      for (const [i, l] of listeners.entries()) await opened[i].listenOnFd(l.fd!, l.server.socketQueueSize);
+    }
+    fronts = opened;
     dispatcher = d;
     lifecycle = l;
   } catch (err) {
