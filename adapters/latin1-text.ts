@@ -21,6 +21,31 @@ const interned: string[] = new Array<string>(INTERN_SLOTS).fill('');
 // The bytes of each slot's string, INTERN_MAX_LEN per slot: comparing two byte arrays is cheaper than charCodeAt.
 const internedBytes = new Uint8Array(INTERN_SLOTS * INTERN_MAX_LEN);
 
+/** The slot of the string latin1Text returned last, -1 when it was not interned (empty or too long). */
+let lastSlot = -1;
+/** Per slot, the name set (see newNameSet) in which a name with that slot's bytes was last marked. */
+const slotMark = new Int32Array(INTERN_SLOTS);
+let nameSet = 0;
+
+/** Start a new set of names (one request's params or headers), for markName. */
+export function newNameSet(): void {
+  nameSet = (nameSet + 1) | 0 || 1; // never 0: the marks of slots never used
+}
+
+/**
+ * Call right after latin1Text returned a name: true when no name with these bytes was marked in the current
+ * set (the name is new to the request's object), false when it may be a repeat (or was not interned): then
+ * look at the object. Why: `obj[name]` for a name the object lacks is a megamorphic lookup that walks the
+ * prototype chain, ~3% of a FastCGI request; a slot's bytes are a pure function of the name, so a mark
+ * cannot say "new" wrongly (a collision or an eviction only makes it say "look").
+ */
+export function markName(): boolean {
+  const slot = lastSlot;
+  if (slot < 0 || slotMark[slot] === nameSet) return false;
+  slotMark[slot] = nameSet;
+  return true;
+}
+
 /**
  * `buf.toString('latin1', start, end)`, but the same string object for the same short byte run (see above).
  * `isName`: the string will be a property key; it is stored internalized so keyed stores skip V8's
@@ -28,6 +53,7 @@ const internedBytes = new Uint8Array(INTERN_SLOTS * INTERN_MAX_LEN);
  */
 export function latin1Text(buf: Buffer, start: number, end: number, isName = false): string {
   const len = end - start;
+  lastSlot = -1;
   if (len === 0) return '';
   if (len > INTERN_MAX_LEN) return latin1Slice !== undefined ? latin1Slice.call(buf, start, end) : buf.toString('latin1', start, end);
   let h = len;
@@ -35,6 +61,7 @@ export function latin1Text(buf: Buffer, start: number, end: number, isName = fal
   const slot = (h ^ (h >>> 15)) & (INTERN_SLOTS - 1);
   const hit = interned[slot];
   const at = slot * INTERN_MAX_LEN;
+  lastSlot = slot;
   if (hit.length === len) {
     let i = 0;
     while (i < len && internedBytes[at + i] === buf[start + i]) i++;

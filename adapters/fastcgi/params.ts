@@ -6,7 +6,7 @@
  */
 import type { CgiVars } from '../../app-api/types.js';
 import { decodeUtf8Var, removedFromGateway, UTF8_CGI_VARS } from '../../gateway/environ.js';
-import { latin1Text as latin1 } from '../latin1-text.js';
+import { latin1Text as latin1, markName, newNameSet } from '../latin1-text.js';
 import { RecordError } from './records.js';
 
 
@@ -51,6 +51,7 @@ export function parseParams(buf: Buffer): CgiVars {
   const out: CgiVars = {};
   let pos = 0;
   const end = buf.length;
+  newNameSet();
   while (pos < end) {
     // Lengths: one byte below 128, else four bytes with the top bit set (up to 2^31 - 1).
     let nameLen = buf[pos];
@@ -74,10 +75,11 @@ export function parseParams(buf: Buffer): CgiVars {
     }
     if (nameLen === 0) throw new RecordError('name-value pair with an empty name');
     const name = latin1(buf, pos, pos + nameLen, true);
+    const fresh = markName(); // before paramText: it calls latin1Text again
     pos += nameLen;
     const value = paramText(name, buf, pos, pos + valueLen);
     pos += valueLen;
-    const prev = out[name];
+    const prev = fresh ? undefined : out[name];
     if (removedFromGateway(name, value)) {
       // Left out here rather than deleted later by cgiFromGateway: see removedFromGateway. A repeat removes
       // an earlier value too, as "the later one wins" then cgiFromGateway's delete would.

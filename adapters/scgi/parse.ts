@@ -18,7 +18,7 @@
  *   header line (nginx <= 1.22 does this): joined by default, as the FastCGI front and the HTTP front do.
  */
 import { TsgiError } from '../../app-api/errors.js';
-import { latin1Text } from '../latin1-text.js';
+import { latin1Text, markName, newNameSet } from '../latin1-text.js';
 
 /** Default limit of the header block (the netstring payload), in bytes. */
 export const DEFAULT_MAX_HEADER_BYTES = 64 * 1024;
@@ -133,6 +133,7 @@ export function parseBlock(block: Buffer, joinHttpDuplicates = true, keep: KeepH
   let pos = 0;
   let first = true;
   const end = block.length;
+  newNameSet();
   while (pos < end) {
     let nameEnd = pos;
     while (block[nameEnd] !== 0) nameEnd++; // the block ends with NUL (checked above): no bounds test needed
@@ -141,6 +142,7 @@ export function parseBlock(block: Buffer, joinHttpDuplicates = true, keep: KeepH
     let valueEnd = nameEnd + 1;
     while (block[valueEnd] !== 0) valueEnd++;
     const name = latin1Text(block, pos, nameEnd, true);
+    const fresh = markName(); // before the value's latin1Text
     const value = latin1Text(block, nameEnd + 1, valueEnd);
     pos = valueEnd + 1;
     if (first) {
@@ -151,7 +153,7 @@ export function parseBlock(block: Buffer, joinHttpDuplicates = true, keep: KeepH
     }
     if (name === 'SCGI' && scgi === undefined) scgi = value;
     // hasOwn, not `headers[name] !== undefined`: a name like "constructor" is not a duplicate of Object.prototype's.
-    if (hasOwn.call(headers, name) || (dropped !== undefined && dropped.includes(name))) {
+    if (!fresh && (hasOwn.call(headers, name) || (dropped !== undefined && dropped.includes(name)))) {
       if (!joinHttpDuplicates || !name.startsWith('HTTP_')) throw protocolError(`duplicate header ${JSON.stringify(name.slice(0, 64))}`);
       if (hasOwn.call(headers, name)) headers[name] += (name === 'HTTP_COOKIE' ? '; ' : ', ') + value;
       continue;
