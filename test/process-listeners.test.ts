@@ -8,7 +8,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +17,7 @@ import { ErrorLog, MemoryLog } from '../gateway/log.js';
 import { serve, type Running } from '../gateway/serve.js';
 import { FIXTURE_APP } from './fixtures/pool/client.js';
 import { alive, waitFor } from './fixtures/process/harness.js';
-import { sendRequest, type Target } from './support/http-client.js';
+import { accepts, getJson, sendRequest } from './support/http-client.js';
 import { nginxVars, scgiRequest } from './support/scgi-client.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -28,23 +27,7 @@ const APP = `${FIXTURE_APP}:default`;
 
 type Json = Record<string, unknown>;
 
-async function getJson(target: Target, p: string): Promise<{ status: number; body: Json }> {
-  const res = await sendRequest(target, { method: 'GET', path: p });
-  const type = res.headers['content-type'] ?? '';
-  return { status: res.status, body: type.includes('json') ? (JSON.parse(res.body.toString()) as Json) : {} };
-}
 
-/** Resolves true when something accepts a connection at `where`, false when it is refused or missing. */
-function accepts(where: { port: number } | { path: string }): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(where as net.NetConnectOpts);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
 
 const portOf = (url: string): number => Number(/:(\d+)$/.exec(url)![1]);
 
@@ -308,27 +291,6 @@ describe('several listeners under processPool / forking through serve()', functi
       await running.close(1000);
       running = undefined;
       expect(existsSync(sock)).to.equal(false);
-    });
-
-    it(`${mode}: a listener that cannot bind fails the start with EADDRINUSE and closes the sockets already bound`, async () => {
-      const busy = net.createServer();
-      await new Promise<void>((res) => busy.listen(0, '127.0.0.1', res));
-      const busyPort = (busy.address() as net.AddressInfo).port;
-      const first = path.join(dir, 'first.sock');
-      try {
-        const file = path.join(dir, 'busy.cfg');
-        writeFileSync(file, `[server]\nsocketFile = ${first}\n${mode}\n\n[server:b]\nsocketPort = ${busyPort}\n`);
-        let error: unknown;
-        try {
-          running = await serve({ config: loadConfig(file), app: APP, log: new ErrorLog(new MemoryLog()) });
-        } catch (err) {
-          error = err;
-        }
-        expect((error as NodeJS.ErrnoException | undefined)?.code).to.equal('EADDRINUSE');
-        expect(await accepts({ path: first })).to.equal(false);
-      } finally {
-        await new Promise((res) => busy.close(res));
-      }
     });
   }
 });

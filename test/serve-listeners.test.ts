@@ -15,7 +15,7 @@ import { loadConfig } from '../gateway/config/load.js';
 import { ErrorLog, MemoryLog } from '../gateway/log.js';
 import { serve, type Running } from '../gateway/serve.js';
 import { FIXTURE_APP } from './fixtures/pool/client.js';
-import { sendRequest, type Target } from './support/http-client.js';
+import { accepts, getJson, sendRequest } from './support/http-client.js';
 import { nginxVars, scgiRequest } from './support/scgi-client.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -25,27 +25,11 @@ const APP = `${FIXTURE_APP}:default`;
 
 type Json = Record<string, unknown>;
 
-async function getJson(target: Target, p: string): Promise<{ status: number; body: Json }> {
-  const res = await sendRequest(target, { method: 'GET', path: p });
-  const type = res.headers['content-type'] ?? '';
-  return { status: res.status, body: type.includes('json') ? (JSON.parse(res.body.toString()) as Json) : {} };
-}
 
 function environOf(body: Json): Record<string, string> {
   return body.environ as Record<string, string>;
 }
 
-/** Resolves true when something accepts a connection at `where`, false when it is refused or missing. */
-function accepts(where: { port: number } | { path: string }): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(where as net.NetConnectOpts);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
 
 const portOf = (url: string): number => Number(new URL(url).port);
 const scgiPortOf = (url: string): number => Number(/:(\d+)$/.exec(url)![1]);
@@ -163,26 +147,30 @@ describe('several listeners: [server] + [server:NAME] through serve()', function
     expect(environOf(b.body).SERVER_PORT).to.equal(String(p2));
   });
 
-  it('a listener that cannot bind fails the start with EADDRINUSE and closes the listeners already open', async () => {
-    const busy = net.createServer();
-    await new Promise<void>((res) => busy.listen(0, '127.0.0.1', res));
-    const busyPort = (busy.address() as net.AddressInfo).port;
-    const first = path.join(dir, 'first.sock');
-    try {
-      const file = path.join(dir, 'busy.cfg');
-      writeFileSync(file, `[server]\nsocketFile = ${first}\n\n[server:b]\nsocketPort = ${busyPort}\n`);
-      let error: unknown;
+  // Single mode opens its fronts itself; processPool and forking bind every socket in the supervisor first.
+  for (const mode of ['', 'processPool = 1', 'forking = on']) {
+    it(`${mode || 'single mode'}: a listener that cannot bind fails the start with EADDRINUSE and closes the listeners already open`, async () => {
+      const busy = net.createServer();
+      await new Promise<void>((res) => busy.listen(0, '127.0.0.1', res));
+      const busyPort = (busy.address() as net.AddressInfo).port;
+      const first = path.join(dir, 'first.sock');
       try {
-        running = await serve({ config: loadConfig(file), app: APP, log: new ErrorLog(new MemoryLog()) });
-      } catch (err) {
-        error = err;
+        const file = path.join(dir, 'busy.cfg');
+        writeFileSync(file, `[server]\nsocketFile = ${first}\n${mode}\n\n[server:b]\nsocketPort = ${busyPort}\n`);
+        let error: unknown;
+        try {
+          running = await serve({ config: loadConfig(file), app: APP, log: new ErrorLog(new MemoryLog()) });
+        } catch (err) {
+          error = err;
+        }
+        expect((error as NodeJS.ErrnoException | undefined)?.code).to.equal('EADDRINUSE');
+        expect(await accepts({ path: first })).to.equal(false);
+      } finally {
+        await new Promise((res) => busy.close(res));
       }
-      expect((error as NodeJS.ErrnoException | undefined)?.code).to.equal('EADDRINUSE');
-      expect(await accepts({ path: first })).to.equal(false);
-    } finally {
-      await new Promise((res) => busy.close(res));
-    }
-  });
+    });
+  }
+
 });
 
 describe('several listeners: the tsgi command', function () {

@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import net from 'node:net';
 
 /** Where to send: a TCP port on loopback, or a unix socket. */
 export interface Target {
@@ -116,4 +117,23 @@ async function pump(body: AsyncIterable<Buffer> | Iterable<Buffer>, r: http.Clie
     }
   }
   r.end();
+}
+
+/** GET `path`; the body parsed as JSON when the response says it is JSON, else `{}`. */
+export async function getJson(target: Target, path: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await sendRequest(target, { method: 'GET', path });
+  const type = res.headers['content-type'] ?? '';
+  return { status: res.status, body: type.includes('json') ? (JSON.parse(res.body.toString()) as Record<string, unknown>) : {} };
+}
+
+/** Resolves true when something accepts a connection at `where`, false when it is refused or missing. */
+export function accepts(where: { port: number; host?: string } | { path: string }): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(where as net.NetConnectOpts);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
 }
