@@ -94,28 +94,18 @@ interface Settings {
   readonly bodyHighWater: number;
 }
 
-// Resolved once per options object: a server passes the same one for every connection.
-const resolved = new WeakMap<ScgiConnectionOptions, WeakMap<Dispatcher, Settings>>();
-
 function settingsOf(dispatcher: Dispatcher, opts: ScgiConnectionOptions): Settings {
-  let byDispatcher = resolved.get(opts);
-  if (byDispatcher === undefined) resolved.set(opts, (byDispatcher = new WeakMap()));
-  let s = byDispatcher.get(dispatcher);
-  if (s === undefined) {
-    s = {
-      dispatcher,
-      log: opts.log ?? new ErrorLog(),
-      scriptName: opts.scriptName,
-      maxHeaderBytes: opts.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES,
-      joinDuplicateHttpHeaders: opts.joinDuplicateHttpHeaders !== false,
-      headerTimeout: opts.headerTimeout ?? 20_000,
-      idleTimeout: opts.idleTimeout ?? 60_000,
-      lingerTimeout: opts.lingerTimeout ?? 5_000,
-      bodyHighWater: opts.bodyHighWater ?? DEFAULT_BODY_HIGH_WATER,
-    };
-    byDispatcher.set(dispatcher, s);
-  }
-  return s;
+  return {
+    dispatcher,
+    log: opts.log ?? new ErrorLog(),
+    scriptName: opts.scriptName,
+    maxHeaderBytes: opts.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES,
+    joinDuplicateHttpHeaders: opts.joinDuplicateHttpHeaders !== false,
+    headerTimeout: opts.headerTimeout ?? 20_000,
+    idleTimeout: opts.idleTimeout ?? 60_000,
+    lingerTimeout: opts.lingerTimeout ?? 5_000,
+    bodyHighWater: opts.bodyHighWater ?? DEFAULT_BODY_HIGH_WATER,
+  };
 }
 
 /**
@@ -364,7 +354,7 @@ class Connection implements ScgiConnection {
  * Serve one SCGI request on `socket` (a fresh connection, or one handed over by protocol=auto with the
  * bytes it peeked pushed back by `socket.unshift`). The socket should allow half-open connections
  * (`allowHalfOpen: true`): a web server may shut down its sending side after the request and still wait for
- * the response. Pass the same `opts` object for every connection of a server (its settings are resolved once).
+ * the response.
  */
 export function handleScgiConnection(socket: Socket, dispatcher: Dispatcher, opts: ScgiConnectionOptions = {}): ScgiConnection {
   return new Connection(socket, settingsOf(dispatcher, opts));
