@@ -39,11 +39,25 @@ export interface WorkerBoot {
   cachePort: MessagePort;
   /** Int32Array(1) over it: the shared cache's delete epoch. */
   cacheEpoch: SharedArrayBuffer;
+  /** Int32Array(1) over it: how many requests of the current batch the thread has taken (batch-claim.ts). */
+  batchClaim: SharedArrayBuffer;
+}
+
+/** One request for a pool thread: its CGI variables, whether a body follows on the input port, extras. */
+export interface RequestSpec {
+  id: number;
+  cgi: CgiVars;
+  hasBody: boolean;
+  extra?: Readonly<Record<string, unknown>>;
 }
 
 /** Main -> thread, on the Worker port. */
 export type ToWorker =
-  | { t: 'req'; id: number; cgi: CgiVars; hasBody: boolean; extra?: Readonly<Record<string, unknown>> }
+  /**
+   * Requests to serve one after another, the first at once. Only the first may have a body; the thread
+   * takes each further one through the batch claim (batch-claim.ts), which the main thread may take back.
+   */
+  | { t: 'req'; batch: RequestSpec[] }
   /** Response credit: `n` bytes the real sink has taken. */
   | { t: 'credit'; id: number; n: number }
   /** The client went away: stop producing the body. */
@@ -63,11 +77,14 @@ export type FromWorker =
   | { t: 'loadError'; message: string; code?: string }
   | { t: 'head'; id: number; head: ResponseHead }
   | { t: 'write'; id: number; head?: ResponseHead; chunk: ArrayBuffer }
-  /** The response is complete; `done` when the app's request also finished (the thread is free). */
-  | { t: 'end'; id: number; head?: ResponseHead; last?: ArrayBuffer; done?: boolean }
-  | { t: 'abort'; id: number; head?: ResponseHead; message: string; done?: boolean }
-  /** The app's request finished (body closed); the thread takes the next request. */
-  | { t: 'done'; id: number }
+  /**
+   * The response is complete; `done` when the app's request also finished (the thread is free, or, with
+   * `more`, it has started the next request of its batch).
+   */
+  | { t: 'end'; id: number; head?: ResponseHead; last?: ArrayBuffer; done?: boolean; more?: boolean }
+  | { t: 'abort'; id: number; head?: ResponseHead; message: string; done?: boolean; more?: boolean }
+  /** The app's request finished (body closed); `more`: the thread has started the next one of its batch. */
+  | { t: 'done'; id: number; more?: boolean }
   /** A line for the error log (the thread's tsgi.errors and gateway log). */
   | { t: 'log'; line: string };
 

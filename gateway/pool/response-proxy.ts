@@ -109,20 +109,21 @@ export class ProxySink implements ResponseSink {
     setImmediate(() => this.flushFinal());
   }
 
-  private flushFinal(): void {
+  private flushFinal(more = false): void {
     const msg = this.final;
     if (msg === null || (msg as { sent?: boolean }).sent) return;
     (msg as { sent?: boolean }).sent = true;
     if (this.done) msg.done = true;
+    if (more) msg.more = true;
     const transfer = msg.t === 'end' && msg.last !== undefined ? [msg.last] : undefined;
     this.post(msg, transfer);
   }
 
-  /** serveApp finished: the thread is free. */
-  finished(): void {
+  /** serveApp finished: the thread is free, or (`more`) it has taken the next request of its batch. */
+  finished(more = false): void {
     this.done = true;
-    if (this.final !== null && !(this.final as { sent?: boolean }).sent) this.flushFinal();
-    else this.post({ t: 'done', id: this.id });
+    if (this.final !== null && !(this.final as { sent?: boolean }).sent) this.flushFinal(more);
+    else this.post(more ? { t: 'done', id: this.id, more } : { t: 'done', id: this.id });
   }
 
   /** Main-thread messages for this request. */

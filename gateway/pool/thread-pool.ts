@@ -3,6 +3,8 @@
  *
  * - `threadPool=N` (mode 'pool'): N threads started at boot, each loading the app. The main thread owns the
  *   sockets and hands each request to an idle thread; when all are busy, requests wait in a bounded queue.
+ *   A thread that frees while requests wait takes its fair share of them in one message (a batch,
+ *   batch-claim.ts), and a thread that goes idle takes back what another has not started.
  * - `threading=1` (mode 'perRequest'): a new thread for every request, ended after it (one spare thread is
  *   started ahead, so the request does not wait for the thread to boot).
  *
@@ -76,6 +78,7 @@ export interface ThreadPoolStats {
   busy: number;
   idle: number;
   starting: number;
+  /** Requests waiting for a thread: queued, or handed to a thread in a batch and not started yet. */
   queueLength: number;
   /** How long the oldest queued request has waited, ms (0 when the queue is empty). */
   oldestQueuedMs: number;
@@ -101,10 +104,16 @@ export interface ThreadPoolStats {
     recycled: number;
     reloads: number;
     threadsStarted: number;
+    /** Messages that handed a thread more than one queued request (a batch). */
+    batches: number;
+    /** Requests taken back from a thread's batch before it started them, for another thread. */
+    takenBack: number;
   };
 }
 
 const WAIT_SAMPLES = 256;
+/** Most queued requests handed to one thread in one message (batch-claim.ts says why batches exist). */
+const MAX_BATCH = 16;
 
 /** A request inside the dispatcher. */
 class Job {
@@ -157,6 +166,8 @@ export class ThreadPoolDispatcher implements Dispatcher {
   /** Idle threads, most recently used last (LIFO: its caches are warm). */
   private readonly idle: WorkerSlot<Job>[] = [];
   private queue: Job[] = [];
+  /** Requests handed to a thread in a batch that it has not started yet (they wait, as queued ones do). */
+  private batched = 0;
   private nextId = 1;
   private generation = 0;
   private liveThreads = 0;
@@ -181,6 +192,8 @@ export class ThreadPoolDispatcher implements Dispatcher {
     recycled: 0,
     reloads: 0,
     threadsStarted: 0,
+    batches: 0,
+    takenBack: 0,
   };
   private readonly overloaded: InlineDispatcher;
   private readonly unavailable: InlineDispatcher;
@@ -246,15 +259,16 @@ export class ThreadPoolDispatcher implements Dispatcher {
     const job = new Job(this.nextId++, head, sink, now);
     const slot = this.idle.pop();
     if (slot !== undefined) {
-      this.assign(slot, job);
+      this.assign(slot, [job]);
       this.spare();
       return job.promise;
     }
-    if (this.queue.length >= this.maxQueue) {
+    const waiting = this.queue.length + this.batched;
+    if (waiting >= this.maxQueue) {
       this.counters.shedQueueFull++;
       return this.overloaded.dispatch(head, sink);
     }
-    if (this.maxQueueWaitMs > 0 && this.queue.length > 0 && now - this.queue[0].enqueuedAt > this.maxQueueWaitMs) {
+    if (this.maxQueueWaitMs > 0 && waiting > 0 && now - this.oldestWaiting(now) > this.maxQueueWaitMs) {
       this.counters.shedQueueWait++;
       return this.overloaded.dispatch(head, sink);
     }
@@ -268,12 +282,33 @@ export class ThreadPoolDispatcher implements Dispatcher {
     if (this.mode === 'perRequest') this.ensureCapacity();
   }
 
-  private assign(slot: WorkerSlot<Job>, job: Job): void {
+  /** When the request that has waited longest was queued (`now` when none waits). */
+  private oldestWaiting(now: number): number {
+    let oldest = this.queue.length > 0 ? this.queue[0].enqueuedAt : now;
+    if (this.batched > 0) for (const s of this.slots) if (s.later.length > 0 && s.later[0].enqueuedAt < oldest) oldest = s.later[0].enqueuedAt;
+    return oldest;
+  }
+
+  /** Hand a batch (usually of one) to an idle thread: it starts the first request at once. */
+  private assign(slot: WorkerSlot<Job>, batch: Job[]): void {
     slot.state = 'busy';
-    slot.job = job;
-    slot.requests++;
+    slot.requests += batch.length;
     this.busy++;
-    job.slot = slot;
+    for (const job of batch) job.slot = slot;
+    slot.later = batch.slice(1);
+    this.batched += slot.later.length;
+    slot.batchLength = batch.length;
+    if (batch.length > 1) this.counters.batches++;
+    slot.claim.reset();
+    const first = batch[0];
+    this.begin(slot, first);
+    slot.post({ t: 'req', batch: batch.map((j) => ({ id: j.id, cgi: j.head.cgi, hasBody: j.head.body !== null, extra: j.head.extra })) });
+    if (first.head.body !== null) slot.input.start(first.id, first.head.body);
+  }
+
+  /** A request starts on its thread, as far as the main thread knows: its clock, relay and time limit start. */
+  private begin(slot: WorkerSlot<Job>, job: Job): void {
+    slot.job = job;
     job.startedAt = Date.now();
     this.counters.dispatched++;
     if (this.waits.length >= WAIT_SAMPLES) this.waits.shift();
@@ -286,9 +321,42 @@ export class ThreadPoolDispatcher implements Dispatcher {
       job.timer = setTimeout(() => this.onTimeout(job), this.requestTimeoutMs);
       job.timer.unref();
     }
-    const body = job.head.body;
-    slot.post({ t: 'req', id: job.id, cgi: job.head.cgi, hasBody: body !== null, extra: job.head.extra });
-    if (body !== null) slot.input.start(job.id, body);
+  }
+
+  /**
+   * Take back the requests of a slot's batch that its thread has not started, to the front of the queue
+   * (they keep their place: they were queued before anything queued now). Returns how many.
+   */
+  private takeBack(slot: WorkerSlot<Job>): number {
+    if (slot.later.length === 0) return 0;
+    const from = slot.claim.takeBack(slot.batchLength);
+    const back = slot.later.splice(slot.later.length - (slot.batchLength - from));
+    for (const job of back) job.slot = null;
+    slot.requests -= back.length;
+    this.batched -= back.length;
+    this.counters.takenBack += back.length;
+    this.queue.unshift(...back);
+    return back.length;
+  }
+
+  /** The next batch for a thread that may take `room` more requests: its fair share of the queue, bodies alone. */
+  private nextBatch(room: number): Job[] {
+    const batch: Job[] = [];
+    const want = Math.min(MAX_BATCH, room, Math.ceil(this.queue.length / this.size));
+    while (batch.length < want && this.queue.length > 0) {
+      const job = this.queue[0];
+      if (job.sink.closed) {
+        this.queue.shift();
+        job.finish(); // the client gave up while waiting: do not run the app for nobody
+        continue;
+      }
+      // A request body streams over the thread's one input channel while the request runs: such a request
+      // goes alone (or ends a batch), never behind another that the channel would have to wait for.
+      if (job.head.body !== null && batch.length > 0) break;
+      batch.push(this.queue.shift()!);
+      if (job.head.body !== null) break;
+    }
+    return batch;
   }
 
   private onMessage(slot: WorkerSlot<Job>, m: FromWorker): void {
@@ -300,21 +368,28 @@ export class ThreadPoolDispatcher implements Dispatcher {
     if (job === null || !('id' in m) || m.id !== job.id) return;
     if (m.t === 'end' || m.t === 'abort') job.finalReceived = true;
     if (m.t !== 'done') job.relay!.push(m);
-    if (m.t === 'done' || ((m.t === 'end' || m.t === 'abort') && m.done === true)) this.onDone(slot, job);
+    if (m.t === 'done' || ((m.t === 'end' || m.t === 'abort') && m.done === true)) this.onDone(slot, job, m.more === true);
   }
 
-  /** The thread finished the request: it is free (or retires). */
-  private onDone(slot: WorkerSlot<Job>, job: Job): void {
+  /** The thread finished the request: it goes on with its batch (`more`), or it is free (or retires). */
+  private onDone(slot: WorkerSlot<Job>, job: Job, more: boolean): void {
     clearTimeout(job.timer);
     slot.input.stop();
     slot.job = null;
-    this.busy--;
     if (!job.finalReceived) {
       // serveApp only ends without a response when the client was gone.
       job.relay!.takeOver();
       if (!job.sink.closed) job.sink.abort(new Error('the app finished without a response'));
       job.finish();
     }
+    if (more) {
+      // The thread took the next request of its batch; the claim counter guarantees it was not taken back.
+      const next = slot.later.shift()!;
+      this.batched--;
+      this.begin(slot, next);
+      return;
+    }
+    this.busy--;
     if (slot.state === 'retiring' || (slot.limit > 0 && slot.requests >= slot.limit)) {
       const reason = slot.state === 'retiring' ? 'reload' : 'maxRequests';
       if (reason === 'maxRequests' && this.mode === 'pool') this.counters.recycled++;
@@ -327,18 +402,28 @@ export class ThreadPoolDispatcher implements Dispatcher {
     this.schedule();
   }
 
-  /** Hand queued requests to idle threads. */
+  /**
+   * Hand queued requests to idle threads. When the queue is empty and a thread is idle while another still
+   * holds requests of its batch that it has not started (a slow one ahead of them), take those back first.
+   */
   private schedule(): void {
-    while (this.queue.length > 0 && this.idle.length > 0) {
-      const job = this.queue.shift()!;
-      if (job.sink.closed) {
-        job.finish(); // the client gave up while waiting: do not run the app for nobody
-        continue;
-      }
-      this.assign(this.idle.pop()!, job);
+    while (this.idle.length > 0 && (this.queue.length > 0 || this.takeBackForIdle())) {
+      const slot = this.idle[this.idle.length - 1];
+      const batch = this.nextBatch(slot.limit > 0 ? slot.limit - slot.requests : MAX_BATCH);
+      if (batch.length === 0) continue; // every queued client had gone
+      this.idle.pop();
+      this.assign(slot, batch);
     }
     this.spare();
     if (this.closing && this.drained !== null && this.queue.length === 0 && this.busy === 0) this.drained();
+  }
+
+  /** Take back the unstarted part of the largest batch in progress. False when there is none. */
+  private takeBackForIdle(): boolean {
+    if (this.batched === 0) return false;
+    let most: WorkerSlot<Job> | null = null;
+    for (const s of this.slots) if (s.later.length > 0 && (most === null || s.later.length > most.later.length)) most = s;
+    return most !== null && this.takeBack(most) > 0;
   }
 
   private onTimeout(job: Job): void {
@@ -346,34 +431,41 @@ export class ThreadPoolDispatcher implements Dispatcher {
     if (slot === null || slot.job !== job) return;
     this.counters.timeouts++;
     this.opts.log.log('error', `${job.requestLine()} ran past ${this.requestTimeoutMs} ms on thread ${slot.threadId}: terminating the thread and starting a new one`);
-    this.endInPool(job, this.timedOut, 'request timeout');
-    this.release(slot);
+    this.abandon(slot, this.timedOut, 'request timeout');
     void slot.stop();
     this.ensureCapacity();
     this.schedule();
   }
 
-  /** The pool answers for a thread that cannot (timeout, crash): an error response, or a cut connection. */
-  private endInPool(job: Job, reply: InlineDispatcher, why: string): void {
-    const relay = job.relay!;
-    if (!job.finalReceived) {
-      relay.takeOver();
-      if (!job.sink.closed) {
-        if (!relay.headersSent) void reply.dispatch({ cgi: { ...job.head.cgi }, body: null }, job.sink);
-        else job.sink.abort(new TsgiError(why === 'request timeout' ? 'TSGI_ERR_TIMEOUT' : 'TSGI_ERR_PROTOCOL', `${why}: the response was cut short`));
-      }
-      job.finish();
-    }
-  }
-
-  /** Detach a slot from its request without freeing it for another. */
-  private release(slot: WorkerSlot<Job>): void {
+  /**
+   * A slot's thread is ended while it serves (timeout, crash, grace period over). Its request, and any of
+   * its batch it took but had not reported, get `reply` (or their connection cut); the ones it had not
+   * taken go back to the queue for another thread.
+   */
+  private abandon(slot: WorkerSlot<Job>, reply: InlineDispatcher, why: string): void {
     const job = slot.job;
     if (job === null) return;
+    this.takeBack(slot);
     clearTimeout(job.timer);
     slot.input.stop();
     slot.job = null;
     this.busy--;
+    this.endInPool(job, reply, why);
+    for (const taken of slot.later) this.endInPool(taken, reply, why);
+    this.batched -= slot.later.length;
+    slot.later = [];
+  }
+
+  /** The pool answers for a thread that cannot (timeout, crash): an error response, or a cut connection. */
+  private endInPool(job: Job, reply: InlineDispatcher, why: string): void {
+    if (job.finalReceived) return;
+    const relay = job.relay;
+    relay?.takeOver();
+    if (!job.sink.closed) {
+      if (relay === null || !relay.headersSent) void reply.dispatch({ cgi: { ...job.head.cgi }, body: null }, job.sink);
+      else job.sink.abort(new TsgiError(why === 'request timeout' ? 'TSGI_ERR_TIMEOUT' : 'TSGI_ERR_PROTOCOL', `${why}: the response was cut short`));
+    }
+    job.finish();
   }
 
   private onExit(slot: WorkerSlot<Job>, code: number, error: Error | undefined): void {
@@ -392,10 +484,7 @@ export class ThreadPoolDispatcher implements Dispatcher {
         this.opts.log.log('error', `thread ${slot.threadId} ended unexpectedly (exit code ${code})${job !== null ? ` while serving ${job.requestLine()}` : ''}; starting a new one`, error);
       }
     }
-    if (job !== null) {
-      this.endInPool(job, this.crashed, 'the thread serving it ended');
-      this.release(slot);
-    }
+    this.abandon(slot, this.crashed, 'the thread serving it ended');
     this.ensureCapacity();
     this.schedule();
   }
@@ -470,7 +559,10 @@ export class ThreadPoolDispatcher implements Dispatcher {
       const i = this.idle.indexOf(slot);
       if (i >= 0) this.idle.splice(i, 1);
       void slot.stop('reload');
-    } else if (slot.state === 'busy') slot.state = 'retiring';
+    } else if (slot.state === 'busy') {
+      slot.state = 'retiring';
+      if (this.takeBack(slot) > 0) this.schedule(); // its unstarted batch goes to the other threads
+    }
     else if (slot.state === 'starting') void slot.stop();
   }
 
@@ -531,13 +623,13 @@ export class ThreadPoolDispatcher implements Dispatcher {
         clearTimeout(timer);
         if (!inTime) {
           this.opts.log.log('warn', `grace period of ${graceMs} ms over: ending ${this.busy} request(s) still running and ${this.queue.length} queued`);
+          for (const s of this.slots) {
+            this.abandon(s, this.unavailable, 'shutdown'); // what it had not started goes back to the queue
+            void s.stop();
+          }
           for (const job of this.queue.splice(0)) {
             void this.unavailable.dispatch(job.head, job.sink);
             job.finish();
-          }
-          for (const s of this.slots) {
-            if (s.job !== null) this.endInPool(s.job, this.unavailable, 'shutdown');
-            void s.stop();
           }
         }
       }
@@ -571,8 +663,8 @@ export class ThreadPoolDispatcher implements Dispatcher {
       busy: this.busy,
       idle,
       starting,
-      queueLength: this.queue.length,
-      oldestQueuedMs: this.queue.length === 0 ? 0 : now - this.queue[0].enqueuedAt,
+      queueLength: this.queue.length + this.batched,
+      oldestQueuedMs: now - this.oldestWaiting(now),
       workers,
       queueWaitMs: [...this.waits],
       counters: { ...this.counters },

@@ -10,7 +10,8 @@ import { loadApp } from '../app-loader.js';
 import { InlineDispatcher } from '../dispatch.js';
 import { importAppModule, ProcessLifecycle } from '../lifecycle/process-lifecycle.js';
 import { ErrorLog } from '../log.js';
-import type { FromWorker, ToWorker, WorkerBoot } from './channel.js';
+import { BatchClaim } from './batch-claim.js';
+import type { FromWorker, RequestSpec, ToWorker, WorkerBoot } from './channel.js';
 import { ProxySink } from './response-proxy.js';
 import { installCachePort } from './shared-cache.js';
 import { InputReader } from './sync-input.js';
@@ -53,19 +54,33 @@ try {
 }
 
 const dispatcher = new InlineDispatcher(app, { log, appConfig: boot.appConfig, multiprocess: boot.multiprocess, multithread: true });
+const claim = new BatchClaim(boot.batchClaim);
 let current: ProxySink | null = null;
+let batch: RequestSpec[] = [];
+
+/** Serve request `index` of the batch; when it is done, take the next one unless the main thread took it back. */
+function serve(index: number): void {
+  const r = batch[index];
+  const sink = new ProxySink(r.id, post, boot.window);
+  current = sink;
+  const source = input.begin(r.id);
+  const done = dispatcher.dispatch({ cgi: r.cgi, body: r.hasBody ? source.body : null, bodySync: r.hasBody ? source.bodySync : undefined, extra: r.extra }, sink);
+  if (done === undefined) next(sink, index);
+  else done.then(() => next(sink, index), () => next(sink, index));
+}
+
+function next(sink: ProxySink, index: number): void {
+  // Take the next request before telling the main thread this one is done: once it reads "done" without
+  // "more", it may reuse the claim counter for a new batch.
+  const more = claim.take(index + 1, batch.length);
+  sink.finished(more);
+  if (more) serve(index + 1); // recursion depth is bounded by the batch size
+}
 
 port.on('message', (m: ToWorker) => {
   if (m.t === 'req') {
-    const sink = new ProxySink(m.id, post, boot.window);
-    current = sink;
-    const source = input.begin(m.id);
-    const done = dispatcher.dispatch(
-      { cgi: m.cgi, body: m.hasBody ? source.body : null, bodySync: m.hasBody ? source.bodySync : undefined, extra: m.extra },
-      sink,
-    );
-    if (done === undefined) sink.finished();
-    else done.then(() => sink.finished(), () => sink.finished());
+    batch = m.batch;
+    serve(0);
   } else if (m.t === 'stop') {
     // Only sent to an idle thread: nothing is in flight, so there is nothing to drain.
     void lifecycle.end(m.reason, async () => {}).finally(() => process.exit(0));

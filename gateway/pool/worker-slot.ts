@@ -6,6 +6,7 @@
 import { MessageChannel, Worker, type ResourceLimits } from 'node:worker_threads';
 import { TsgiError } from '../../app-api/errors.js';
 import type { AppSpec } from '../app-loader.js';
+import { BatchClaim } from './batch-claim.js';
 import type { FromWorker, StopReason, ToWorker, WorkerBoot } from './channel.js';
 import { attachCachePort, detachCachePort } from './shared-cache.js';
 import { InputWriter } from './sync-input.js';
@@ -47,7 +48,14 @@ export class WorkerSlot<J> {
   state: SlotState = 'starting';
   /** Requests served (counted when assigned). */
   requests = 0;
+  /** The request it is serving (the first of its batch not yet done). */
   job: J | null = null;
+  /** The rest of its batch, in order: requests handed to it that it has not reported started. */
+  later: J[] = [];
+  /** Length of the batch last posted (the claim counter counts into it). */
+  batchLength = 0;
+  /** How many requests of its batch the thread has taken (shared with the thread). */
+  readonly claim: BatchClaim;
   /** True once the app is loaded in the thread. */
   loaded = false;
   /** The dispatcher expects this thread to end (it asked it to): its exit is not a crash. */
@@ -64,6 +72,7 @@ export class WorkerSlot<J> {
     const input = new MessageChannel();
     const cache = new MessageChannel();
     const inputSignal = new SharedArrayBuffer(4);
+    const batchClaim = new SharedArrayBuffer(4);
     const cacheEpoch = attachCachePort(cache.port1);
     const data: WorkerBoot = {
       app: boot.app,
@@ -76,10 +85,12 @@ export class WorkerSlot<J> {
       inputSignal,
       cachePort: cache.port2,
       cacheEpoch,
+      batchClaim,
     };
     this.worker = new Worker(WORKER_URL, { workerData: data, transferList: [input.port2, cache.port2], resourceLimits: boot.resourceLimits });
     this.threadId = this.worker.threadId;
     this.input = new InputWriter(input.port1, inputSignal, boot.window);
+    this.claim = new BatchClaim(batchClaim);
     this.ready = new Promise<void>((resolve, reject) => {
       this.settleReady = (err) => (err === undefined ? resolve() : reject(err));
     });
