@@ -226,6 +226,13 @@ describe('config: the thread-queue options', () => {
     expect(load('', ['--thread-queue-size', '3', '--thread-queue-wait', '1.5']).server).to.deep.include({ threadQueueSize: 3, threadQueueWait: 1.5 });
   });
 
+  it('threadBatch parses, defaults to 16, and refuses 0 with the line and the range', () => {
+    expect(defaultServerConfig().threadBatch).to.equal(16);
+    expect(load('[server]\nthreadPool = 2\nthreadBatch = 1\n').server.threadBatch).to.equal(1);
+    expect(configFailure('[server]\nthreadBatch = 0\n')).to.match(/line 2: threadBatch must be an integer 1-256, got "0"/);
+    expect(load('', ['--thread-batch', '4']).server.threadBatch).to.equal(4);
+  });
+
   it('a queue-wait limit on a queue that holds nothing is refused, naming both options', () => {
     expect(configFailure('[server]\nthreadQueueSize = 0\nthreadQueueWait = 2\n')).to.match(
       /threadQueueWait \(.*line 3\) conflicts with threadQueueSize \(.*line 2\): with threadQueueSize = 0 no request waits for a thread/,

@@ -70,6 +70,17 @@ describe('threadPool: request batches', function () {
     expect(stats.busy).to.equal(0);
   });
 
+  it('with maxBatch 1 (threadBatch = 1) hands out one request per message', async () => {
+    pool = await startPool({ size: 2, maxBatch: 1 });
+    const { gates, held } = await holdAll(pool, 2);
+    const keys = ['s1', 's2', 's3', 's4', 's5', 's6'];
+    const echoes = await queueEchoes(pool, keys);
+    for (const g of gates) g.open();
+    await Promise.all(held);
+    expect((await Promise.all(echoes)).map(echoedQuery)).to.deep.equal(keys.map((k) => `i=${k}`));
+    expect(pool.dispatcher.stats().counters.batches).to.equal(0);
+  });
+
   it('takes back what a thread has not started when another thread is idle (a slow request heads the batch)', async () => {
     pool = await startPool({ size: 2 });
     const { gates, held } = await holdAll(pool, 2);
@@ -89,6 +100,32 @@ describe('threadPool: request batches', function () {
     expect(pool.dispatcher.stats().counters.takenBack).to.be.at.least(2);
     slowGate.open();
     expect((await slow.p).status).to.equal(200);
+    for (const res of await Promise.all(held)) expect(res.status).to.equal(200);
+  });
+
+  it('takes a batch stalled behind a slow request back before newer queued requests, even while the queue is full', async () => {
+    pool = await startPool({ size: 2 });
+    const { gates, held } = await holdAll(pool, 2);
+    const slowGate = new Gate('slow');
+    const later = [new Gate('g1'), new Gate('g2')];
+    const slow = track(pool.send({ path: `/gate?${slowGate.query}` }));
+    await waitUntil('slow queued', () => pool!.dispatcher.stats().queueLength === 1);
+    const [f1] = (await queueEchoes(pool, ['f1'], 1)).map(track);
+    const newer = later.map((g) => track(pool!.send({ path: `/gate?${g.query}` })));
+    await waitUntil('4 queued', () => pool!.dispatcher.stats().queueLength === 4);
+    // Thread B frees with 4 queued and takes its share, [slow, f1]; g1 and g2 stay in the queue.
+    gates[1].open();
+    await waitUntil('slow started', () => pool!.dispatcher.stats().workers.some((w) => w.current?.requestLine.includes('slow') === true));
+    await new Promise((r) => setTimeout(r, 50)); // past BATCH_STALL_MS (2 ms): slow now counts as stalled
+    // Thread A frees: f1, older than g1 and g2, must come back to it first, though the queue is not empty.
+    gates[0].open();
+    await waitUntil('f1 answered while slow, g1 and g2 are held', () => f1.settled, 3000);
+    expect(echoedQuery(await f1.p)).to.equal('i=f1');
+    expect([slow.settled, newer[0].settled, newer[1].settled]).to.deep.equal([false, false, false]);
+    expect(pool.dispatcher.stats().counters.takenBack).to.equal(1);
+    slowGate.open();
+    for (const g of later) g.open();
+    for (const t of [slow, ...newer]) expect((await t.p).status).to.equal(200);
     for (const res of await Promise.all(held)) expect(res.status).to.equal(200);
   });
 

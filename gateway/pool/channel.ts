@@ -1,7 +1,15 @@
 /**
  * The message protocol between the main thread (which owns the sockets) and a pool thread (which runs the
- * app). Everything here is plain and structured-clonable; body bytes travel as transferable ArrayBuffers,
- * so a chunk is copied once (out of the producer's buffer) and then moved, never copied again.
+ * app). Everything here is plain and structured-clonable; large body chunks travel as transferable
+ * ArrayBuffers, so a chunk is copied once (out of the producer's buffer) and then moved, never copied again.
+ *
+ * The structured clone behind postMessage costs per value, not per byte: each object property, each nested
+ * array and above all each ArrayBuffer (a backing store to allocate, detach and account for) costs
+ * microseconds, while a string is one copy. Measured with a worker posting 100,000 responses (BENCHMARKS.md):
+ * a hello-world response as `{head: [200, 'OK', [[name, value]]], last: ArrayBuffer}` costs about 15 us of
+ * CPU, with the head as one string and the body as a latin1 string about 8. So the hot messages are
+ * strings inside: a response head is one string (`encodeHead`), a small body chunk is a latin1 string
+ * (`bodyToWire`), and a request's CGI variables are one string (`encodeCgi`).
  *
  * Three channels per thread:
  * - the Worker's own port: requests down, response parts up (`ToWorker` / `FromWorker`);
@@ -43,13 +51,14 @@ export interface WorkerBoot {
   batchClaim: SharedArrayBuffer;
 }
 
-/** One request for a pool thread: its CGI variables, whether a body follows on the input port, extras. */
-export interface RequestSpec {
-  id: number;
-  cgi: CgiVars;
-  hasBody: boolean;
-  extra?: Readonly<Record<string, unknown>>;
-}
+/**
+ * One request for a pool thread: its id, its CGI variables (`encodeCgi`), whether a body follows on the
+ * input port, and the front's extras. A tuple, not an object: every property name costs in the clone.
+ */
+export type RequestSpec = [id: number, cgi: WireCgi, hasBody: boolean, extra?: Readonly<Record<string, unknown>>];
+
+/** CGI variables on the wire: `encodeCgi`'s string, or the object itself when a NUL forbids the string. */
+export type WireCgi = string | CgiVars;
 
 /** Main -> thread, on the Worker port. */
 export type ToWorker =
@@ -71,18 +80,30 @@ export type StopReason = 'reload' | 'maxRequests' | 'shutdown';
 /** Status line and headers, as the gateway core validated them in the thread. */
 export type ResponseHead = [code: number, reason: string, headers: HeaderList];
 
+/** A ResponseHead on the wire (`encodeHead`). */
+export type WireHead = string;
+
+/**
+ * Body bytes on the wire: a latin1 string (one byte per char) up to SMALL_BODY bytes, a transferable
+ * ArrayBuffer above that.
+ */
+export type WireBody = string | ArrayBuffer;
+
+/** Chunks up to this many bytes cross as latin1 strings, larger ones as transferred ArrayBuffers. */
+export const SMALL_BODY = 16 * 1024;
+
 /** Thread -> main, on the Worker port. `head` rides on the first part that follows startResponse. */
 export type FromWorker =
   | { t: 'ready' }
   | { t: 'loadError'; message: string; code?: string }
-  | { t: 'head'; id: number; head: ResponseHead }
-  | { t: 'write'; id: number; head?: ResponseHead; chunk: ArrayBuffer }
+  | { t: 'head'; id: number; head: WireHead }
+  | { t: 'write'; id: number; head?: WireHead; chunk: WireBody }
   /**
    * The response is complete; `done` when the app's request also finished (the thread is free, or, with
    * `more`, it has started the next request of its batch).
    */
-  | { t: 'end'; id: number; head?: ResponseHead; last?: ArrayBuffer; done?: boolean; more?: boolean }
-  | { t: 'abort'; id: number; head?: ResponseHead; message: string; done?: boolean; more?: boolean }
+  | { t: 'end'; id: number; head?: WireHead; last?: WireBody; done?: boolean; more?: boolean }
+  | { t: 'abort'; id: number; head?: WireHead; message: string; done?: boolean; more?: boolean }
   /** The app's request finished (body closed); `more`: the thread has started the next one of its batch. */
   | { t: 'done'; id: number; more?: boolean }
   /** A line for the error log (the thread's tsgi.errors and gateway log). */
@@ -108,4 +129,74 @@ export function transferable(bytes: Uint8Array): ArrayBuffer {
   const ab = new ArrayBuffer(bytes.byteLength);
   new Uint8Array(ab).set(bytes);
   return ab;
+}
+
+/**
+ * One string for a response head: `CODE REASON`, then each header name and value, all separated by LF.
+ * The gateway core refused CR, LF and other controls in the reason and in header names and values before a
+ * head gets here (headers.ts), so LF cannot occur inside a field.
+ */
+export function encodeHead(code: number, reason: string, headers: HeaderList): WireHead {
+  let s = code + ' ' + reason;
+  for (let i = 0; i < headers.length; i++) s += '\n' + headers[i][0] + '\n' + headers[i][1];
+  return s;
+}
+
+/** The inverse of encodeHead. */
+export function decodeHead(wire: WireHead): ResponseHead {
+  const parts = wire.split('\n');
+  const status = parts[0];
+  const sp = status.indexOf(' ');
+  const headers: HeaderList = [];
+  for (let i = 1; i + 1 < parts.length; i += 2) headers.push([parts[i], parts[i + 1]]);
+  return [Number(status.slice(0, sp)), status.slice(sp + 1), headers];
+}
+
+/** Body bytes for a message, and what to transfer with it (nothing for a small chunk). */
+export function bodyToWire(bytes: Uint8Array): [WireBody, ArrayBuffer[] | undefined] {
+  if (bytes.byteLength <= SMALL_BODY) {
+    const b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    return [b.toString('latin1'), undefined];
+  }
+  const ab = transferable(bytes);
+  return [ab, [ab]];
+}
+
+/** Body bytes from a message. */
+export function bodyFromWire(wire: WireBody): Buffer {
+  return typeof wire === 'string' ? Buffer.from(wire, 'latin1') : Buffer.from(wire);
+}
+
+/** Byte length of a body on the wire (latin1: one char per byte). */
+export function wireLength(wire: WireBody): number {
+  return typeof wire === 'string' ? wire.length : wire.byteLength;
+}
+
+/**
+ * CGI variables as one string, NAME NUL VALUE NUL ... (a string is one copy in the clone, an object with
+ * 20-30 properties is 20-30 name and value writes). A NUL can arrive in a value (a FastCGI param is
+ * length-prefixed bytes; %00 in a path decodes to one): then the object goes as it is.
+ */
+export function encodeCgi(cgi: CgiVars): WireCgi {
+  let s = '';
+  for (const name in cgi) {
+    const value = cgi[name];
+    if (value.indexOf('\0') !== -1 || name.indexOf('\0') !== -1) return cgi;
+    s += name + '\0' + value + '\0';
+  }
+  return s;
+}
+
+/** The inverse of encodeCgi. */
+export function decodeCgi(wire: WireCgi): CgiVars {
+  if (typeof wire !== 'string') return wire;
+  const cgi: CgiVars = {};
+  let at = 0;
+  while (at < wire.length) {
+    const nameEnd = wire.indexOf('\0', at);
+    const valueEnd = wire.indexOf('\0', nameEnd + 1);
+    cgi[wire.slice(at, nameEnd)] = wire.slice(nameEnd + 1, valueEnd);
+    at = valueEnd + 1;
+  }
+  return cgi;
 }

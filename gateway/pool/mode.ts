@@ -29,6 +29,7 @@ async function optionsOf(ctx: ServeContext, mode: 'pool' | 'perRequest'): Promis
     maxRequestsJitter: s.maxRequestsJitter,
     maxQueue: s.threadQueueSize,
     maxQueueWaitMs: Math.round(s.threadQueueWait * 1000),
+    maxBatch: s.threadBatch,
     features,
   };
 }

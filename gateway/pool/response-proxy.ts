@@ -11,7 +11,7 @@
  */
 import type { HeaderList } from '../../app-api/types.js';
 import type { ResponseSink } from '../sink.js';
-import { transferable, type FromWorker, type ResponseHead, type ToWorker } from './channel.js';
+import { bodyFromWire, bodyToWire, decodeHead, encodeHead, wireLength, type FromWorker, type ToWorker, type WireBody, type WireHead } from './channel.js';
 
 /** Small writes are batched up to this many bytes per message. */
 const BATCH = 64 * 1024;
@@ -22,7 +22,7 @@ type Final = Extract<FromWorker, { t: 'end' } | { t: 'abort' }>;
 /** Thread end: the sink serveApp writes to. */
 export class ProxySink implements ResponseSink {
   private _closed = false;
-  private head: ResponseHead | undefined;
+  private head: WireHead | undefined;
   private final: Final | null = null;
   private outstanding = 0;
   private waiter: (() => void) | null = null;
@@ -30,6 +30,7 @@ export class ProxySink implements ResponseSink {
   private batch: ArrayBuffer | null = null;
   private batchLength = 0;
   private flushScheduled = false;
+  private lastTransfer: ArrayBuffer[] | undefined;
 
   constructor(readonly id: number, private readonly post: Post, private readonly window: number) {}
 
@@ -37,14 +38,14 @@ export class ProxySink implements ResponseSink {
     return this._closed;
   }
 
-  private takeHead(): ResponseHead | undefined {
+  private takeHead(): WireHead | undefined {
     const h = this.head;
     this.head = undefined;
     return h;
   }
 
   start(code: number, reason: string, headers: HeaderList): void {
-    this.head = [code, reason, headers];
+    this.head = encodeHead(code, reason, headers);
     // Normally the first write or the end picks the head up in this same tick; if neither comes, send it alone.
     queueMicrotask(() => {
       if (this.head !== undefined && this.final === null && this.batchLength === 0) this.post({ t: 'head', id: this.id, head: this.takeHead()! });
@@ -55,7 +56,7 @@ export class ProxySink implements ResponseSink {
     if (this._closed) return;
     const n = chunk.byteLength;
     if (this.batchLength + n > BATCH) this.flush();
-    if (n >= BATCH / 2) this.send(transferable(chunk));
+    if (n >= BATCH / 2) this.send(chunk);
     else {
       // Small writes are copied into one batch and sent together at the end of this turn (or when full):
       // an app yielding 1 KiB pieces costs one message per 64 KiB, not one per piece.
@@ -78,21 +79,26 @@ export class ProxySink implements ResponseSink {
 
   private flush(): void {
     if (this.batchLength === 0 || this.batch === null) return;
-    const ab = this.batch.slice(0, this.batchLength);
+    const bytes = new Uint8Array(this.batch, 0, this.batchLength);
     this.batchLength = 0;
-    this.send(ab);
+    this.send(bytes); // copies (into a string or a fresh ArrayBuffer): the batch buffer is reused
   }
 
-  private send(ab: ArrayBuffer): void {
-    const msg: FromWorker = { t: 'write', id: this.id, chunk: ab };
+  private send(bytes: Uint8Array): void {
+    const [chunk, transfer] = bodyToWire(bytes);
+    const msg: FromWorker = { t: 'write', id: this.id, chunk };
     const head = this.takeHead();
     if (head !== undefined) msg.head = head;
-    this.post(msg, [ab]);
+    this.post(msg, transfer);
   }
 
   end(last?: Buffer): void {
     const msg: Final = { t: 'end', id: this.id };
-    if (last !== undefined && last.length > 0) msg.last = transferable(last);
+    if (last !== undefined && last.length > 0) {
+      const [body, transfer] = bodyToWire(last);
+      msg.last = body;
+      this.lastTransfer = transfer;
+    }
     this.setFinal(msg);
   }
 
@@ -115,8 +121,7 @@ export class ProxySink implements ResponseSink {
     (msg as { sent?: boolean }).sent = true;
     if (this.done) msg.done = true;
     if (more) msg.more = true;
-    const transfer = msg.t === 'end' && msg.last !== undefined ? [msg.last] : undefined;
-    this.post(msg, transfer);
+    this.post(msg, this.lastTransfer);
   }
 
   /** serveApp finished: the thread is free, or (`more`) it has taken the next request of its batch. */
@@ -178,11 +183,14 @@ export class ResponseRelay {
       if (m === undefined) return;
       if ('head' in m && m.head !== undefined) {
         this.headersSent = true;
-        if (!sink.closed) sink.start(m.head[0], m.head[1], m.head[2]);
+        if (!sink.closed) {
+          const [code, reason, headers] = decodeHead(m.head);
+          sink.start(code, reason, headers);
+        }
       }
       if (m.t === 'write') {
-        const n = m.chunk.byteLength;
-        const wait = sink.closed ? undefined : sink.write(Buffer.from(m.chunk));
+        const n = wireLength(m.chunk);
+        const wait = sink.closed ? undefined : sink.write(bodyFromWire(m.chunk));
         if (wait !== undefined) {
           this.writing = true;
           wait.then(
@@ -194,7 +202,7 @@ export class ResponseRelay {
         this.returnCredit(n);
       } else if (m.t === 'end') {
         this.responded = true;
-        if (!sink.closed) sink.end(m.last === undefined ? undefined : Buffer.from(m.last));
+        if (!sink.closed) sink.end(m.last === undefined ? undefined : bodyFromWire(m.last));
         this.onResponded();
       } else if (m.t === 'abort') {
         this.responded = true;

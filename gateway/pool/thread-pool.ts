@@ -23,7 +23,7 @@ import type { App, HeaderList } from '../../app-api/types.js';
 import { parseAppSpec, type AppSpec } from '../app-loader.js';
 import { InlineDispatcher, type Dispatcher, type DispatcherOptions, type RequestHead } from '../dispatch.js';
 import type { ResponseSink } from '../sink.js';
-import { DEFAULT_WINDOW, type FromWorker } from './channel.js';
+import { DEFAULT_WINDOW, encodeCgi, type FromWorker, type RequestSpec } from './channel.js';
 import { ResponseRelay } from './response-proxy.js';
 import { WorkerSlot, type SlotBoot, type SlotState } from './worker-slot.js';
 
@@ -41,6 +41,8 @@ export interface ThreadDispatcherOptions extends DispatcherOptions {
   maxQueue?: number;
   /** Admission control: while the oldest queued request has waited longer than this, new ones get 503. */
   maxQueueWaitMs?: number;
+  /** Most queued requests handed to a thread in one message (batch-claim.ts). 1: one per message. Default 16. */
+  maxBatch?: number;
   /** A request running longer gets 504 (or its connection closed if headers went out); its thread is replaced. */
   requestTimeoutMs?: number;
   /** Replace a thread after this many requests (memory leaks in apps). perRequest: always 1. */
@@ -112,8 +114,13 @@ export interface ThreadPoolStats {
 }
 
 const WAIT_SAMPLES = 256;
-/** Most queued requests handed to one thread in one message (batch-claim.ts says why batches exist). */
+/** Default for the most queued requests handed to one thread in one message (batch-claim.ts says why). */
 const MAX_BATCH = 16;
+/**
+ * A batch's unstarted requests wait behind a request that has run this long only until a thread frees: that
+ * thread takes them back before anything newer in the queue. Batches are for requests much shorter than this.
+ */
+const BATCH_STALL_MS = 2;
 
 /** A request inside the dispatcher. */
 class Job {
@@ -159,6 +166,7 @@ export class ThreadPoolDispatcher implements Dispatcher {
   private readonly boot: SlotBoot;
   private readonly maxQueue: number;
   private readonly maxQueueWaitMs: number;
+  private readonly maxBatch: number;
   private readonly requestTimeoutMs: number;
   private readonly maxRequests: number;
   private readonly jitter: number;
@@ -168,6 +176,8 @@ export class ThreadPoolDispatcher implements Dispatcher {
   private queue: Job[] = [];
   /** Requests handed to a thread in a batch that it has not started yet (they wait, as queued ones do). */
   private batched = 0;
+  /** A schedule() is due at the end of this turn (scheduleSoon). */
+  private soon = false;
   private nextId = 1;
   private generation = 0;
   private liveThreads = 0;
@@ -206,6 +216,8 @@ export class ThreadPoolDispatcher implements Dispatcher {
     if (!Number.isInteger(this.size) || this.size < 1) throw new TsgiError('TSGI_ERR_CONFIG', `thread dispatcher: size must be a whole number >= 1, got ${this.size}`);
     this.maxQueue = opts.maxQueue ?? 256;
     this.maxQueueWaitMs = opts.maxQueueWaitMs ?? 0;
+    this.maxBatch = opts.maxBatch ?? MAX_BATCH;
+    if (!Number.isInteger(this.maxBatch) || this.maxBatch < 1) throw new TsgiError('TSGI_ERR_CONFIG', `thread dispatcher: maxBatch must be a whole number >= 1, got ${this.maxBatch}`);
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 0;
     this.maxRequests = this.mode === 'perRequest' ? 1 : (opts.maxRequests ?? 0);
     this.jitter = this.mode === 'perRequest' ? 0 : (opts.maxRequestsJitter ?? 0);
@@ -256,15 +268,9 @@ export class ThreadPoolDispatcher implements Dispatcher {
       return this.unavailable.dispatch(head, sink);
     }
     const now = Date.now();
-    const job = new Job(this.nextId++, head, sink, now);
-    const slot = this.idle.pop();
-    if (slot !== undefined) {
-      this.assign(slot, [job]);
-      this.spare();
-      return job.promise;
-    }
     const waiting = this.queue.length + this.batched;
-    if (waiting >= this.maxQueue) {
+    // Each idle thread takes at least one request at the end of this turn: those do not wait.
+    if (waiting >= this.maxQueue + this.idle.length) {
       this.counters.shedQueueFull++;
       return this.overloaded.dispatch(head, sink);
     }
@@ -272,9 +278,25 @@ export class ThreadPoolDispatcher implements Dispatcher {
       this.counters.shedQueueWait++;
       return this.overloaded.dispatch(head, sink);
     }
+    const job = new Job(this.nextId++, head, sink, now);
     this.queue.push(job);
-    this.ensureCapacity();
+    if (this.idle.length > 0) this.scheduleSoon();
+    else this.ensureCapacity();
     return job.promise;
+  }
+
+  /**
+   * Hand out the queue at the end of this event-loop turn rather than request by request: the requests
+   * the front parsed in one turn (one epoll wake-up's worth of sockets) go to the idle threads as batches,
+   * one message per thread. A lone request waits for the end of its turn, a few microseconds.
+   */
+  private scheduleSoon(): void {
+    if (this.soon) return;
+    this.soon = true;
+    setImmediate(() => {
+      this.soon = false;
+      this.schedule();
+    });
   }
 
   /** perRequest: keep one thread booted ahead of the next request. */
@@ -302,7 +324,9 @@ export class ThreadPoolDispatcher implements Dispatcher {
     slot.claim.reset();
     const first = batch[0];
     this.begin(slot, first);
-    slot.post({ t: 'req', batch: batch.map((j) => ({ id: j.id, cgi: j.head.cgi, hasBody: j.head.body !== null, extra: j.head.extra })) });
+    const specs: RequestSpec[] = [];
+    for (const j of batch) specs.push(j.head.extra === undefined ? [j.id, encodeCgi(j.head.cgi), j.head.body !== null] : [j.id, encodeCgi(j.head.cgi), j.head.body !== null, j.head.extra]);
+    slot.post({ t: 'req', batch: specs });
     if (first.head.body !== null) slot.input.start(first.id, first.head.body);
   }
 
@@ -342,7 +366,7 @@ export class ThreadPoolDispatcher implements Dispatcher {
   /** The next batch for a thread that may take `room` more requests: its fair share of the queue, bodies alone. */
   private nextBatch(room: number): Job[] {
     const batch: Job[] = [];
-    const want = Math.min(MAX_BATCH, room, Math.ceil(this.queue.length / this.size));
+    const want = Math.min(this.maxBatch, room, Math.ceil(this.queue.length / this.size));
     while (batch.length < want && this.queue.length > 0) {
       const job = this.queue[0];
       if (job.sink.closed) {
@@ -407,15 +431,22 @@ export class ThreadPoolDispatcher implements Dispatcher {
    * holds requests of its batch that it has not started (a slow one ahead of them), take those back first.
    */
   private schedule(): void {
+    if (this.batched > 0 && this.idle.length > 0) this.takeBackStalled();
     while (this.idle.length > 0 && (this.queue.length > 0 || this.takeBackForIdle())) {
       const slot = this.idle[this.idle.length - 1];
-      const batch = this.nextBatch(slot.limit > 0 ? slot.limit - slot.requests : MAX_BATCH);
+      const batch = this.nextBatch(slot.limit > 0 ? slot.limit - slot.requests : this.maxBatch);
       if (batch.length === 0) continue; // every queued client had gone
       this.idle.pop();
       this.assign(slot, batch);
     }
     this.spare();
     if (this.closing && this.drained !== null && this.queue.length === 0 && this.busy === 0) this.drained();
+  }
+
+  /** Take back the unstarted part of every batch whose running request has run past BATCH_STALL_MS. */
+  private takeBackStalled(): void {
+    const since = Date.now() - BATCH_STALL_MS;
+    for (const s of this.slots) if (s.later.length > 0 && s.job !== null && s.job.startedAt < since) this.takeBack(s);
   }
 
   /** Take back the unstarted part of the largest batch in progress. False when there is none. */

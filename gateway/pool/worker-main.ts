@@ -11,7 +11,7 @@ import { InlineDispatcher } from '../dispatch.js';
 import { importAppModule, ProcessLifecycle } from '../lifecycle/process-lifecycle.js';
 import { ErrorLog } from '../log.js';
 import { BatchClaim } from './batch-claim.js';
-import type { FromWorker, RequestSpec, ToWorker, WorkerBoot } from './channel.js';
+import { decodeCgi, type FromWorker, type RequestSpec, type ToWorker, type WorkerBoot } from './channel.js';
 import { ProxySink } from './response-proxy.js';
 import { installCachePort } from './shared-cache.js';
 import { InputReader } from './sync-input.js';
@@ -60,11 +60,11 @@ let batch: RequestSpec[] = [];
 
 /** Serve request `index` of the batch; when it is done, take the next one unless the main thread took it back. */
 function serve(index: number): void {
-  const r = batch[index];
-  const sink = new ProxySink(r.id, post, boot.window);
+  const [id, cgi, hasBody, extra] = batch[index];
+  const sink = new ProxySink(id, post, boot.window);
   current = sink;
-  const source = input.begin(r.id);
-  const done = dispatcher.dispatch({ cgi: r.cgi, body: r.hasBody ? source.body : null, bodySync: r.hasBody ? source.bodySync : undefined, extra: r.extra }, sink);
+  const source = input.begin(id);
+  const done = dispatcher.dispatch({ cgi: decodeCgi(cgi), body: hasBody ? source.body : null, bodySync: hasBody ? source.bodySync : undefined, extra }, sink);
   if (done === undefined) next(sink, index);
   else done.then(() => next(sink, index), () => next(sink, index));
 }
