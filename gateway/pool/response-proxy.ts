@@ -11,7 +11,7 @@
  */
 import type { HeaderList } from '../../app-api/types.js';
 import type { ResponseSink } from '../sink.js';
-import { bodyFromWire, bodyToWire, decodeHead, encodeHead, wireLength, type FromWorker, type ToWorker, type WireBody, type WireHead } from './channel.js';
+import { bodyFromWire, bodyToWire, decodeHead, encodeHead, wireLength, type FromWorker, type ToWorker, type WireHead } from './channel.js';
 
 /** Small writes are batched up to this many bytes per message. */
 const BATCH = 64 * 1024;

@@ -176,8 +176,6 @@ export class ThreadPoolDispatcher implements Dispatcher {
   private queue: Job[] = [];
   /** Requests handed to a thread in a batch that it has not started yet (they wait, as queued ones do). */
   private batched = 0;
-  /** A schedule() is due at the end of this turn (scheduleSoon). */
-  private soon = false;
   private nextId = 1;
   private generation = 0;
   private liveThreads = 0;
@@ -269,7 +267,7 @@ export class ThreadPoolDispatcher implements Dispatcher {
     }
     const now = Date.now();
     const waiting = this.queue.length + this.batched;
-    // Each idle thread takes at least one request at the end of this turn: those do not wait.
+    // A request an idle thread takes at once does not wait.
     if (waiting >= this.maxQueue + this.idle.length) {
       this.counters.shedQueueFull++;
       return this.overloaded.dispatch(head, sink);
@@ -280,23 +278,9 @@ export class ThreadPoolDispatcher implements Dispatcher {
     }
     const job = new Job(this.nextId++, head, sink, now);
     this.queue.push(job);
-    if (this.idle.length > 0) this.scheduleSoon();
+    if (this.idle.length > 0) this.schedule();
     else this.ensureCapacity();
     return job.promise;
-  }
-
-  /**
-   * Hand out the queue at the end of this event-loop turn rather than request by request: the requests
-   * the front parsed in one turn (one epoll wake-up's worth of sockets) go to the idle threads as batches,
-   * one message per thread. A lone request waits for the end of its turn, a few microseconds.
-   */
-  private scheduleSoon(): void {
-    if (this.soon) return;
-    this.soon = true;
-    setImmediate(() => {
-      this.soon = false;
-      this.schedule();
-    });
   }
 
   /** perRequest: keep one thread booted ahead of the next request. */
@@ -408,10 +392,13 @@ export class ThreadPoolDispatcher implements Dispatcher {
     }
     if (more) {
       // The thread took the next request of its batch; the claim counter guarantees it was not taken back.
-      const next = slot.later.shift()!;
-      this.batched--;
-      this.begin(slot, next);
-      return;
+      const next = slot.later.shift();
+      if (next !== undefined) {
+        this.batched--;
+        this.begin(slot, next);
+        return;
+      }
+      this.opts.log.log('error', `thread ${slot.threadId} reported a request of its batch that the pool does not have; treating the thread as free`);
     }
     this.busy--;
     if (slot.state === 'retiring' || (slot.limit > 0 && slot.requests >= slot.limit)) {
