@@ -88,6 +88,7 @@ describe('config: the option table', () => {
     requestTimeout: ['300', 300],
     gracefulTimeout: ['5', 5],
     pidFile: ['/run/tsgi.pid', '/run/tsgi.pid'],
+    reload: ['1', true],
     errorLog: ['/var/log/tsgi.log', '/var/log/tsgi.log'],
     statusPath: ['/server-status/', '/server-status'],
     statusAllow: ['*', '*'],
