@@ -10,7 +10,7 @@
 import { unlinkSync, writeFileSync } from 'node:fs';
 import { TsgiError } from '../app-api/errors.js';
 import type { App, Middleware } from '../app-api/types.js';
-import { xmlrpc } from '../app-api/middleware/xmlrpc.js';
+import { xmlrpc } from '../app-api/xmlrpc/xmlrpc.js';
 import { startAutoFront } from '../adapters/auto/front.js';
 import { startScgiFront } from '../adapters/scgi/front.js';
 import { startFastcgiFront } from '../adapters/fastcgi/front.js';

@@ -31,7 +31,7 @@ import {
   type XmlRpcOptions,
   type XmlRpcValue,
 } from '../app-api/index.js';
-import { sniffMethodCall } from '../app-api/middleware/xmlrpc.js';
+import { sniffMethodCall } from '../app-api/xmlrpc/xmlrpc.js';
 
 const FAULT = XMLRPC_FAULT;
 
