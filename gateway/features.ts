@@ -4,7 +4,7 @@
  * app-api only, so a worker thread or process loads it without the server runtime.
  */
 import type { App, Middleware } from '../app-api/types.js';
-import { xmlrpc } from '../app-api/middleware/xmlrpc.js';
+import { xmlrpc } from '../app-api/xmlrpc/xmlrpc.js';
 
 /** Middleware by option name. `undefined` = the option parses but the feature is not built. */
 export const FEATURES: { xmlRpc: Middleware | undefined } = {

@@ -29,7 +29,7 @@ import {
   type XmlRpcValue,
 } from '../app-api/index.js';
 import { inject, type InjectRequest, type InjectResponse } from '../gateway/core/inject.js';
-import { sniffMethodCall } from '../app-api/middleware/xmlrpc.js';
+import { sniffMethodCall } from '../app-api/xmlrpc/xmlrpc.js';
 
 const FAULT = XMLRPC_FAULT;
 

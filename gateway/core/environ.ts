@@ -50,6 +50,7 @@ function cgiName(header: string): string | null {
   const lower = header.toLowerCase();
   if (lower.includes('_')) name = null; // header-name collision: X_Forwarded_For would alias X-Forwarded-For
   else if (lower === 'proxy') name = null; // httpoxy: never let a client set HTTP_PROXY
+  else if (lower.startsWith(':')) name = null; // HTTP/2 pseudo-headers (RFC 9113 8.3) are the request line, not headers
   else if (lower === 'content-type') name = 'CONTENT_TYPE';
   else if (lower === 'content-length') name = 'CONTENT_LENGTH';
   else name = 'HTTP_' + lower.toUpperCase().replace(/-/g, '_');

@@ -37,7 +37,7 @@ import { isTsgiError, TsgiError } from '../errors.js';
 import { parseStatus } from '../headers.js';
 import { BodyInput } from '../input.js';
 import type { App, Body, Chunk, Environ, HeaderList, InputStream, StartResponse } from '../types.js';
-import { replayInput } from './replay-input.js';
+import { replayInput } from '../middleware/replay-input.js';
 import {
   DEFAULT_MAX_BYTES,
   DEFAULT_MAX_DEPTH,
