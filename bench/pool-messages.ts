@@ -1,13 +1,13 @@
 /**
  * What one message between a pool thread and the main thread costs, by shape: a worker thread posts
  * 100,000 messages (in bursts of 16 per turn, as a thread going through a batch does) and the process CPU
- * per message is printed. Shows why gateway/pool/channel.ts sends heads, small bodies and CGI variables
+ * per message is printed. Shows why gateway/threads/channel.ts sends heads, small bodies and CGI variables
  * as strings: the structured clone costs per property, per nested array and per ArrayBuffer.
  *
  *     npm run build && node dist/bench/pool-messages.js        # ~10 s
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { bodyToWire, encodeCgi, encodeHead } from '../gateway/pool/channel.js';
+import { bodyToWire, encodeCgi, encodeHead } from '../gateway/threads/channel.js';
 
 const N = Number(process.env.BENCH_MESSAGES ?? '100000');
 const BODY = Buffer.from('Hello, world!\n');

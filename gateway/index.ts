@@ -6,5 +6,5 @@ export { BodyInput, emptyInput, type SyncReader } from './input.js';
 export { ErrorLog, MemoryLog, type LogTarget } from './log.js';
 export type { ResponseSink } from './sink.js';
 export { InlineDispatcher, type Dispatcher, type DispatcherOptions, type RequestHead } from './dispatch.js';
-export { ThreadPoolDispatcher, createThreadDispatcher, sharedCache, sharedArray, sharedCacheStats, type ThreadDispatcherOptions, type ThreadPoolStats, type SharedCache, type SharedTypedArray } from './pool/index.js';
+export { ThreadPoolDispatcher, createThreadDispatcher, sharedCache, sharedArray, sharedCacheStats, type ThreadDispatcherOptions, type ThreadPoolStats, type SharedCache, type SharedTypedArray } from './threads/index.js';
 export { Engine, CHANNELS, type Channel, type Listener, type LifecycleEvent, type AppSetup, type SetupContext } from './lifecycle/index.js';

@@ -9,8 +9,8 @@
  */
 import { unlinkSync, writeFileSync } from 'node:fs';
 import { TsgiError } from '../app-api/errors.js';
-import type { App, Middleware } from '../app-api/types.js';
-import { xmlrpc } from '../app-api/middleware/xmlrpc.js';
+import type { App } from '../app-api/types.js';
+import { FEATURES } from './features.js';
 import { startAutoFront } from '../adapters/auto/front.js';
 import { startScgiFront } from '../adapters/scgi/front.js';
 import { startFastcgiFront } from '../adapters/fastcgi/front.js';
@@ -27,7 +27,7 @@ import { importAppModule, ProcessLifecycle } from './lifecycle/process-lifecycle
 import { runForking, runProcessPool } from './process/modes.js';
 import { startListeners, type ListenerUrl } from './listeners.js';
 import { checkMetricsMode } from './metrics/serve-hook.js';
-import { runThreading, runThreadPool } from './pool/mode.js';
+import { runThreading, runThreadPool } from './threads/run-mode.js';
 
 /** A listening socket speaking one protocol. */
 export interface Front {
@@ -112,10 +112,8 @@ export const FRONTS: Record<Protocol, FrontStarter | undefined> = {
   auto: startAutoFront,
 };
 
-/** Boolean options that wrap the app in middleware. `undefined` = parsed, not built yet. */
-export const FEATURES: { xmlRpc: Middleware | undefined } = {
-  xmlRpc: (app) => xmlrpc(app),
-};
+/** Boolean options that wrap the app in middleware (the table lives in features.ts, which workers import). */
+export { FEATURES };
 
 /** Plug in a concurrency model. */
 export function registerMode(name: ModeName, runner: ModeRunner): void {

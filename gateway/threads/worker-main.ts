@@ -30,7 +30,8 @@ async function load(): Promise<App> {
   let app = await loadApp(boot.app, boot.cwd);
   if (boot.features.length > 0) {
     // Middleware switched on in the config (xmlRpc, ...) is looked up here: functions do not cross threads.
-    const { FEATURES } = await import('../serve.js');
+    // Imported only when a feature is on: features.ts loads the middleware and nothing of the server.
+    const { FEATURES } = await import('../features.js');
     for (const name of boot.features) {
       const wrap = (FEATURES as Record<string, ((a: App) => App) | undefined>)[name];
       if (wrap !== undefined) app = wrap(app);

@@ -1,5 +1,5 @@
 /**
- * The thread concurrency models as serve.ts runs them: `threadPool = N` and `threading = 1`. The main
+ * Runs the thread concurrency models for serve.ts: `threadPool = N` and `threading = 1`. The main
  * thread runs the front (the sockets); every thread imports the app itself (so reload serves new code) and
  * runs its own lifecycle (`setup(engine)`, start/stop listeners), as each has its own module instance.
  *
@@ -8,14 +8,13 @@
  * thread serves one request), threadQueueSize (requests waiting for a thread) and threadQueueWait (seconds:
  * admission control on queue wait; 0 = off).
  */
+import { FEATURES } from '../features.js';
+// Types only (erased at build): serve.ts imports this module for MODES, so a value import back would be a circle.
 import type { ModeRunner, ServeContext } from '../serve.js';
 import { ThreadPoolDispatcher, type ThreadDispatcherOptions } from './thread-pool.js';
 
-async function optionsOf(ctx: ServeContext, mode: 'pool' | 'perRequest'): Promise<ThreadDispatcherOptions> {
+function optionsOf(ctx: ServeContext, mode: 'pool' | 'perRequest'): ThreadDispatcherOptions {
   const s = ctx.config.server;
-  // Imported when a mode starts, not with this module: serve.ts imports this module for MODES, and a static
-  // import back made `import './pool/mode.js'` before serve.js fail (runThreading used before initialization).
-  const { FEATURES } = await import('../serve.js');
   const features = (Object.keys(FEATURES) as (keyof typeof FEATURES)[]).filter((f) => s[f] === true && FEATURES[f] !== undefined);
   return {
     app: ctx.appSpec,
@@ -36,7 +35,7 @@ async function optionsOf(ctx: ServeContext, mode: 'pool' | 'perRequest'): Promis
 
 function runner(mode: 'pool' | 'perRequest'): ModeRunner {
   return async (ctx) => {
-    const dispatcher = new ThreadPoolDispatcher(await optionsOf(ctx, mode));
+    const dispatcher = new ThreadPoolDispatcher(optionsOf(ctx, mode));
     await dispatcher.start(); // TSGI_ERR_APP_LOAD here, before anything listens
     let front;
     try {
