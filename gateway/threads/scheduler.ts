@@ -4,8 +4,8 @@
  *
  * - a thread that frees while requests wait takes its fair share of the queue (the queue length over the
  *   number of threads, at most `maxBatch` and at most what its request limit leaves) in one message; a
- *   request with a body goes alone or ends a batch, since its body streams over the thread's one input
- *   channel while it runs;
+ *   request with a body goes alone, since its body streams over the thread's one input channel while it
+ *   runs;
  * - a thread that goes idle with the queue empty takes back the unstarted rest of the largest batch;
  * - a batch stalled behind a request that has run past `stallMs` goes back to the front of the queue (it
  *   was queued before anything queued now) at the next scheduling round, that is when a thread frees.
