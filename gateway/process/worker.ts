@@ -31,20 +31,20 @@ function send(message: WorkerMessage): void {
   if (process.connected) process.send!(message, undefined, {}, () => {});
 }
 
-type FeatureName = keyof typeof import('../serve.js').FEATURES;
-/** serve.ts FEATURES by name (boolean options that wrap the app in middleware). */
+type FeatureName = keyof typeof import('../features.js').FEATURES;
+/** gateway/features.ts FEATURES by name (boolean options that wrap the app in middleware). */
 const FEATURE_OPTIONS = ['xmlRpc'] as const satisfies readonly FeatureName[];
-// Fails to compile when serve.ts gains a feature that is not listed above.
+// Fails to compile when features.ts gains a feature that is not listed above.
 const everyFeatureListed: [Exclude<FeatureName, (typeof FEATURE_OPTIONS)[number]>] extends [never] ? true : never = true;
 void everyFeatureListed;
 
 /** Import the app as the single-mode server does (app-loader + enabled features), and its module for `setup`. */
 async function importApp(plan: WorkerPlan): Promise<{ app: App; module: Record<string, unknown> }> {
   let app = await loadApp(plan.app, plan.cwd);
-  // serve.ts (and all it starts) is imported only when a feature is on: a worker's start-up is on the path of
+  // The middleware is imported only when a feature is on: a worker's start-up is on the path of
   // a forked child's first request.
   if (FEATURE_OPTIONS.some((f) => plan.config.server[f] === true)) {
-    const { FEATURES } = await import('../serve.js');
+    const { FEATURES } = await import('../features.js');
     for (const feature of Object.keys(FEATURES) as (keyof typeof FEATURES)[]) {
       const wrap = FEATURES[feature];
       if (plan.config.server[feature] === true && wrap !== undefined) app = wrap(app);
