@@ -15,9 +15,8 @@ import type { Dispatcher } from '../../gateway/dispatch.js';
 import { ErrorLog } from '../../gateway/log.js';
 import { startHttpServer, type HttpServer, type HttpServerOptions } from '../http/server.js';
 import { createFastcgiHandler, type FastcgiHandler, type FastcgiOptions } from '../fastcgi/server.js';
-import { handleScgiConnection, peerName, type ScgiConnectionOptions } from '../scgi/connection.js';
+import { createScgiHandler, peerName, type ScgiConnectionOptions } from '../scgi/connection.js';
 import { listen, type ListenOptions } from '../listen.js';
-import { ConnectionTracker } from '../scgi/tracker.js';
 import { sniffProtocol, type Sniffed } from './sniff.js';
 
 /** Settings of the auto front other than where it listens: shared and per protocol. */
@@ -135,7 +134,7 @@ export async function createAutoHandler(dispatcher: Dispatcher, opts: AutoHandle
   const gatewayScriptName = scriptName === '' ? undefined : scriptName;
   const fastcgi: FastcgiHandler = createFastcgiHandler(dispatcher, { ...opts.fastcgi, scriptName: gatewayScriptName, log });
   const scgiOpts: ScgiConnectionOptions = { ...opts.scgi, scriptName: gatewayScriptName, log };
-  const scgiConnections = new ConnectionTracker();
+  const scgi = createScgiHandler(dispatcher, scgiOpts);
   const open = new Set<Socket>();
   /** Connected, first bytes not decided yet: no request started on them. */
   const sniffing = new Set<Socket>();
@@ -148,7 +147,7 @@ export async function createAutoHandler(dispatcher: Dispatcher, opts: AutoHandle
       socket.resume();
     },
     scgi(socket) {
-      scgiConnections.add(handleScgiConnection(socket, dispatcher, scgiOpts));
+      scgi.handleConnection(socket);
       socket.resume();
     },
     fastcgi(socket) {
@@ -190,7 +189,7 @@ export async function createAutoHandler(dispatcher: Dispatcher, opts: AutoHandle
         http1.close(graceMs),
         h2c?.close(graceMs),
         fastcgi.close(graceMs),
-        scgiConnections.drain(graceMs, (n) => log.log('warn', `grace period of ${graceMs} ms over: closing ${n} SCGI connection(s)`)),
+        scgi.close(graceMs),
       ]).then(() => undefined);
       return closing;
     },

@@ -7,6 +7,8 @@
 import { fstatSync } from 'node:fs';
 import net, { type Socket } from 'node:net';
 import { TsgiError } from '../../app-api/errors.js';
+import { drainFront, stopAccepting } from '../connections/drain.js';
+import { ConnectionManager } from '../connections/manager.js';
 import { clearStaleSocket } from '../listen.js';
 import type { Dispatcher } from '../../gateway/dispatch.js';
 import { ErrorLog } from '../../gateway/log.js';
@@ -96,21 +98,12 @@ export function createFastcgiHandler(dispatcher: Dispatcher, opts: FastcgiOption
     maxRequestsPerConnection: perConn,
     maxParamsBytes: opts.maxParamsBytes ?? 1024 * 1024,
     inputHighWaterMark: opts.inputHighWaterMark ?? 256 * 1024,
-    idleTimeout: opts.idleTimeout ?? 120_000,
     values: { maxConns: maxConnections, maxReqs: maxConnections * perConn },
   };
-  const open = new Set<FcgiConnection>();
+  const idleTimeout = opts.idleTimeout ?? 120_000;
+  // No timeout while a request runs: a slow app is not idle (FastCGI multiplexes; the web server has its own).
+  const manager = new ConnectionManager({ idleTimeout });
   let closing: Promise<void> | null = null;
-  // One sweep for all connections instead of a timer per socket (connection.ts sweepIdle), as adapters/http/idle-sweep.ts.
-  let sweep: NodeJS.Timeout | null = null;
-  const startSweep = (): void => {
-    if (sweep !== null || !(settings.idleTimeout > 0)) return;
-    sweep = setInterval(() => {
-      const now = Date.now();
-      for (const conn of open) conn.sweepIdle(now);
-    }, Math.max(10, Math.min(settings.idleTimeout / 4, 5000)));
-    sweep.unref();
-  };
 
   return {
     handleConnection(socket: Socket, head?: Buffer): void {
@@ -119,36 +112,13 @@ export function createFastcgiHandler(dispatcher: Dispatcher, opts: FastcgiOption
         return;
       }
       if (head !== undefined && head.length > 0) socket.unshift(head);
-      const conn = new FcgiConnection(socket, settings);
-      open.add(conn);
-      conn.onClosed(() => open.delete(conn));
-      startSweep();
+      new FcgiConnection(socket, manager, settings);
     },
     get connections(): number {
-      return open.size;
+      return manager.size;
     },
     close(graceMs = 30_000): Promise<void> {
-      if (closing !== null) return closing;
-      closing = new Promise<void>((resolve) => {
-        if (open.size === 0) return resolve();
-        let left = open.size;
-        const timer = setTimeout(() => {
-          settings.log.log('warn', `grace period of ${graceMs} ms over: closing ${open.size} FastCGI connection(s)`);
-          for (const conn of open) conn.destroy();
-        }, graceMs);
-        timer.unref();
-        for (const conn of open) {
-          conn.onClosed(() => {
-            if (--left === 0) {
-              clearTimeout(timer);
-              resolve();
-            }
-          });
-          conn.shutdown();
-        }
-      }).then(() => {
-        if (sweep !== null) clearInterval(sweep);
-      });
+      closing ??= drainFront(null, manager, graceMs, 'FastCGI', settings.log);
       return closing;
     },
   };
@@ -208,7 +178,7 @@ export async function startFastcgiServer(dispatcher: Dispatcher, opts: FastcgiSe
     },
     close(graceMs = 30_000): Promise<void> {
       if (closing !== null) return closing;
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      const stopped = stopAccepting(server);
       closing = Promise.all([stopped, handler.close(graceMs)]).then(() => undefined);
       return closing;
     },

@@ -11,12 +11,14 @@ import https from 'node:https';
 import net from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { TsgiError } from '../../app-api/errors.js';
+import { drainFront } from '../connections/drain.js';
+import { manageHttpConnections } from '../connections/http.js';
+import type { ConnectionManager } from '../connections/manager.js';
 import { clearStaleSocket } from '../listen.js';
 import { cgiFromHttp, type HttpRequestHead } from '../../gateway/environ.js';
 import type { Dispatcher, RequestHead } from '../../gateway/dispatch.js';
 import { ErrorLog } from '../../gateway/log.js';
 import type { ResponseSink } from '../../gateway/sink.js';
-import { watchIdle } from './idle-sweep.js';
 import { ReverseDns } from './reverse-dns.js';
 import { Http1Sink, Http2Sink } from './sink.js';
 
@@ -43,7 +45,7 @@ export interface HttpServerOptions {
   reverseDNS?: boolean | ReverseDns;
   /** Deadline for the request head (slowloris). Default 20 s. */
   headerTimeout?: number;
-  /** A connection that moves no byte for this long is closed (checked by a sweep: see idle-sweep.ts). 0 = never. Default 60 s. */
+  /** A connection that moves no byte for this long is closed (checked by a sweep: see adapters/connections/manager.ts). 0 = never. Default 60 s. */
   idleTimeout?: number;
   /** How long an idle keep-alive connection stays open. Default 5 s. */
   keepAliveTimeout?: number;
@@ -70,7 +72,9 @@ export interface HttpServer {
   readonly url: string;
   /** The bound TCP port (0 for a unix socket). */
   readonly port: number;
-  /** Stop accepting; in-flight requests get `graceMs` to finish, then connections are closed. */
+  /** Connections open now. */
+  readonly connections: number;
+  /** Stop accepting; idle connections close at once, requests in flight get `graceMs` to finish, then connections are closed. */
   close(graceMs?: number): Promise<void>;
 }
 
@@ -111,16 +115,23 @@ export async function startHttpServer(dispatcher: Dispatcher, opts: HttpServerOp
   const rdns = opts.reverseDNS instanceof ReverseDns ? opts.reverseDNS : opts.reverseDNS ? new ReverseDns() : null;
   const scriptName = opts.scriptName ?? '';
 
-  let stopIdleWatch = (): void => {};
+  let connections: ConnectionManager | undefined;
   const serverFactory = (handler: (req: IncomingMessage, res: ServerResponse) => void): http.Server => {
-    // Our own factory: Fastify does not expose headersTimeout or the interval at which Node enforces it.
-    const h1 = { headersTimeout, requestTimeout, keepAliveTimeout, connectionsCheckingInterval: Math.min(1000, headersTimeout) };
+    // Node's own HTTP/1 timers off: the connection manager applies the same timeouts to HTTP/1.1 and
+    // HTTP/2 with one sweep (adapters/connections/http.ts). 0 turns each off.
+    const h1 = { headersTimeout: 0, requestTimeout: 0, keepAliveTimeout: 0, connectionsCheckingInterval: 2 ** 30 };
     let server: http.Server;
     if (opts.http2) {
       server = (tls ? http2.createSecureServer({ key, cert, allowHTTP1: true }, handler as never) : http2.createServer({}, handler as never)) as unknown as http.Server;
     } else if (tls) server = https.createServer({ key, cert, ...h1 }, handler);
     else server = http.createServer(h1, handler);
-    stopIdleWatch = watchIdle(server as unknown as net.Server, idleTimeout);
+    connections = manageHttpConnections(server as unknown as net.Server, {
+      headerTimeout: headersTimeout,
+      idleTimeout,
+      bodyTimeout: idleTimeout,
+      keepAliveTimeout,
+      requestTimeout,
+    });
     return server;
   };
 
@@ -206,26 +217,16 @@ export async function startHttpServer(dispatcher: Dispatcher, opts: HttpServerOp
   const url = opts.socketFile !== undefined ? opts.socketFile : `${scheme}://${hostForUrl}:${port}`;
 
   let closing: Promise<void> | null = null;
+  const manager = connections!;
   return {
     fastify,
     url,
     port,
+    get connections(): number {
+      return manager.size;
+    },
     close(graceMs = 30_000): Promise<void> {
-      if (closing !== null) return closing;
-      const server = fastify.server as http.Server;
-      let timer: NodeJS.Timeout | undefined;
-      const force = new Promise<void>((resolve) => {
-        timer = setTimeout(() => {
-          log.log('warn', `grace period of ${graceMs} ms over: closing the remaining connections`);
-          server.closeAllConnections?.();
-          resolve();
-        }, graceMs);
-        timer.unref();
-      });
-      closing = Promise.race([fastify.close(), force]).then(() => {
-        clearTimeout(timer);
-        stopIdleWatch();
-      });
+      closing ??= drainFront(fastify.server as unknown as net.Server, manager, graceMs, 'HTTP', log).then(() => fastify.close());
       return closing;
     },
   };

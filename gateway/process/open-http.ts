@@ -1,5 +1,4 @@
 /** The HTTP front in a worker process: the built-in server, not listening (imported only by workers that serve HTTP). */
-import type net from 'node:net';
 import { httpServerOptions } from '../../adapters/http/front.js';
 import { startHttpServer } from '../../adapters/http/server.js';
 import type { ServerConfig } from '../config/options.js';
@@ -11,5 +10,5 @@ import { netServerFront } from './open-front.js';
 /** Open the built-in HTTP server configured from `[server]`, without listening. */
 export async function openHttpFront(dispatcher: Dispatcher, config: ServerConfig, log: ErrorLog): Promise<OpenFront> {
   const server = await startHttpServer(dispatcher, { ...httpServerOptions(config), log, listen: false });
-  return netServerFront(server.fastify.server as unknown as net.Server);
+  return netServerFront(server);
 }
