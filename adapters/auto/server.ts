@@ -17,6 +17,7 @@ import { startHttpServer, type HttpServer, type HttpServerOptions } from '../htt
 import { createFastcgiHandler, type FastcgiHandler, type FastcgiOptions } from '../fastcgi/server.js';
 import { createScgiHandler, peerName, type ScgiConnectionOptions } from '../scgi/connection.js';
 import { listen, type ListenOptions } from '../listen.js';
+import { refuseConnection } from '../refuse.js';
 import { sniffProtocol, type Sniffed } from './sniff.js';
 
 /** Settings of the auto front other than where it listens: shared and per protocol. */
@@ -75,10 +76,7 @@ export interface ProtocolRoutes {
  */
 export function sniffAndRoute(socket: Socket, routes: ProtocolRoutes, log: ErrorLog, detectTimeout: number): void {
   const chunks: Buffer[] = [];
-  const refuse = (problem: string, level: 'error' | 'warn' = 'error'): void => {
-    log.log(level, `protocol=auto: ${problem} from ${peerName(socket)}; connection closed (TSGI_ERR_PROTOCOL)`);
-    socket.destroy();
-  };
+  const refuse = (problem: string): void => refuseConnection(socket, log, `protocol=auto: ${problem}`, peerName(socket));
   const detach = (): void => {
     clearTimeout(timer);
     socket.off('data', onData);

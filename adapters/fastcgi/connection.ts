@@ -44,6 +44,7 @@ import {
   type RawRecord,
 } from './records.js';
 import { FastcgiSink, type SinkHost, type SinkState } from './sink.js';
+import { refuseConnection, refuseRequest } from '../refuse.js';
 import { HEAD, IDLE, ManagedConnection, REQUEST, type ConnectionManager } from '../connections/manager.js';
 
 /** Limits and settings of a connection (the server fills in defaults). */
@@ -256,14 +257,14 @@ export class FcgiConnection extends ManagedConnection implements SinkHost, FlowC
     try {
       params = parseParams(raw);
     } catch (err) {
-      if (err instanceof ParamEncodingError) return this.refuse(req, 400, err);
+      if (err instanceof ParamEncodingError) return this.refuse(req, err);
       return this.protocolError(`FCGI_PARAMS of request ${req.requestId}: ${(err as Error).message}`);
     }
     let cgi: CgiVars;
     try {
       cgi = cgiFromGateway(params, { scriptName: this.settings.scriptName });
     } catch (err) {
-      return this.refuse(req, err instanceof TsgiError ? err.status : 400, err);
+      return this.refuse(req, err);
     }
 
     const hwm = this.settings.inputHighWaterMark;
@@ -306,15 +307,8 @@ export class FcgiConnection extends ManagedConnection implements SinkHost, FlowC
   }
 
   /** A request the gateway refuses before the app (path not UTF-8, outside the mount): 400/404 through a sink. */
-  private refuse(req: FcgiRequest, status: number, err: unknown): void {
-    this.settings.log.log('warn', `refused FastCGI request ${req.requestId} from ${this.peer()} with ${status}`, err);
-    const text = Buffer.from(status === 404 ? 'Not Found\n' : 'Bad Request\n');
-    const sink = new FastcgiSink(this, req);
-    sink.start(status, status === 404 ? 'Not Found' : 'Bad Request', [
-      ['Content-Type', 'text/plain; charset=utf-8'],
-      ['Content-Length', String(text.length)],
-    ]);
-    sink.end(text);
+  private refuse(req: FcgiRequest, err: unknown): void {
+    refuseRequest(new FastcgiSink(this, req), this.settings.log, err, { what: `FastCGI request ${req.requestId}`, peer: this.peer() });
   }
 
   /** FCGI_ABORT_REQUEST: the client went away. The sink reads closed, the body stops, END_REQUEST goes out. */
@@ -409,9 +403,7 @@ export class FcgiConnection extends ManagedConnection implements SinkHost, FlowC
 
   private protocolError(what: string): void {
     if (this.dead) return;
-    const err = new TsgiError('TSGI_ERR_PROTOCOL', `FastCGI protocol error from ${this.peer()}: ${what}; connection closed`);
-    this.settings.log.log('warn', `${err.message} (${err.code})`);
-    this.socket.destroy();
+    refuseConnection(this.socket, this.settings.log, `FastCGI protocol error: ${what}`, this.peer(), 'warn');
     this.onClose();
   }
 

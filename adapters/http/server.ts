@@ -15,6 +15,7 @@ import { drainFront } from '../connections/drain.js';
 import { manageHttpConnections } from '../connections/http.js';
 import type { ConnectionManager } from '../connections/manager.js';
 import { clearStaleSocket } from '../listen.js';
+import { refuseRequest } from '../refuse.js';
 import { cgiFromHttp, type HttpRequestHead } from '../../gateway/environ.js';
 import type { Dispatcher, RequestHead } from '../../gateway/dispatch.js';
 import { ErrorLog } from '../../gateway/log.js';
@@ -90,12 +91,6 @@ function hasBody(req: IncomingMessage | Http2ServerRequest): boolean {
   if (req.httpVersionMajor === 2) return !(req as Http2ServerRequest).stream.endAfterHeaders;
   const h = req.headers;
   return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
-}
-
-function plainError(res: ServerResponse | Http2ServerResponse, status: number, message: string): void {
-  const body = Buffer.from(message + '\n');
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(body.length) });
-  res.end(body);
 }
 
 /** Create and start the built-in server for a dispatcher. */
@@ -176,13 +171,13 @@ export async function startHttpServer(dispatcher: Dispatcher, opts: HttpServerOp
         localPort: socket.localPort,
         scheme,
       };
+      const sink: ResponseSink = req.httpVersionMajor === 2 ? new Http2Sink(res as Http2ServerResponse) : new Http1Sink(res as ServerResponse);
       let cgi;
       try {
         cgi = cgiFromHttp(head, { scriptName });
       } catch (err) {
-        const status = (err as TsgiError).status ?? 400;
-        log.log('warn', `refused ${head.method} ${head.url.slice(0, 200)}`, err);
-        plainError(res, status, status === 404 ? 'Not Found' : 'Bad Request');
+        const peer = head.remotePort === undefined ? (head.remoteAddress ?? 'a unix socket peer') : `${head.remoteAddress}:${head.remotePort}`;
+        refuseRequest(sink, log, err, { what: `HTTP request ${head.method} ${head.url.slice(0, 200)}`, peer });
         return;
       }
       if (head.httpVersion === '2.0' && cgi.HTTP_HOST === undefined) {
@@ -193,7 +188,6 @@ export async function startHttpServer(dispatcher: Dispatcher, opts: HttpServerOp
         }
       }
       const rh: RequestHead = { cgi, body: hasBody(req) ? (req as AsyncIterable<Buffer>) : null };
-      const sink: ResponseSink = req.httpVersionMajor === 2 ? new Http2Sink(res as Http2ServerResponse) : new Http1Sink(res as ServerResponse);
       if (rdns !== null && head.remoteAddress) {
         return rdns.lookup(head.remoteAddress).then((name) => {
           if (name !== undefined) cgi.REMOTE_HOST = name;

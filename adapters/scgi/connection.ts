@@ -14,6 +14,7 @@ import { ErrorLog } from '../../gateway/log.js';
 import { DEFAULT_BODY_HIGH_WATER, SocketBody, truncatedBody } from './body.js';
 import { DEFAULT_MAX_HEADER_BYTES, ScgiHeadParser, type ScgiHead } from './parse.js';
 import { ScgiSink } from './sink.js';
+import { refuseConnection, refuseRequest } from '../refuse.js';
 import { drainFront } from '../connections/drain.js';
 import { ConnectionManager, HEAD, LINGER, ManagedConnection, REQUEST, type TimeoutKind } from '../connections/manager.js';
 
@@ -173,9 +174,8 @@ class Connection extends ManagedConnection implements ScgiConnection {
   private protocolError(problem: string): void {
     if (this.failed) return;
     this.failed = true;
-    this.s.log.log('error', `${problem} from ${this.peer()}; connection closed (TSGI_ERR_PROTOCOL)`);
     this.body?.fail(new TsgiError('TSGI_ERR_INPUT_CLOSED', `the SCGI connection from ${this.peer()} was closed after a protocol error`, { status: 400 }));
-    this.socket.destroy();
+    refuseConnection(this.socket, this.s.log, problem, this.peer());
   }
 
   /** The header, idle and linger timeouts (checked by the ConnectionManager's sweep). */
@@ -204,17 +204,8 @@ class Connection extends ManagedConnection implements ScgiConnection {
   }
 
   private refuse(head: ScgiHead, err: unknown): void {
-    const status = err instanceof TsgiError ? err.status : 400;
-    const code = err instanceof TsgiError ? err.code : 'TSGI_ERR_BAD_REQUEST';
-    const what = `${head.headers.REQUEST_METHOD ?? '?'} ${(head.headers.REQUEST_URI ?? head.headers.PATH_INFO ?? '').slice(0, 200)}`;
-    this.s.log.log('warn', `refused SCGI request ${what} from ${this.peer()}: ${(err as Error).message} (${code})`);
-    const text = Buffer.from(status === 404 ? 'Not Found\n' : 'Bad Request\n');
-    const sink = new ScgiSink(this.socket, this);
-    sink.start(status, status === 404 ? 'Not Found' : 'Bad Request', [
-      ['Content-Type', 'text/plain; charset=utf-8'],
-      ['Content-Length', String(text.length)],
-    ]);
-    sink.end(text);
+    const what = `SCGI request ${head.headers.REQUEST_METHOD ?? '?'} ${(head.headers.REQUEST_URI ?? head.headers.PATH_INFO ?? '').slice(0, 200)}`;
+    refuseRequest(new ScgiSink(this.socket, this), this.s.log, err, { what, peer: this.peer() });
   }
 
   private startRequest(head: ScgiHead, rest: Buffer): void {
