@@ -9,7 +9,7 @@ import net, { type Socket } from 'node:net';
 import { TsgiError } from '../../app-api/errors.js';
 import { drainFront, stopAccepting } from '../connections/drain.js';
 import { ConnectionManager } from '../connections/manager.js';
-import { clearStaleSocket } from '../listen.js';
+import { listen } from '../listen.js';
 import type { Dispatcher } from '../../gateway/dispatch.js';
 import { ErrorLog } from '../../gateway/log.js';
 import { FcgiConnection, type ConnectionSettings } from './connection.js';
@@ -132,40 +132,10 @@ export async function startFastcgiServer(dispatcher: Dispatcher, opts: FastcgiSe
   const server = net.createServer({ noDelay: true }, (socket) => handler.handleConnection(socket));
   server.maxConnections = opts.maxConnections ?? 1024;
 
-  if (opts.socketFile !== undefined) await clearStaleSocket(opts.socketFile);
-  // An inherited fd is a listen "handle" ({fd}), which Node accepts where it accepts ListenOptions.
-  const listenOpts: net.ListenOptions & { fd?: number } =
-    opts.fd !== undefined
-      ? ({ fd: opts.fd } as net.ListenOptions & { fd: number })
-      : opts.socketFile !== undefined
-        ? { path: opts.socketFile, backlog: opts.backlog }
-        : { host: opts.host ?? '127.0.0.1', port: opts.port ?? 9000, backlog: opts.backlog };
-  await new Promise<void>((resolve, reject) => {
-    const fail = (err: Error): void => {
-      reject(
-        new TsgiError(
-          'TSGI_ERR_CONFIG',
-          opts.fd !== undefined
-            ? `FastCGI: cannot listen on inherited fd ${opts.fd} (${err.message}); it must be a listening socket, as mod_fcgid, lighttpd bin-path and spawn-fcgi pass`
-            : `FastCGI: cannot listen on ${opts.socketFile ?? `${listenOpts.host}:${listenOpts.port}`} (${err.message})`,
-          { cause: err },
-        ),
-      );
-    };
-    server.once('error', fail);
-    server.listen(listenOpts, () => {
-      server.off('error', fail);
-      resolve();
-    });
-  });
-
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-  let address: string;
-  if (opts.fd !== undefined) address = `fd:${opts.fd}`;
-  else if (typeof addr === 'string') address = addr;
-  else if (addr !== null) address = `fcgi://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
-  else address = '';
+  const hint =
+    opts.fd !== undefined ? '; it must be a listening socket, as mod_fcgid, lighttpd bin-path and spawn-fcgi pass' : '';
+  const { port, url } = await listen(server, opts, 9000, hint);
+  const address = opts.fd !== undefined || opts.socketFile !== undefined ? url : `fcgi://${url}`;
 
   let closing: Promise<void> | null = null;
   return {

@@ -14,7 +14,7 @@ import { TsgiError } from '../../app-api/errors.js';
 import { drainFront } from '../connections/drain.js';
 import { manageHttpConnections } from '../connections/http.js';
 import type { ConnectionManager } from '../connections/manager.js';
-import { clearStaleSocket } from '../listen.js';
+import { listen } from '../listen.js';
 import { refuseRequest } from '../refuse.js';
 import { cgiFromHttp, type HttpRequestHead } from '../../gateway/environ.js';
 import type { Dispatcher, RequestHead } from '../../gateway/dispatch.js';
@@ -199,16 +199,11 @@ export async function startHttpServer(dispatcher: Dispatcher, opts: HttpServerOp
     },
   });
 
-  if (opts.listen === false) await fastify.ready();
-  else {
-    if (opts.socketFile !== undefined) await clearStaleSocket(opts.socketFile);
-    const listenOpts = opts.socketFile !== undefined ? { path: opts.socketFile, backlog: opts.backlog } : { host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080, backlog: opts.backlog };
-    await fastify.listen(listenOpts);
-  }
-  const addr = fastify.server.address();
-  const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-  const hostForUrl = typeof addr === 'object' && addr !== null ? (addr.family === 'IPv6' ? `[${addr.address}]` : addr.address) : '';
-  const url = opts.socketFile !== undefined ? opts.socketFile : `${scheme}://${hostForUrl}:${port}`;
+  await fastify.ready();
+  // The one listen helper, not fastify.listen(): fastify's own closing then only runs its onClose hooks.
+  const where = opts.listen === false ? { port: 0, url: ':0' } : await listen(fastify.server as unknown as net.Server, opts, 8080);
+  const port = where.port;
+  const url = opts.socketFile !== undefined ? opts.socketFile : `${scheme}://${where.url}`;
 
   let closing: Promise<void> | null = null;
   const manager = connections!;

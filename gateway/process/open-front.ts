@@ -8,16 +8,11 @@
 import net from 'node:net';
 import { stopAccepting } from '../../adapters/connections/drain.js';
 import type { HttpServer } from '../../adapters/http/server.js';
+import { listen } from '../../adapters/listen.js';
 import type { OpenFront } from './fronts.js';
 
 function listenOn(server: net.Server, fd: number, backlog?: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ fd, backlog }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  return listen(server, { fd, backlog }, 0).then(() => undefined);
 }
 
 /** Open the built-in HTTP server (built with `listen: false`) as a worker's front. */
