@@ -103,7 +103,7 @@ async function serve(app: App, opts: RunCgiOptions, sink: FdSink, log: ErrorLog)
   try {
     const vars = cgiVarsFromEnv(env, opts.extraVars);
     checkPathEncoding(vars);
-    cgi = cgiFromGateway(vars, { scriptName: opts.scriptName });
+    cgi = cgiFromGateway(vars, { scriptName: opts.scriptName, prefiltered: true });
     if (cgi.CONTENT_LENGTH !== undefined && !/^\d{1,15}$/.test(cgi.CONTENT_LENGTH)) {
       throw new TsgiError('TSGI_ERR_BAD_REQUEST', `CONTENT_LENGTH ${JSON.stringify(cgi.CONTENT_LENGTH.slice(0, 40))} is not a decimal number`, { status: 400 });
     }

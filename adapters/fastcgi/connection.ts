@@ -262,7 +262,7 @@ export class FcgiConnection extends ManagedConnection implements SinkHost, FlowC
     }
     let cgi: CgiVars;
     try {
-      cgi = cgiFromGateway(params, { scriptName: this.settings.scriptName });
+      cgi = cgiFromGateway(params, { scriptName: this.settings.scriptName, prefiltered: true });
     } catch (err) {
       return this.refuse(req, err);
     }

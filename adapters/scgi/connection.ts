@@ -215,7 +215,7 @@ class Connection extends ManagedConnection implements ScgiConnection {
     if (extra.length > 0) return this.trailing(extra);
     let cgi: CgiVars;
     try {
-      cgi = cgiFromGateway(scgiParams(head.headers), { scriptName: this.s.scriptName });
+      cgi = cgiFromGateway(scgiParams(head.headers), { scriptName: this.s.scriptName, prefiltered: true });
     } catch (err) {
       return this.refuse(head, err);
     }
