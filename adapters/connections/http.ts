@@ -26,6 +26,8 @@ class HttpConnection extends ManagedConnection {
   /** The latest request: its `complete` ends requestTimeout. */
   req: { readonly complete: boolean } | null = null;
   session: Http2Session | null = null;
+  /** HTTP/1: the latest response, told `Connection: close` when a drain starts before its head is out. */
+  res: ServerResponse | null = null;
 
   constructor(socket: net.Socket, manager: ConnectionManager) {
     super(socket, manager, HEAD);
@@ -42,6 +44,7 @@ class HttpConnection extends ManagedConnection {
   responseClosed(): void {
     if (--this.active === 0) {
       this.req = null;
+      this.res = null;
       this.enter(IDLE);
     }
   }
@@ -67,6 +70,7 @@ class HttpConnection extends ManagedConnection {
   override drainStarted(): void {
     // GOAWAY: streams in flight finish, no new stream opens. HTTP/1 responses say `Connection: close`.
     this.session?.close();
+    if (this.res !== null && !this.res.headersSent) this.res.shouldKeepAlive = false;
   }
 
   override destroy(): void {
@@ -111,7 +115,10 @@ export function manageHttpConnections(server: net.Server, timeouts: ConnectionTi
     const conn = (req.socket as unknown as Tagged)[kConn];
     if (conn === undefined) return;
     conn.requestStarted(req);
-    if (manager.draining && req.httpVersionMajor === 1) (res as ServerResponse).shouldKeepAlive = false;
+    if (req.httpVersionMajor === 1) {
+      conn.res = res as ServerResponse;
+      if (manager.draining) conn.res.shouldKeepAlive = false;
+    }
     (res as Tagged)[kConn] = conn;
     res.once('close', onResponseClose);
   });
