@@ -2,7 +2,7 @@
  * protocol=auto: one listener for every front. The first bytes of each connection say which protocol it
  * speaks (sniff.ts); the socket then goes, with those bytes pushed back, to the front that speaks it:
  * HTTP/1.x and HTTP/2 prior knowledge to the built-in server (not listening itself: it gets the socket with
- * `server.emit('connection')`), SCGI to handleScgiConnection, FastCGI to the FastCGI front's handler.
+ * `server.emit('connection')`), SCGI and FastCGI to their fronts' handlers.
  *
  * A connection whose first bytes are not decided within `detectTimeout` is closed, so a client that
  * connects and sends nothing holds a socket, never the listener. Unrecognised bytes close the connection

@@ -120,7 +120,7 @@ export function manageHttpConnections(server: net.Server, timeouts: ConnectionTi
       if (manager.draining) conn.res.shouldKeepAlive = false;
     }
     (res as Tagged)[kConn] = conn;
-    res.once('close', onResponseClose);
+    res.on('close', onResponseClose); // emitted once; `on` spares once()'s wrapper per request
   });
   return manager;
 }

@@ -58,7 +58,7 @@ export interface ConnectionTimeouts {
 export abstract class ManagedConnection {
   /** Where the connection is now. */
   phase: Phase;
-  /** When `phase` was entered (Date.now()). */
+  /** When `phase` was entered (Date.now()), for the phases with a deadline (HEAD, REQUEST); see enter(). */
   phaseSince: number;
   /** Socket bytes read + written at the last sweep that saw them change, and when. */
   progressBytes = 0;
@@ -81,10 +81,16 @@ export abstract class ManagedConnection {
     manager.add(this);
   }
 
-  /** Move to `phase`. Entering IDLE while the manager drains closes the connection (closeIdle). */
+  /**
+   * Move to `phase`. The clock is read only when the phase has a deadline that counts from its start
+   * (headerTimeout, requestTimeout): the others count from the last byte moved, which the sweep sees, so a
+   * FastCGI request (three phase changes) costs no clock read. Entering IDLE while the manager drains
+   * closes the connection (closeIdle).
+   */
   protected enter(phase: Phase): void {
     this.phase = phase;
-    this.phaseSince = Date.now();
+    const m = this.manager;
+    if (phase === HEAD ? m.headerTimeout > 0 : phase === REQUEST && m.requestTimeout > 0) this.phaseSince = Date.now();
     if (phase === IDLE) {
       if (this.manager.watchIdleReads) this.readMark = this.socket.bytesRead;
       if (this.manager.draining && !this.gone) {
@@ -231,9 +237,9 @@ export class ConnectionManager {
           c.phaseSince = now;
           return;
         }
-        const since = now - Math.max(c.progressAt, c.phaseSince);
-        if (this.keepAliveTimeout > 0 && since >= this.keepAliveTimeout) return c.timedOut('keepAlive', this.keepAliveTimeout);
-        if (this.idleTimeout > 0 && since >= this.idleTimeout) return c.timedOut('idle', this.idleTimeout);
+        // The response that ended the last request moved bytes, so `quiet` counts from about its end.
+        if (this.keepAliveTimeout > 0 && quiet >= this.keepAliveTimeout) return c.timedOut('keepAlive', this.keepAliveTimeout);
+        if (this.idleTimeout > 0 && quiet >= this.idleTimeout) return c.timedOut('idle', this.idleTimeout);
         return;
       }
       case LINGER:
