@@ -11,8 +11,8 @@
  */
 import type { Socket } from 'node:net';
 import { TsgiError } from '../app-api/errors.js';
-import type { ErrorLog } from '../gateway/log.js';
-import type { ResponseSink } from '../gateway/sink.js';
+import type { ErrorLog } from '../gateway/core/log.js';
+import type { ResponseSink } from '../gateway/core/sink.js';
 
 const REASONS: Readonly<Record<number, string>> = {
   400: 'Bad Request',

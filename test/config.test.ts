@@ -14,7 +14,7 @@ import { loadConfig, readConfigFile } from '../gateway/config/load.js';
 import { defaultServerConfig, MODE_OPTIONS, modeOf, OPTIONS, type OptionName, type ServerConfig } from '../gateway/config/options.js';
 import { resolveConfig, type Config } from '../gateway/config/resolve.js';
 import { loadApp, parseAppSpec } from '../gateway/app-loader.js';
-import { ErrorLog, MemoryLog } from '../gateway/log.js';
+import { ErrorLog, MemoryLog } from '../gateway/core/log.js';
 import { FEATURES, FRONTS, MODES, registerMode, serve, type ModeRunner, type Running } from '../gateway/serve.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

@@ -10,8 +10,8 @@ import { TsgiError } from '../../app-api/errors.js';
 import { drainFront, stopAccepting } from '../connections/drain.js';
 import { ConnectionManager } from '../connections/manager.js';
 import { listen } from '../listen.js';
-import type { Dispatcher } from '../../gateway/dispatch.js';
-import { ErrorLog } from '../../gateway/log.js';
+import type { Dispatcher } from '../../gateway/core/dispatch.js';
+import { ErrorLog } from '../../gateway/core/log.js';
 import { FcgiConnection, type ConnectionSettings } from './connection.js';
 
 /** File descriptor of the listening socket a FastCGI web server hands its app (spec 2.2). */

@@ -16,10 +16,10 @@ import { manageHttpConnections } from '../connections/http.js';
 import type { ConnectionManager } from '../connections/manager.js';
 import { listen } from '../listen.js';
 import { refuseRequest } from '../refuse.js';
-import { cgiFromHttp, type HttpRequestHead } from '../../gateway/environ.js';
-import type { Dispatcher, RequestHead } from '../../gateway/dispatch.js';
-import { ErrorLog } from '../../gateway/log.js';
-import type { ResponseSink } from '../../gateway/sink.js';
+import { cgiFromHttp, type HttpRequestHead } from '../../gateway/core/environ.js';
+import type { Dispatcher, RequestHead } from '../../gateway/core/dispatch.js';
+import { ErrorLog } from '../../gateway/core/log.js';
+import type { ResponseSink } from '../../gateway/core/sink.js';
 import { ReverseDns } from './reverse-dns.js';
 import { Http1Sink, Http2Sink } from './sink.js';
 
@@ -110,8 +110,16 @@ export async function startHttpServer(dispatcher: Dispatcher, opts: HttpServerOp
   const rdns = opts.reverseDNS instanceof ReverseDns ? opts.reverseDNS : opts.reverseDNS ? new ReverseDns() : null;
   const scriptName = opts.scriptName ?? '';
 
+  // fastify's router is only worth its cost when something is registered on it (connect middleware through
+  // @fastify/middie). With a single catch-all route it only adds work per request, so then the Node server
+  // calls our handler directly; fastify still builds and closes the server, so both paths behave alike.
+  const useFastify = opts.middleware !== undefined && opts.middleware.length > 0;
+  type Handler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => void;
+  let plainHandler: Handler | null = null;
+  let closing: Promise<void> | null = null;
   let connections: ConnectionManager | undefined;
-  const serverFactory = (handler: (req: IncomingMessage, res: ServerResponse) => void): http.Server => {
+  const serverFactory = (fastifyHandler: (req: IncomingMessage, res: ServerResponse) => void): http.Server => {
+    const handler = useFastify ? fastifyHandler : (req: IncomingMessage, res: ServerResponse): void => plainHandler!(req, res);
     // Node's own HTTP/1 timers off: the connection manager applies the same timeouts to HTTP/1.1 and
     // HTTP/2 with one sweep (adapters/connections/http.ts). 0 turns each off.
     const h1 = { headersTimeout: 0, requestTimeout: 0, keepAliveTimeout: 0, connectionsCheckingInterval: 2 ** 30 };
@@ -140,73 +148,80 @@ export async function startHttpServer(dispatcher: Dispatcher, opts: HttpServerOp
     exposeHeadRoutes: false,
   } as never) as unknown as FastifyInstance;
 
-  if (opts.middleware !== undefined && opts.middleware.length > 0) {
+  if (useFastify) {
     // Registered only when used: middie's onRequest hook is not free on the hot path.
     const { default: middie } = await import('@fastify/middie');
     await fastify.register(middie);
-    for (const mw of opts.middleware) (fastify as unknown as { use(fn: ConnectMiddleware): void }).use(mw);
+    for (const mw of opts.middleware ?? []) (fastify as unknown as { use(fn: ConnectMiddleware): void }).use(mw);
   }
 
   // No body parsing: the raw stream is the app's tsgi.input.
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('*', (_req, _payload, done) => done(null));
 
-  const methods = (fastify as unknown as { supportedMethods: string[] }).supportedMethods;
-  fastify.route({
-    method: methods,
-    url: '*',
-    handler(request, reply) {
-      reply.hijack();
-      const req = request.raw as IncomingMessage | Http2ServerRequest;
-      const res = reply.raw as ServerResponse | Http2ServerResponse;
-      const socket = req.socket;
-      const head: HttpRequestHead = {
-        method: req.method ?? 'GET',
-        url: req.url ?? '/',
-        httpVersion: req.httpVersion,
-        rawHeaders: req.rawHeaders,
-        remoteAddress: socket.remoteAddress,
-        remotePort: socket.remotePort,
-        localAddress: socket.localAddress,
-        localPort: socket.localPort,
-        scheme,
-      };
-      const sink: ResponseSink = req.httpVersionMajor === 2 ? new Http2Sink(res as Http2ServerResponse) : new Http1Sink(res as ServerResponse);
-      let cgi;
-      try {
-        cgi = cgiFromHttp(head, { scriptName });
-      } catch (err) {
-        const peer = head.remotePort === undefined ? (head.remoteAddress ?? 'a unix socket peer') : `${head.remoteAddress}:${head.remotePort}`;
-        refuseRequest(sink, log, err, { what: `HTTP request ${head.method} ${head.url.slice(0, 200)}`, peer });
-        return;
+  // One function serves a request, whichever way it arrives.
+  const serveRequest = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void | Promise<void> => {
+    const socket = req.socket;
+    const head: HttpRequestHead = {
+      method: req.method ?? 'GET',
+      url: req.url ?? '/',
+      httpVersion: req.httpVersion,
+      rawHeaders: req.rawHeaders,
+      remoteAddress: socket.remoteAddress,
+      remotePort: socket.remotePort,
+      localAddress: socket.localAddress,
+      localPort: socket.localPort,
+      scheme,
+    };
+    const sink: ResponseSink = req.httpVersionMajor === 2 ? new Http2Sink(res as Http2ServerResponse) : new Http1Sink(res as ServerResponse);
+    let cgi;
+    try {
+      cgi = cgiFromHttp(head, { scriptName });
+    } catch (err) {
+      const peer = head.remotePort === undefined ? (head.remoteAddress ?? 'a unix socket peer') : `${head.remoteAddress}:${head.remotePort}`;
+      refuseRequest(sink, log, err, { what: `HTTP request ${head.method} ${head.url.slice(0, 200)}`, peer });
+      return;
+    }
+    if (head.httpVersion === '2.0' && cgi.HTTP_HOST === undefined) {
+      const authority = (req as Http2ServerRequest).authority;
+      if (authority) {
+        cgi.HTTP_HOST = authority;
+        cgi.SERVER_NAME = authority.replace(/:\d+$/, '');
       }
-      if (head.httpVersion === '2.0' && cgi.HTTP_HOST === undefined) {
-        const authority = (req as Http2ServerRequest).authority;
-        if (authority) {
-          cgi.HTTP_HOST = authority;
-          cgi.SERVER_NAME = authority.replace(/:\d+$/, '');
-        }
-      }
-      const rh: RequestHead = { cgi, body: hasBody(req) ? (req as AsyncIterable<Buffer>) : null };
-      if (rdns !== null && head.remoteAddress) {
-        return rdns.lookup(head.remoteAddress).then((name) => {
-          if (name !== undefined) cgi.REMOTE_HOST = name;
-          return dispatcher.dispatch(rh, sink);
-        });
-      }
-      const done = dispatcher.dispatch(rh, sink);
-      if (done !== undefined) return done;
-    },
-  });
+    }
+    const rh: RequestHead = { cgi, body: hasBody(req) ? (req as AsyncIterable<Buffer>) : null };
+    if (rdns !== null && head.remoteAddress) {
+      return rdns.lookup(head.remoteAddress).then((name) => {
+        if (name !== undefined) cgi.REMOTE_HOST = name;
+        return dispatcher.dispatch(rh, sink);
+      });
+    }
+    const done = dispatcher.dispatch(rh, sink);
+    if (done !== undefined) return done;
+  };
+  // No 503 while closing (fastify's return503OnClosing): the drain (adapters/connections) serves a request
+  // that arrives on a connection it has not closed yet, with `Connection: close`, so no client sees a failure.
+  plainHandler = (req, res) => void serveRequest(req, res);
+
+  if (useFastify) {
+    const methods = (fastify as unknown as { supportedMethods: string[] }).supportedMethods;
+    fastify.route({
+      method: methods,
+      url: '*',
+      handler(request, reply) {
+        reply.hijack();
+        return serveRequest(request.raw as IncomingMessage | Http2ServerRequest, reply.raw as ServerResponse | Http2ServerResponse);
+      },
+    });
+  }
 
   await fastify.ready();
   // The one listen helper, not fastify.listen(): fastify's own closing then only runs its onClose hooks.
   const where = opts.listen === false ? { port: 0, url: ':0' } : await listen(fastify.server as unknown as net.Server, opts, 8080);
   const port = where.port;
   const url = opts.socketFile !== undefined ? opts.socketFile : `${scheme}://${where.url}`;
-
-  let closing: Promise<void> | null = null;
   const manager = connections!;
+
   return {
     fastify,
     url,

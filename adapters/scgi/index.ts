@@ -5,4 +5,3 @@ export { ScgiHeadParser, parseBlock, encodeScgiHead, DEFAULT_MAX_HEADER_BYTES, t
 export { ScgiSink } from './sink.js';
 export { SocketBody } from './body.js';
 export { listen, clearStaleSocket, type ListenOptions } from '../listen.js';
-export { startScgiFront } from './front.js';

@@ -18,7 +18,7 @@
  *   header line (nginx <= 1.22 does this): joined by default, as the FastCGI front and the HTTP front do.
  */
 import { TsgiError } from '../../app-api/errors.js';
-import { joinRepeatedVar } from '../../gateway/environ.js';
+import { joinRepeatedVar } from '../../gateway/core/environ.js';
 import { latin1Text, markName, newNameSet } from '../latin1-text.js';
 
 /** Default limit of the header block (the netstring payload), in bytes. */

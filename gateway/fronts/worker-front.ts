@@ -9,7 +9,7 @@ import net from 'node:net';
 import { stopAccepting } from '../../adapters/connections/drain.js';
 import type { HttpServer } from '../../adapters/http/server.js';
 import { listen } from '../../adapters/listen.js';
-import type { OpenFront } from './fronts.js';
+import type { OpenFront } from './types.js';
 
 function listenOn(server: net.Server, fd: number, backlog?: number): Promise<void> {
   return listen(server, { fd, backlog }, 0).then(() => undefined);
