@@ -6,7 +6,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { TsgiError } from '../app-api/errors.js';
 import type { ServerConfig } from './config/options.js';
-import { ErrorLog } from './log.js';
+import { ErrorLog } from './core/log.js';
 
 /** The error log the config asks for: stderr, or a file opened for appending. */
 export function openErrorLog(config: Pick<ServerConfig, 'errorLog'>): { log: ErrorLog; close(): void } {

@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { isTsgiError } from '../app-api/errors.js';
 import { Admission, type QueueView } from '../gateway/threads/admission.js';
-import { ErrorLog, MemoryLog } from '../gateway/log.js';
+import { ErrorLog, MemoryLog } from '../gateway/core/log.js';
 import { FakeSink } from './support/fake-sink.js';
 
 const CGI = { REQUEST_METHOD: 'GET', SCRIPT_NAME: '', PATH_INFO: '/', QUERY_STRING: '', SERVER_NAME: 'x', SERVER_PORT: '80', SERVER_PROTOCOL: 'HTTP/1.1', REQUEST_URI: '/' };

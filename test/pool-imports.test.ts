@@ -41,7 +41,7 @@ describe('pool thread imports', () => {
   it('a pool thread (with every feature on) loads neither serve.ts, the listeners, an adapter nor fastify', () => {
     const mods = reachable(['gateway/threads/worker-main.js']);
     expect(mods.has('gateway/features.js'), 'the walk follows the features import').to.equal(true);
-    expect(mods.has('app-api/middleware/xmlrpc.js'), 'and the middleware behind it').to.equal(true);
+    expect(mods.has('app-api/xmlrpc/xmlrpc.js'), 'and the middleware behind it').to.equal(true);
     for (const heavy of ['gateway/serve.js', 'gateway/listeners.js', 'gateway/threads/thread-pool.js', 'fastify']) expect(mods.has(heavy)).to.equal(false, `${heavy} is imported`);
     expect([...mods].filter((m) => m.startsWith('adapters/'))).to.deep.equal([]);
   });

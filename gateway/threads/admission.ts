@@ -14,9 +14,9 @@
 import { STATUS_CODES } from 'node:http';
 import { TsgiError } from '../../app-api/errors.js';
 import type { App, HeaderList } from '../../app-api/types.js';
-import { InlineDispatcher, type RequestHead } from '../dispatch.js';
-import type { ErrorLog } from '../log.js';
-import type { ResponseSink } from '../sink.js';
+import { InlineDispatcher, type RequestHead } from '../core/dispatch.js';
+import type { ErrorLog } from '../core/log.js';
+import type { ResponseSink } from '../core/sink.js';
 
 /** Why a request was not admitted. */
 export type ShedCause = 'queueFull' | 'queueWait' | 'unavailable';

@@ -1,6 +1,6 @@
 /** A request inside the thread dispatcher, from the moment it is admitted until its response is complete. */
-import type { RequestHead } from '../dispatch.js';
-import type { ResponseSink } from '../sink.js';
+import type { RequestHead } from '../core/dispatch.js';
+import type { ResponseSink } from '../core/sink.js';
 import type { ResponseRelay } from './response-proxy.js';
 
 /** One admitted request. `S` is the slot type of the thread that runs it. */

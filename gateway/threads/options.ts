@@ -4,7 +4,7 @@
  */
 import type { ResourceLimits } from 'node:worker_threads';
 import type { AppSpec } from '../app-loader.js';
-import type { DispatcherOptions } from '../dispatch.js';
+import type { DispatcherOptions } from '../core/dispatch.js';
 
 /** 'pool': threadPool = N. 'perRequest': threading = 1, a new thread per request. */
 export type ThreadMode = 'pool' | 'perRequest';

@@ -8,14 +8,13 @@
  * thread serves one request), threadQueueSize (requests waiting for a thread) and threadQueueWait (seconds:
  * admission control on queue wait; 0 = off).
  */
-import { FEATURES } from '../features.js';
-// Types only (erased at build): serve.ts imports this module for MODES, so a value import back would be a circle.
-import type { ModeRunner, ServeContext } from '../serve.js';
+import { enabledFeatures } from '../features.js';
+import type { ModeRunner, ServeContext } from '../mode-types.js';
 import { ThreadPoolDispatcher, type ThreadDispatcherOptions } from './thread-pool.js';
 
 function optionsOf(ctx: ServeContext, mode: 'pool' | 'perRequest'): ThreadDispatcherOptions {
   const s = ctx.config.server;
-  const features = (Object.keys(FEATURES) as (keyof typeof FEATURES)[]).filter((f) => s[f] === true && FEATURES[f] !== undefined);
+  const features = enabledFeatures(s);
   return {
     app: ctx.appSpec,
     cwd: ctx.cwd,

@@ -4,7 +4,7 @@
  * shutdown. How many threads to keep and how to reload come from the policy (policy.ts); which request
  * runs where is the scheduler's business, and the requests themselves the dispatcher's.
  */
-import type { ErrorLog } from '../log.js';
+import type { ErrorLog } from '../core/log.js';
 import { BootBackoff } from '../workers/slot.js';
 import type { FromWorker } from './channel.js';
 import type { ThreadPolicy } from './policy.js';

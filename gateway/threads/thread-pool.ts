@@ -18,8 +18,8 @@
 import { TsgiError } from '../../app-api/errors.js';
 import type { App } from '../../app-api/types.js';
 import { parseAppSpec } from '../app-loader.js';
-import { InlineDispatcher, type Dispatcher, type RequestHead } from '../dispatch.js';
-import type { ResponseSink } from '../sink.js';
+import { InlineDispatcher, type Dispatcher, type RequestHead } from '../core/dispatch.js';
+import type { ResponseSink } from '../core/sink.js';
 import { Admission } from './admission.js';
 import { DEFAULT_WINDOW, encodeCgi, type FromWorker, type RequestSpec } from './channel.js';
 import { Job } from './job.js';
