@@ -7,6 +7,7 @@
  * 4. idle RSS per pool thread: RSS of threadPool=8 minus single, over 8.
  *
  *     npm run build && node dist/bench/modes.js            # all; BENCH_ONLY=hello,block,cpu,rss picks some
+ *     BENCH_BASELINE_DIST=../other/dist node dist/bench/modes.js   # + another build's threadPool=2 (hello)
  *
  * BENCH_* settings of measure.ts apply (rounds, duration, connections).
  */
@@ -28,6 +29,15 @@ const targets: string[] = [];
 function target(what: string, ratio: number, min: number): void {
   targets.push(`${what}: ${ratio.toFixed(2)}x (target >= ${min}x) ${ratio >= min ? 'met' : 'MISSED'}`);
 }
+/**
+ * BENCH_BASELINE_DIST=/path/to/other/dist adds that build's threadPool=2 to the hello rounds, so a change is
+ * compared with the code before it in the same rounds (on a shared machine, separate runs differ by 2x).
+ */
+function baseline() {
+  const dist = process.env.BENCH_BASELINE_DIST;
+  if (dist === undefined || dist === '') return [];
+  return [childServer('threadPool=2 baseline', `${dist}/bench/servers/tsgi-threads.js`, ['pool', '2', `${dist}/examples/hello/app.js`])];
+}
 let errors = false;
 function report(title: string, results: BenchResult[], baselines: string[]): void {
   console.log(`\n## ${title}\n`);
@@ -42,6 +52,7 @@ if (only.includes('hello')) {
     tsgi('threadPool=4', 'pool', 4, HELLO),
     tsgi('threading=1', 'perRequest', 64, HELLO),
     childServer('fastify raw', here('./servers/fastify-raw.js')),
+    ...baseline(),
   ]);
   report('hello world', r, ['fastify raw', 'single']);
   // On 2 cores threadPool=2 (one thread per core) is the configuration a user would pick for throughput.
