@@ -20,6 +20,7 @@ import { startListeners, type ListenerUrl } from './listeners.js';
 import type { ModeHandle, ServeContext } from './mode-types.js';
 import { MODES, registerMode } from './modes.js';
 import { openErrorLog } from './open-error-log.js';
+import { applySocketActivation } from './socket-activation.js';
 
 // The tables and types that lived here before the runtime was split, re-exported for existing callers.
 export { FEATURES, FRONTS, MODES, registerFront, registerMode, httpServerOptions, openErrorLog, checkAvailable, notYetNote };
@@ -57,12 +58,18 @@ export interface ServeOptions {
  * pid file. Errors from listening (EADDRINUSE, EACCES) are passed through.
  */
 export async function serve(opts: ServeOptions): Promise<Running> {
-  const { config } = opts;
-  checkAvailable(config);
+  checkAvailable(opts.config);
   const appSpec = typeof opts.app === 'string' ? parseAppSpec(opts.app) : opts.app;
   const cwd = opts.cwd ?? process.cwd();
-  const errorLog = opts.log !== undefined ? { log: opts.log, close() {} } : openErrorLog(config.server);
+  const errorLog = opts.log !== undefined ? { log: opts.log, close() {} } : openErrorLog(opts.config.server);
   const { log } = errorLog;
+  let config: Config;
+  try {
+    config = applySocketActivation(opts.config, log);
+  } catch (err) {
+    errorLog.close();
+    throw err;
+  }
   const mode = modeOf(config.server);
   let started: readonly ListenerUrl[] | undefined;
   const ctx: ServeContext = {

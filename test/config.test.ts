@@ -89,6 +89,7 @@ describe('config: the option table', () => {
     gracefulTimeout: ['5', 5],
     pidFile: ['/run/tsgi.pid', '/run/tsgi.pid'],
     reload: ['1', true],
+    socketFd: ['3', 3],
     errorLog: ['/var/log/tsgi.log', '/var/log/tsgi.log'],
     statusPath: ['/server-status/', '/server-status'],
     statusAllow: ['*', '*'],

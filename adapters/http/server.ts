@@ -34,6 +34,8 @@ export interface HttpServerOptions {
   port?: number;
   /** Listen on this unix socket instead of TCP. */
   socketFile?: string;
+  /** Accept on this inherited listening socket instead (socket activation, a supervisor's socket). */
+  fd?: number;
   /** Listen backlog (socketQueueSize). Default 511, as Node. */
   backlog?: number;
   /** PEM private key; with sslCertificateFile turns on HTTPS. */

@@ -25,8 +25,8 @@ function cli(flag: string): { kind: 'cli'; flag: string } {
 }
 
 /**
- * `--bind` as gunicorn writes it: `HOST:PORT`, `[IPv6]:PORT`, `HOST`, `:PORT`, `PORT`, or `unix:PATH`.
- * Returns socketHost/socketPort settings, or a socketFile setting.
+ * `--bind` as gunicorn writes it: `HOST:PORT`, `[IPv6]:PORT`, `HOST`, `:PORT`, `PORT`, `unix:PATH`, or
+ * `fd://FD`. Returns socketHost/socketPort settings, or a socketFile or socketFd setting.
  */
 export function bindSettings(value: string, flag = '--bind'): Setting[] {
   const src = cli(flag);
@@ -35,6 +35,7 @@ export function bindSettings(value: string, flag = '--bind'): Setting[] {
   const file = OPTIONS.find((o) => o.name === 'socketFile')!;
   const set = (option: AnyOptionDef, raw: string): Setting => ({ option, writtenAs: option.name, raw, source: src });
   if (value.startsWith('unix:')) return [set(file, value.slice('unix:'.length))];
+  if (value.startsWith('fd://')) return [set(OPTIONS.find((o) => o.name === 'socketFd')!, value.slice('fd://'.length))];
   let m: RegExpExecArray | null;
   if ((m = /^\[([^\]]*)\](?::(.*))?$/.exec(value)) !== null) return m[2] === undefined ? [set(host, m[1])] : [set(host, m[1]), set(port, m[2])];
   if (/^\d+$/.test(value)) return [set(port, value)];

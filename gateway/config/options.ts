@@ -24,6 +24,7 @@ export interface ServerConfig {
   socketHost: string;
   socketPort: number;
   socketFile: string | undefined;
+  socketFd: number | undefined;
   socketQueueSize: number;
   protocol: Protocol;
   threading: boolean;
@@ -110,6 +111,8 @@ export const OPTIONS: readonly AnyOptionDef[] = [
     doc: 'TCP port to listen on, 0-65535. 0 picks a free port (the start line says which).' }),
   def({ name: 'socketFile', scope: 'listener', type: 'path', default: undefined, parse: parsePath, cli: '--socket', metavar: 'PATH',
     doc: 'Listen on this unix socket instead of TCP (for a web server in front on the same host). Conflicts with socketHost/socketPort. A stale socket file left by a dead server is removed; one a live server answers on is an error.' }),
+  def({ name: 'socketFd', scope: 'listener', type: 'integer', default: undefined, parse: integerIn(3, 65535), cli: '--socket-fd', metavar: 'FD',
+    doc: 'Accept on this already-listening socket, inherited from whatever started tsgi (a supervisor such as einhorn or circus; `--bind fd://FD`). Under systemd socket activation (LISTEN_FDS) the sockets are found without it: `[server]` takes the socket named `server` (FileDescriptorName=) or the first, each `[server:NAME]` the one named NAME or the next. Conflicts with socketHost/socketPort/socketFile.' }),
   def({ name: 'socketQueueSize', scope: 'listener', type: 'integer', default: 511, parse: integerIn(1, 65535), cli: '--socket-queue-size', metavar: 'N',
     doc: 'Listen backlog: connections the kernel queues before the server accepts them (capped by net.core.somaxconn).' }),
   def({ name: 'protocol', scope: 'listener', type: 'choice', default: 'http', parse: oneOf(PROTOCOLS), cli: '--protocol', metavar: PROTOCOLS.join('|'),

@@ -91,7 +91,7 @@ export function configError(where: Source | string, message: string): TsgiError 
 }
 
 /** Options that together say where to listen; `--bind` and `--socket` replace all of them. */
-const ADDRESS_OPTIONS: readonly OptionName[] = ['socketHost', 'socketPort', 'socketFile'];
+const ADDRESS_OPTIONS: readonly OptionName[] = ['socketHost', 'socketPort', 'socketFile', 'socketFd'];
 const ADDRESS_FLAGS = new Set(['--bind', '--socket']);
 
 function parseSetting(s: Setting): unknown {
@@ -149,7 +149,7 @@ function resolveListener(file: string, l: ListenerSettings, main: ServerConfig):
   }
   const header: Source = { kind: 'file', file, line: l.line };
   const section = `[server:${l.name}]`;
-  if (!setBy.has('socketPort') && !setBy.has('socketFile')) {
+  if (!setBy.has('socketPort') && !setBy.has('socketFile') && !setBy.has('socketFd')) {
     // The default port is [server]'s: a listener that names no address is a mistake, not a second 8080.
     throw configError(header, `${section} does not say where to listen; set socketPort (and socketHost) or socketFile in it`);
   }
@@ -167,13 +167,14 @@ function hostsCollide(a: string, b: string): boolean {
 
 /** `127.0.0.1:8080`, `[::1]:8080`, `unix:/run/tsgi.sock`. */
 function addressText(c: ServerConfig): string {
+  if (c.socketFd !== undefined) return `fd://${c.socketFd}`;
   if (c.socketFile !== undefined) return `unix:${c.socketFile}`;
   return `${c.socketHost.includes(':') ? `[${c.socketHost}]` : c.socketHost}:${c.socketPort}`;
 }
 
 /** `[server:admin] (server.cfg line 9)`: the section and where its address was set. */
 function whereListens(l: Listener): string {
-  const src = l.server.socketFile !== undefined ? l.sources.socketFile : (l.sources.socketPort ?? l.sources.socketHost);
+  const src = l.server.socketFd !== undefined ? l.sources.socketFd : l.server.socketFile !== undefined ? l.sources.socketFile : (l.sources.socketPort ?? l.sources.socketHost);
   const at = src ?? l.header;
   return at === undefined ? `${l.section} (the default address)` : `${l.section} (${describeSource(at)})`;
 }
@@ -185,11 +186,13 @@ function checkAddresses(listeners: readonly Listener[]): void {
       const a = listeners[i].server;
       const b = listeners[j].server;
       const same =
-        a.socketFile !== undefined || b.socketFile !== undefined
+        a.socketFd !== undefined || b.socketFd !== undefined
+          ? a.socketFd === b.socketFd
+          : a.socketFile !== undefined || b.socketFile !== undefined
           ? a.socketFile !== undefined && b.socketFile !== undefined && path.resolve(a.socketFile) === path.resolve(b.socketFile)
           : a.socketPort !== 0 && a.socketPort === b.socketPort && hostsCollide(a.socketHost, b.socketHost);
       if (same) {
-        const what = b.socketFile !== undefined ? 'socketFile' : 'socketPort';
+        const what = b.socketFd !== undefined ? 'socketFd' : b.socketFile !== undefined ? 'socketFile' : 'socketPort';
         throw configError(
           '',
           `${whereListens(listeners[j])} and ${whereListens(listeners[i])} both listen on ${addressText(b)}${addressText(a) !== addressText(b) ? ` (${addressText(a)} covers it)` : ''}: each listener needs its own address; change ${what} in one of them`,
@@ -219,6 +222,13 @@ function checkProcess(c: ServerConfig, setBy: Map<OptionName, Setting>): void {
 
 /** Rules between the options of one listener (`[server]`, or a `[server:NAME]` section). */
 function checkListener(c: ServerConfig, setBy: Map<OptionName, Setting>): void {
+  const fd = setBy.get('socketFd');
+  if (fd !== undefined) {
+    for (const other of ['socketHost', 'socketPort', 'socketFile'] as const) {
+      const o = setBy.get(other);
+      if (o !== undefined) throw conflict(fd, o, 'an inherited socket is already bound to its address; remove one of them');
+    }
+  }
   const file = setBy.get('socketFile');
   if (file !== undefined) {
     for (const tcp of ['socketHost', 'socketPort'] as const) {

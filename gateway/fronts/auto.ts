@@ -10,7 +10,7 @@ import { socketFront } from './worker-front.js';
 export function autoHandlerOptions(c: ServerConfig, log: ErrorLog): AutoHandlerOptions {
   const ms = (s: number): number => Math.round(s * 1000);
   // The HTTP side takes the built-in server's options from the same mapping as protocol = http, less where to listen.
-  const { host: _h, port: _p, socketFile: _f, backlog: _b, scriptName: _s, ...http } = httpServerOptions(c);
+  const { host: _h, port: _p, socketFile: _f, fd: _d, backlog: _b, scriptName: _s, ...http } = httpServerOptions(c);
   return {
     scriptName: c.scriptName,
     log,
@@ -27,10 +27,11 @@ export const autoFront: FrontModule = {
       host: c.socketHost,
       port: c.socketPort,
       socketFile: c.socketFile,
+      fd: c.socketFd,
       backlog: c.socketQueueSize,
       ...autoHandlerOptions(c, log),
     });
-    return { url: c.socketFile !== undefined ? `unix:${server.url}` : `auto://${server.url}`, close: (graceMs) => server.close(graceMs) };
+    return { url: c.socketFd !== undefined ? `fd://${c.socketFd}` : c.socketFile !== undefined ? `unix:${server.url}` : `auto://${server.url}`, close: (graceMs) => server.close(graceMs) };
   },
   async open(dispatcher, c, log) {
     const handler = await createAutoHandler(dispatcher, autoHandlerOptions(c, log));

@@ -26,11 +26,11 @@ export const fastcgiFront: FrontModule = {
   async start(dispatcher, c, log) {
     // Only one listener can be the inherited socket: the first FastCGI front takes it ([server]); the other
     // [server:NAME] listeners bind their own addresses.
-    const inherited = !fd0Taken && c.socketFile === undefined && isInheritedListenSocket();
+    const inherited = !fd0Taken && c.socketFile === undefined && c.socketFd === undefined && isInheritedListenSocket();
     if (inherited) fd0Taken = true;
-    const where = inherited ? { fd: FCGI_LISTENSOCK_FILENO } : c.socketFile !== undefined ? { socketFile: c.socketFile } : { host: c.socketHost, port: c.socketPort };
+    const where = inherited ? { fd: FCGI_LISTENSOCK_FILENO } : c.socketFd !== undefined ? { fd: c.socketFd } : c.socketFile !== undefined ? { socketFile: c.socketFile } : { host: c.socketHost, port: c.socketPort };
     const server = await startFastcgiServer(dispatcher, { ...where, backlog: c.socketQueueSize, ...fastcgiOptions(c, log) });
-    const url = inherited ? 'fd:0' : c.socketFile !== undefined ? `unix:${c.socketFile}` : server.address;
+    const url = inherited ? 'fd:0' : c.socketFd !== undefined ? `fd://${c.socketFd}` : c.socketFile !== undefined ? `unix:${c.socketFile}` : server.address;
     return { url, close: (graceMs) => server.close(graceMs) };
   },
   // Under forking, a child gets one connection and serves every request the web server sends on it

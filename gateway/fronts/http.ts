@@ -14,6 +14,7 @@ export function httpServerOptions(c: ServerConfig): HttpServerOptions {
     host: c.socketHost,
     port: c.socketPort,
     socketFile: c.socketFile,
+    fd: c.socketFd,
     backlog: c.socketQueueSize,
     sslKeyFile: c.sslKeyFile,
     sslCertificateFile: c.sslCertificateFile,
@@ -31,7 +32,7 @@ export function httpServerOptions(c: ServerConfig): HttpServerOptions {
 export const httpFront: FrontModule = {
   async start(dispatcher, c, log) {
     const server = await startHttpServer(dispatcher, { ...httpServerOptions(c), log });
-    return { url: c.socketFile !== undefined ? `unix:${server.url}` : server.url, close: (graceMs) => server.close(graceMs) };
+    return { url: c.socketFd !== undefined ? `fd://${c.socketFd}` : c.socketFile !== undefined ? `unix:${server.url}` : server.url, close: (graceMs) => server.close(graceMs) };
   },
   async open(dispatcher, c, log) {
     const server = await startHttpServer(dispatcher, { ...httpServerOptions(c), log, listen: false });

@@ -33,6 +33,7 @@ const SCGI_503 = Buffer.from(
 
 /** `scheme://host:port`, or `unix:/path`, as the single-process fronts print it. */
 function where(scheme: string, config: ServerConfig, address: { port: number; path?: string }): string {
+  if (config.socketFd !== undefined) return `fd://${config.socketFd}`;
   if (address.path !== undefined) return `unix:${address.path}`;
   const host = config.socketHost;
   return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${address.port}`;

@@ -25,10 +25,11 @@ export const scgiFront: FrontModule = {
       host: c.socketHost,
       port: c.socketPort,
       socketFile: c.socketFile,
+      fd: c.socketFd,
       backlog: c.socketQueueSize,
       ...scgiConnectionOptions(c, log),
     });
-    return { url: c.socketFile !== undefined ? `unix:${server.url}` : `scgi://${server.url}`, close: (graceMs) => server.close(graceMs) };
+    return { url: c.socketFd !== undefined ? `fd://${c.socketFd}` : c.socketFile !== undefined ? `unix:${server.url}` : `scgi://${server.url}`, close: (graceMs) => server.close(graceMs) };
   },
   async open(dispatcher, c, log) {
     const opts = scgiConnectionOptions(c, log);

@@ -85,7 +85,7 @@ export class ForkingServer {
         if (s.socketFile !== undefined) await clearStaleUnixSocket(s.socketFile);
         await new Promise<void>((resolve, reject) => {
           server.once('error', reject);
-          const where = s.socketFile !== undefined ? { path: s.socketFile } : { host: s.socketHost, port: s.socketPort };
+          const where = s.socketFd !== undefined ? { fd: s.socketFd } : s.socketFile !== undefined ? { path: s.socketFile } : { host: s.socketHost, port: s.socketPort };
           server.listen({ ...where, backlog: s.socketQueueSize }, () => {
             server.off('error', reject);
             resolve();

@@ -69,7 +69,9 @@ export class ProcessPool {
     const sockets: ListenSocket[] = [];
     try {
       for (const { server: s } of listeners) {
-        sockets.push(await bindListenSocket(s.socketFile !== undefined ? { path: s.socketFile } : { host: s.socketHost, port: s.socketPort }));
+        // An inherited socket (socketFd, socket activation) is already bound: the workers get it as it is.
+        if (s.socketFd !== undefined) sockets.push({ fd: s.socketFd, port: 0, close() {} });
+        else sockets.push(await bindListenSocket(s.socketFile !== undefined ? { path: s.socketFile } : { host: s.socketHost, port: s.socketPort }));
       }
     } catch (err) {
       for (const socket of sockets) socket.close();
