@@ -16,6 +16,7 @@ import { startScgiFront } from '../adapters/scgi/front.js';
 import { startFastcgiFront } from '../adapters/fastcgi/front.js';
 import { httpServerOptions, startHttpFront } from '../adapters/http/front.js';
 import { loadApp, parseAppSpec, type AppSpec } from './app-loader.js';
+import { appShape } from './app-shape.js';
 import { modeOf, type ModeName, type OptionName, type Protocol, type ServerConfig } from './config/options.js';
 import { listenersOf, type Config, type Listener } from './config/resolve.js';
 import { describeSource } from './config/source.js';
@@ -181,6 +182,8 @@ export interface Running {
   close(graceMs?: number): Promise<void>;
   /** Reload the app code (SIGHUP), when the mode can (processPool, forking). */
   reload?(): Promise<void>;
+  /** What a bridged app module was served as (`express app (detected)`...); undefined for a tsgi app, or when only workers loaded it. */
+  readonly found?: string;
 }
 
 /** Options of serve(). */
@@ -201,7 +204,8 @@ export interface ServeOptions {
 export async function serve(opts: ServeOptions): Promise<Running> {
   const { config } = opts;
   checkAvailable(config);
-  const appSpec = typeof opts.app === 'string' ? parseAppSpec(opts.app) : opts.app;
+  const appSpec = { ...(typeof opts.app === 'string' ? parseAppSpec(opts.app) : opts.app), interface: config.server.interface };
+  let found: string | undefined;
   const cwd = opts.cwd ?? process.cwd();
   const errorLog = opts.log !== undefined ? { log: opts.log, close() {} } : openErrorLog(config.server);
   const { log } = errorLog;
@@ -215,6 +219,9 @@ export async function serve(opts: ServeOptions): Promise<Running> {
     log,
     async loadApp() {
       let app = await loadApp(appSpec, cwd);
+      // A tsgi app is the default and keeps the start line as it was; a bridged interface is named.
+      const shape = appShape(app);
+      found = shape !== undefined && shape.kind !== 'tsgi' ? shape.description : undefined;
       for (const feature of Object.keys(FEATURES) as (keyof typeof FEATURES)[]) {
         const wrap = FEATURES[feature];
         if (config.server[feature] === true && wrap !== undefined) app = wrap(app);
@@ -252,6 +259,9 @@ export async function serve(opts: ServeOptions): Promise<Running> {
     listeners: started ?? handle.listeners ?? [{ section: '[server]', url: handle.url }],
     mode,
     log,
+    get found() {
+      return found;
+    },
     reload: handle.reload === undefined ? undefined : () => handle.reload!(),
     close(graceMs = config.server.gracefulTimeout * 1000) {
       closing ??= handle.close(graceMs).finally(() => {

@@ -17,6 +17,7 @@ import type { Dispatcher, RequestHead } from '../../gateway/dispatch.js';
 import { ErrorLog } from '../../gateway/log.js';
 import type { ResponseSink } from '../../gateway/sink.js';
 import { watchIdle } from './idle-sweep.js';
+import { loadMiddleware } from './middleware-modules.js';
 import { ReverseDns } from './reverse-dns.js';
 import { Http1Sink, Http2Sink } from './sink.js';
 
@@ -53,6 +54,8 @@ export interface HttpServerOptions {
   scriptName?: string;
   /** Connect-style middleware run before the app. */
   middleware?: ConnectMiddleware[];
+  /** Middleware by package name (the `middleware` option), loaded by middleware-modules.ts; run after `middleware`. */
+  middlewareModules?: readonly string[];
   /** Error log. */
   log?: ErrorLog;
   /**
@@ -134,11 +137,12 @@ export async function startHttpServer(dispatcher: Dispatcher, opts: HttpServerOp
     exposeHeadRoutes: false,
   } as never) as unknown as FastifyInstance;
 
-  if (opts.middleware !== undefined && opts.middleware.length > 0) {
+  const middleware = [...(opts.middleware ?? []), ...(opts.middlewareModules?.length ? await loadMiddleware(opts.middlewareModules) : [])];
+  if (middleware.length > 0) {
     // Registered only when used: middie's onRequest hook is not free on the hot path.
     const { default: middie } = await import('@fastify/middie');
     await fastify.register(middie);
-    for (const mw of opts.middleware) (fastify as unknown as { use(fn: ConnectMiddleware): void }).use(mw);
+    for (const mw of middleware) (fastify as unknown as { use(fn: ConnectMiddleware): void }).use(mw);
   }
 
   // No body parsing: the raw stream is the app's tsgi.input.
