@@ -2,8 +2,8 @@
  * `fromFetch(handler)`: a fetch handler (`(request) => Response`, or an object with a `fetch` method as Hono,
  * Bun and Deno servers export) as a tsgi app, so it runs unchanged under every tsgi front and mode.
  *
- * The Request is built from the environ: method, the URL rebuilt from scheme, Host, SCRIPT_NAME, PATH_INFO
- * and QUERY_STRING (target.ts), the HTTP_* headers plus CONTENT_TYPE/CONTENT_LENGTH, and `tsgi.input` as a
+ * The Request is built from the environ: method, the URL rebuilt from scheme, Host, PATH_INFO and
+ * QUERY_STRING (relative to the mount by default, see FromFetchOptions; target.ts), the HTTP_* headers plus CONTENT_TYPE/CONTENT_LENGTH, and `tsgi.input` as a
  * streaming body (`duplex: 'half'`). The Response goes back as it comes: status and statusText, every header
  * (each Set-Cookie on its own, from `headers.getSetCookie()`), and the body streamed chunk by chunk, read
  * only as fast as the gateway writes it (backpressure). When the gateway stops the body early (the client
@@ -15,7 +15,7 @@ import { TsgiError } from '../errors.js';
 import type { App, Body, Environ, HeaderList } from '../types.js';
 import { inputStream } from './input-stream.js';
 import { statusLine } from './reason.js';
-import { hasRequestBody, requestHeaders, requestUrl } from './target.js';
+import { hasRequestBody, origin, relativeTarget, requestHeaders, requestUrl } from './target.js';
 
 /** A fetch handler as a function: gets the Request (and the environ), answers a Response. */
 export type FetchFunction = (request: Request, environ: Environ) => Response | Promise<Response>;
@@ -23,8 +23,19 @@ export type FetchFunction = (request: Request, environ: Environ) => Response | P
 /** A fetch handler: a function, or an object whose `fetch` method is one (a Hono app, a Bun/Deno server module). */
 export type FetchHandler = FetchFunction | { fetch: FetchFunction };
 
+/** Options of fromFetch. */
+export interface FromFetchOptions {
+  /**
+   * `relative` (default): the Request's URL path is PATH_INFO, relative to the mount point, so a router
+   * (Hono, itty) matches its own routes wherever the app is mounted, as express's `req.url` does; the mount
+   * is `environ.SCRIPT_NAME` (Hono: `c.env.SCRIPT_NAME`). `full`: SCRIPT_NAME + PATH_INFO, the URL the
+   * client asked for.
+   */
+  url?: 'relative' | 'full';
+}
+
 /** The Request a tsgi request becomes. `signal` aborts when the gateway stops the response early. */
-export function requestFromEnviron(environ: Environ, signal?: AbortSignal): Request {
+export function requestFromEnviron(environ: Environ, signal?: AbortSignal, url: 'relative' | 'full' = 'full'): Request {
   const method = environ.REQUEST_METHOD;
   const init: RequestInit & { duplex?: 'half' } = { method, headers: requestHeaders(environ), signal };
   // GET and HEAD cannot carry a body in a Request; a body sent with them is left unread.
@@ -32,7 +43,7 @@ export function requestFromEnviron(environ: Environ, signal?: AbortSignal): Requ
     init.body = inputStream(environ['tsgi.input']);
     init.duplex = 'half';
   }
-  return new Request(requestUrl(environ), init);
+  return new Request(url === 'full' ? requestUrl(environ) : origin(environ) + relativeTarget(environ), init);
 }
 
 /** The Response's headers as a tsgi header list: repeated Set-Cookie kept apart, everything else as Headers joins it. */
@@ -80,11 +91,12 @@ function responseBody(response: Response, abort: AbortController): Body {
  *     const hono = new Hono().get('/', (c) => c.text('hi'));
  *     export const app = fromFetch(hono);
  */
-export function fromFetch(handler: FetchHandler): App {
+export function fromFetch(handler: FetchHandler, opts: FromFetchOptions = {}): App {
+  const url = opts.url ?? 'relative';
   const call: FetchFunction = typeof handler === 'function' ? handler : typeof handler?.fetch === 'function' ? handler.fetch.bind(handler) : notAHandler(handler);
   return async (environ, startResponse) => {
     const abort = new AbortController();
-    const response = await call(requestFromEnviron(environ, abort.signal), environ);
+    const response = await call(requestFromEnviron(environ, abort.signal, url), environ);
     if (!(response instanceof Response)) {
       throw new TsgiError('TSGI_ERR_BAD_BODY', `the fetch handler must answer a Response, got ${response === null ? 'null' : typeof response}`);
     }
