@@ -23,7 +23,7 @@ export async function loadMiddleware(names: readonly string[], cwd = process.cwd
     try {
       mod = (await import(pathToFileURL(require.resolve(name)).href)) as { default?: unknown };
     } catch (err) {
-      throw configError(name, `cannot be loaded from ${cwd} (${(err as Error).message}); install it (npm install ${name}) or remove it from the list`, err);
+      throw configError(name, `cannot be loaded from ${cwd} (${String((err as Error).message).split('\n')[0]}); install it (npm install ${name}) or remove it from the list`, err);
     }
     const exported = typeof mod.default === 'function' ? mod.default : mod;
     if (typeof exported !== 'function') throw configError(name, 'exports no function; give a package whose default export is connect middleware or a factory of one');
