@@ -7,8 +7,11 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TsgiError } from '../../app-api/errors.js';
-import type { ConnectMiddleware } from './server.js';
+
+/** server.ts's ConnectMiddleware, restated so the two files do not import each other. */
+type ConnectMiddleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
 
 function configError(name: string, message: string, cause?: unknown): TsgiError {
   return new TsgiError('TSGI_ERR_CONFIG', `middleware: ${name} ${message}`, cause === undefined ? undefined : { cause });
