@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   TSGI_ERR_TIMEOUT: 'the request ran past its time limit',
   TSGI_ERR_WRITE_AFTER_END: 'the write() callable was used after the response was finished',
   TSGI_ERR_INPUT_BUSY: 'tsgi.input was read again before the previous read finished',
+  TSGI_ERR_BRIDGE_UNSUPPORTED: 'an app run through the bridge used a part of the Node API the bridge does not provide (see the bridge section of the README)',
 } as const;
 
 /** A stable error code. */
@@ -57,6 +58,7 @@ export const ERROR_STATUS: { readonly [C in TsgiErrorCode]: number } = {
   TSGI_ERR_TIMEOUT: 504,
   TSGI_ERR_WRITE_AFTER_END: 500,
   TSGI_ERR_INPUT_BUSY: 500,
+  TSGI_ERR_BRIDGE_UNSUPPORTED: 500,
 };
 
 /** An error raised by tsgi itself. `code` is stable; `message` says what to do about it. */

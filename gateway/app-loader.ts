@@ -9,6 +9,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { TsgiError } from '../app-api/errors.js';
 import type { App } from '../app-api/types.js';
+import { adaptApp } from './app-shape.js';
+import type { AppInterface } from './config/options.js';
 
 /** A parsed `MODULE[:EXPORT]`. */
 export interface AppSpec {
@@ -19,6 +21,8 @@ export interface AppSpec {
   exportName: string | undefined;
   /** `EXPORT()`: call the export to get the app. */
   factory: boolean;
+  /** The interface the export speaks (`interface` option); default `auto`: by shape (app-shape.ts). */
+  interface?: AppInterface;
 }
 
 /** Split `MODULE[:EXPORT]`. A colon followed by anything but an identifier (`C:\x`) stays in MODULE. */
@@ -78,7 +82,7 @@ export async function loadApp(specOrText: AppSpec | string, cwd = process.cwd())
   } else {
     name = mod.app !== undefined ? 'app' : 'default';
     value = mod.app ?? mod.default;
-    if (value !== null && typeof value === 'object' && typeof (value as { app?: unknown }).app === 'function') {
+    if (value !== null && typeof value === 'object' && typeof (value as { app?: unknown }).app === 'function' && typeof (value as { fetch?: unknown }).fetch !== 'function') {
       name = 'default.app'; // CommonJS `module.exports = { app }`
       value = (value as { app: unknown }).app;
     }
@@ -93,8 +97,12 @@ export async function loadApp(specOrText: AppSpec | string, cwd = process.cwd())
     }
     name = `${name}()`;
   }
-  if (typeof value !== 'function') {
-    throw loadError(spec, `${name} is ${value === null ? 'null' : `a ${typeof value}`}, not an app; an app is a function (environ, startResponse) => body`);
+  if (typeof value !== 'function' && !(value !== null && typeof value === 'object' && typeof (value as { fetch?: unknown }).fetch === 'function')) {
+    throw loadError(spec, `${name} is ${value === null ? 'null' : `a ${typeof value}`}, not an app; an app is a function (environ, startResponse) => body, a fetch handler or a Node listener`);
   }
-  return value as App;
+  try {
+    return adaptApp(value, spec.interface ?? 'auto', name);
+  } catch (err) {
+    throw loadError(spec, (err as Error).message, err);
+  }
 }

@@ -52,7 +52,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const running = await serve({ config, app: args.appSpec });
   // The first URL stays right after "on" (scripts read it); the other listeners follow with their sections.
   const others = running.listeners.slice(1).map((l) => `${l.section} ${l.url}`);
-  process.stderr.write(`tsgi: serving ${args.appSpec} on ${running.url} (${running.mode}, pid ${process.pid})${others.length > 0 ? `; also on ${others.join(', ')}` : ''}\n`);
+  process.stderr.write(`tsgi: serving ${args.appSpec} on ${running.url} (${running.mode}, pid ${process.pid}${running.found !== undefined ? `, ${running.found}` : ''})${others.length > 0 ? `; also on ${others.join(', ')}` : ''}\n`);
   installSignalHandlers({ stop: () => running.close(), reload: running.reload });
 }
 

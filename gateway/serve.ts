@@ -9,6 +9,7 @@ import { unlinkSync, writeFileSync } from 'node:fs';
 import { TsgiError } from '../app-api/errors.js';
 import type { App } from '../app-api/types.js';
 import { loadApp, parseAppSpec, type AppSpec } from './app-loader.js';
+import { appShape } from './app-shape.js';
 import { modeOf, type ModeName } from './config/options.js';
 import type { Config } from './config/resolve.js';
 import type { ErrorLog } from './core/log.js';
@@ -40,6 +41,8 @@ export interface Running {
   close(graceMs?: number): Promise<void>;
   /** Reload the app code (SIGHUP), when the mode can (processPool, forking). */
   reload?(): Promise<void>;
+  /** What a bridged app module was served as (`express app (detected)`...); undefined for a tsgi app, or when only workers loaded it. */
+  readonly found?: string;
 }
 
 /** Options of serve(). */
@@ -59,7 +62,8 @@ export interface ServeOptions {
  */
 export async function serve(opts: ServeOptions): Promise<Running> {
   checkAvailable(opts.config);
-  const appSpec = typeof opts.app === 'string' ? parseAppSpec(opts.app) : opts.app;
+  const appSpec = { ...(typeof opts.app === 'string' ? parseAppSpec(opts.app) : opts.app), interface: opts.config.server.interface };
+  let found: string | undefined;
   const cwd = opts.cwd ?? process.cwd();
   const errorLog = opts.log !== undefined ? { log: opts.log, close() {} } : openErrorLog(opts.config.server);
   const { log } = errorLog;
@@ -78,7 +82,11 @@ export async function serve(opts: ServeOptions): Promise<Running> {
     cwd,
     log,
     async loadApp(): Promise<App> {
-      return applyFeatures(await loadApp(appSpec, cwd), enabledFeatures(config.server));
+      const app = await loadApp(appSpec, cwd);
+      // A tsgi app is the default and keeps the start line as it was; a bridged interface is named.
+      const shape = appShape(app);
+      found = shape !== undefined && shape.kind !== 'tsgi' ? shape.description : undefined;
+      return applyFeatures(app, enabledFeatures(config.server));
     },
     // Every listener on this dispatcher; statusPath / metricsListen get a metered one (gateway/listeners.ts).
     async startFront(dispatcher) {
@@ -111,6 +119,9 @@ export async function serve(opts: ServeOptions): Promise<Running> {
     listeners: started ?? handle.listeners ?? [{ section: '[server]', url: handle.url }],
     mode,
     log,
+    get found() {
+      return found;
+    },
     reload: handle.reload === undefined ? undefined : () => handle.reload!(),
     close(graceMs = config.server.gracefulTimeout * 1000) {
       closing ??= handle.close(graceMs).finally(() => {

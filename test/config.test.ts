@@ -94,6 +94,8 @@ describe('config: the option table', () => {
     statusPath: ['/server-status/', '/server-status'],
     statusAllow: ['*', '*'],
     metricsListen: ['127.0.0.1:9100', '127.0.0.1:9100'],
+    interface: ['fetch', 'fetch'],
+    middleware: ['helmet,compression', 'helmet, compression'],
   } as Record<OptionName, [string, unknown]>;
 
   // Options that are only valid together with another one.

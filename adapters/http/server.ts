@@ -20,6 +20,7 @@ import { cgiFromHttp, type HttpRequestHead } from '../../gateway/core/environ.js
 import type { Dispatcher, RequestHead } from '../../gateway/core/dispatch.js';
 import { ErrorLog } from '../../gateway/core/log.js';
 import type { ResponseSink } from '../../gateway/core/sink.js';
+import { loadMiddleware } from './middleware-modules.js';
 import { ReverseDns } from './reverse-dns.js';
 import { Http1Sink, Http2Sink } from './sink.js';
 
@@ -58,6 +59,8 @@ export interface HttpServerOptions {
   scriptName?: string;
   /** Connect-style middleware run before the app. */
   middleware?: ConnectMiddleware[];
+  /** Middleware by package name (the `middleware` option), loaded by middleware-modules.ts; run after `middleware`. */
+  middlewareModules?: readonly string[];
   /** Error log. */
   log?: ErrorLog;
   /**
@@ -115,7 +118,8 @@ export async function startHttpServer(dispatcher: Dispatcher, opts: HttpServerOp
   // fastify's router is only worth its cost when something is registered on it (connect middleware through
   // @fastify/middie). With a single catch-all route it only adds work per request, so then the Node server
   // calls our handler directly; fastify still builds and closes the server, so both paths behave alike.
-  const useFastify = opts.middleware !== undefined && opts.middleware.length > 0;
+  const middleware = [...(opts.middleware ?? []), ...(opts.middlewareModules?.length ? await loadMiddleware(opts.middlewareModules) : [])];
+  const useFastify = middleware.length > 0;
   type Handler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => void;
   let plainHandler: Handler | null = null;
   let closing: Promise<void> | null = null;
@@ -154,7 +158,7 @@ export async function startHttpServer(dispatcher: Dispatcher, opts: HttpServerOp
     // Registered only when used: middie's onRequest hook is not free on the hot path.
     const { default: middie } = await import('@fastify/middie');
     await fastify.register(middie);
-    for (const mw of opts.middleware ?? []) (fastify as unknown as { use(fn: ConnectMiddleware): void }).use(mw);
+    for (const mw of middleware) (fastify as unknown as { use(fn: ConnectMiddleware): void }).use(mw);
   }
 
   // No body parsing: the raw stream is the app's tsgi.input.

@@ -12,12 +12,23 @@
  * feature is built yet is not decided here but in gateway/serve.ts, which answers TSGI_ERR_NOT_YET for a
  * mode or protocol nobody has plugged in.
  */
-import { integerIn, oneOf, parseBoolean, parseHost, parsePath, parseScriptName, seconds } from './values.js';
+import { BadValue, integerIn, oneOf, parseBoolean, parseHost, parsePath, parseScriptName, seconds } from './values.js';
 import { DEFAULT_STATUS_ALLOW, parseMetricsListenOption, parseStatusAllow, parseStatusPath } from '../metrics/options.js';
 
 /** The wire protocols a listening socket can speak. */
 export const PROTOCOLS = ['http', 'fastcgi', 'scgi', 'auto'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
+
+/** What interface the app module exports: `auto` tells them apart by shape (gateway/app-shape.ts). */
+export const INTERFACES = ['auto', 'tsgi', 'fetch', 'node'] as const;
+export type AppInterface = (typeof INTERFACES)[number];
+
+/** `helmet, compression`: a comma-separated list of package names, kept as written but for spaces. */
+function parseModuleList(raw: string): string {
+  const names = raw.split(',').map((n) => n.trim()).filter((n) => n !== '');
+  for (const n of names) if (!/^(@[\w.-]+\/)?[\w.-]+(\/[\w.-]+)*$/.test(n)) throw new BadValue(`${JSON.stringify(n)} is not a package name; write names separated by commas, e.g. helmet, compression`);
+  return names.join(', ');
+}
 
 /** The typed `[server]` section. Durations are in seconds, as written in the file. */
 export interface ServerConfig {
@@ -56,6 +67,8 @@ export interface ServerConfig {
   statusPath: string | undefined;
   statusAllow: string;
   metricsListen: string | undefined;
+  interface: AppInterface;
+  middleware: string;
 }
 
 /** An option name. */
@@ -159,6 +172,12 @@ export const OPTIONS: readonly AnyOptionDef[] = [
     doc: 'Mount the app under this URL prefix: it becomes SCRIPT_NAME and requests outside it get 404. Empty (the default) mounts at the root.' }),
   def({ name: 'xmlRpc', scope: 'process', type: 'boolean', default: false, parse: parseBoolean, cli: '--xml-rpc',
     doc: 'Answer XML-RPC as CherryPy\'s xmlrpc tool does: a POST text/xml methodCall of a.b.c reaches the app with /a/b/c appended to PATH_INFO and the call in environ[\'tsgi.xmlrpc\'] ({ method, params }); the app\'s JSON or text answer becomes the methodResponse, an error status or exception a fault (always 200 text/xml). Other requests pass through. To serve a table of functions without a framework, export xmlrpcMethods({...}).' }),
+
+  // The bridge: apps written for other Node interfaces, and connect middleware in front of the app.
+  def({ name: 'interface', scope: 'process', type: 'choice', default: 'auto', parse: oneOf(INTERFACES), cli: '--interface', metavar: INTERFACES.join('|'),
+    doc: 'What the app module exports: `tsgi` (app(environ, startResponse)), `fetch` (a (Request) => Response handler or an object with a fetch method, as Hono exports), `node` (a (req, res) listener, an express or connect app). `auto` decides by shape: an object with fetch is a fetch handler; a function with express/connect\'s handle and use methods is a Node app; any other function is a tsgi app, so name a plain node:http listener with `node` (or wrap it in fromNode). The start line says what was found.' }),
+  def({ name: 'middleware', scope: 'listener', type: 'string', default: '', parse: parseModuleList, cli: '--middleware', metavar: 'LIST',
+    doc: 'Connect/express middleware run in front of the app on the built-in HTTP server (through @fastify/middie), by package name in order, e.g. `helmet, compression`. Each package is resolved from the working directory; a factory export is called with no arguments. Empty: none.' }),
 
   // Timeouts (seconds).
   def({ name: 'headerTimeout', scope: 'listener', type: 'seconds', default: 20, parse: seconds(true), cli: '--header-timeout', metavar: 'SECONDS',

@@ -25,6 +25,7 @@ export function httpServerOptions(c: ServerConfig): HttpServerOptions {
     keepAliveTimeout: ms(c.keepAliveTimeout),
     requestTimeout: ms(c.requestTimeout),
     scriptName: c.scriptName,
+    middlewareModules: c.middleware === '' ? undefined : c.middleware.split(/\s*,\s*/),
   };
 }
 

@@ -1,0 +1,38 @@
+/**
+ * One request from a Node server into the core: CGI variables by cgiFromHttp, the app run by a Dispatcher,
+ * the response written by the built-in server's sinks. The piece toNode and the fastify plugin share.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import { isTsgiError } from '../../app-api/errors.js';
+import { cgiFromHttp } from '../../gateway/core/environ.js';
+import type { Dispatcher } from '../../gateway/core/dispatch.js';
+import type { ErrorLog } from '../../gateway/core/log.js';
+import type { ResponseSink } from '../../gateway/core/sink.js';
+import { Http1Sink, Http2Sink } from '../http/sink.js';
+import { headFromNode, nodeHasBody } from './request-head.js';
+
+/** Serve `req` with the dispatcher's app mounted at `scriptName` (a decoded path, '' for the root). */
+export function dispatchNode(
+  dispatcher: Dispatcher,
+  log: ErrorLog,
+  req: IncomingMessage | Http2ServerRequest,
+  res: ServerResponse | Http2ServerResponse,
+  scriptName: string,
+  url?: string,
+): void | Promise<void> {
+  const head = headFromNode(req, url);
+  let cgi;
+  try {
+    cgi = cgiFromHttp(head, { scriptName });
+  } catch (err) {
+    if (!isTsgiError(err)) throw err;
+    log.log('warn', `refused ${head.method} ${head.url.slice(0, 200)}`, err);
+    const body = Buffer.from(err.status === 404 ? 'Not Found\n' : 'Bad Request\n');
+    res.writeHead(err.status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(body.length) });
+    res.end(body);
+    return;
+  }
+  const sink: ResponseSink = req.httpVersionMajor === 2 ? new Http2Sink(res as Http2ServerResponse) : new Http1Sink(res as ServerResponse);
+  return dispatcher.dispatch({ cgi, body: nodeHasBody(req) ? (req as AsyncIterable<Buffer>) : null }, sink);
+}

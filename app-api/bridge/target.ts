@@ -1,0 +1,67 @@
+/**
+ * The request as a URL, rebuilt from the CGI variables (PEP 3333's "URL reconstruction"): the one place the
+ * bridges that hand a request to a Node or fetch app turn SCRIPT_NAME, PATH_INFO and QUERY_STRING back into a
+ * request target. It is the inverse of gateway/environ.ts (which decodes a target into CGI variables), not a
+ * copy of it: that file parses, this one serialises, and app-api may not import the gateway.
+ */
+import type { Environ } from '../types.js';
+
+// RFC 3986 pchar plus '/': everything else in a decoded path is %-encoded again (as UTF-8).
+const NOT_PATH_CHAR = /[^A-Za-z0-9\-._~!$&'()*+,;=:@/]/gu;
+
+/** %-encode a decoded path (SCRIPT_NAME or PATH_INFO) for use in a URL. `%2F` decoded to `/` stays `/`. */
+export function encodePath(path: string): string {
+  return path.replace(NOT_PATH_CHAR, (c) => encodeURIComponent(c));
+}
+
+/** `PATH_INFO?QUERY_STRING`, encoded: the target relative to the mount point (what a mounted express sub-app sees). */
+export function relativeTarget(environ: Environ): string {
+  const path = encodePath(environ.PATH_INFO === '' ? '/' : environ.PATH_INFO);
+  return environ.QUERY_STRING === '' ? path : `${path}?${environ.QUERY_STRING}`;
+}
+
+/** `SCRIPT_NAME PATH_INFO?QUERY_STRING`, encoded: the full origin-form target. */
+export function fullTarget(environ: Environ): string {
+  const path = encodePath(environ.SCRIPT_NAME + environ.PATH_INFO) || '/';
+  return environ.QUERY_STRING === '' ? path : `${path}?${environ.QUERY_STRING}`;
+}
+
+/** `scheme://host[:port]`: from the Host header when there is one, else SERVER_NAME and SERVER_PORT. */
+export function origin(environ: Environ): string {
+  const scheme = environ['tsgi.url_scheme'] === 'https' ? 'https' : 'http';
+  const host = environ.HTTP_HOST;
+  if (typeof host === 'string' && host !== '') return `${scheme}://${host}`;
+  const name = environ.SERVER_NAME !== '' ? environ.SERVER_NAME : 'localhost';
+  const port = environ.SERVER_PORT;
+  const defaultPort = scheme === 'https' ? '443' : '80';
+  return `${scheme}://${name}${port !== '' && port !== defaultPort ? `:${port}` : ''}`;
+}
+
+/** The absolute request URL, as `new Request(url)` wants it. */
+export function requestUrl(environ: Environ): string {
+  return origin(environ) + fullTarget(environ);
+}
+
+/**
+ * The request headers in the environ, as `[name, value]` pairs with lower-case names: HTTP_* plus
+ * CONTENT_TYPE and CONTENT_LENGTH. Values are kept as the gateway gave them (Latin-1 text, byte for byte).
+ */
+export function requestHeaders(environ: Environ): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (const key in environ) {
+    if (key.startsWith('HTTP_')) {
+      const value = environ[key];
+      if (typeof value === 'string') out.push([key.slice(5).toLowerCase().replace(/_/g, '-'), value]);
+    }
+  }
+  if (environ.CONTENT_TYPE !== undefined && environ.CONTENT_TYPE !== '') out.push(['content-type', environ.CONTENT_TYPE]);
+  if (environ.CONTENT_LENGTH !== undefined && environ.CONTENT_LENGTH !== '') out.push(['content-length', environ.CONTENT_LENGTH]);
+  return out;
+}
+
+/** True when the request carries a body: a non-zero CONTENT_LENGTH, or a chunked upload the front passed on. */
+export function hasRequestBody(environ: Environ): boolean {
+  const length = environ.CONTENT_LENGTH;
+  if (length !== undefined && length !== '' && length !== '0') return true;
+  return typeof environ.HTTP_TRANSFER_ENCODING === 'string';
+}
