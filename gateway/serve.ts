@@ -28,6 +28,7 @@ import { runForking, runProcessPool } from './process/modes.js';
 import { startListeners, type ListenerUrl } from './listeners.js';
 import { checkMetricsMode } from './metrics/serve-hook.js';
 import { runThreading, runThreadPool } from './pool/mode.js';
+import { applyTools, installLogReopen, startTools } from './tools/apply.js';
 
 /** A listening socket speaking one protocol. */
 export interface Front {
@@ -219,7 +220,8 @@ export async function serve(opts: ServeOptions): Promise<Running> {
         const wrap = FEATURES[feature];
         if (config.server[feature] === true && wrap !== undefined) app = wrap(app);
       }
-      return app;
+      // The [/path] tools and log.* (gateway/tools/apply.ts); pool threads and worker processes do the same.
+      return applyTools(app, config.tools, { mode, warn: (m) => log.log('warn', m) });
     },
     // Every listener on this dispatcher; statusPath / metricsListen get a metered one (gateway/listeners.ts).
     async startFront(dispatcher) {
@@ -228,6 +230,8 @@ export async function serve(opts: ServeOptions): Promise<Running> {
       return front;
     },
   };
+  startTools(config.tools, { mode, warn: (m) => log.log('warn', m) });
+  if (config.tools?.log.accessFile !== undefined || config.server.errorLog !== '-') installLogReopen();
   let handle: ModeHandle;
   try {
     handle = await MODES[mode]!(ctx);

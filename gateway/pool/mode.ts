@@ -31,6 +31,7 @@ async function optionsOf(ctx: ServeContext, mode: 'pool' | 'perRequest'): Promis
     maxQueueWaitMs: Math.round(s.threadQueueWait * 1000),
     maxBatch: s.threadBatch,
     features,
+    tools: ctx.config.tools,
   };
 }
 

@@ -17,6 +17,7 @@
  * credit window, and the response comes back the same way (sync-input.ts, response-proxy.ts). The environ,
  * header validation and framing happen in the thread, in the same gateway core as single mode.
  */
+import type { ToolsConfig } from '../tools/config.js';
 import type { ResourceLimits } from 'node:worker_threads';
 import { TsgiError } from '../../app-api/errors.js';
 import type { App, HeaderList } from '../../app-api/types.js';
@@ -55,6 +56,8 @@ export interface ThreadDispatcherOptions extends DispatcherOptions {
   window?: number;
   /** Config features (serve.ts FEATURES names) that wrap the app in each thread. */
   features?: string[];
+  /** The config's tools, applied in each thread. */
+  tools?: ToolsConfig;
   /** V8 heap limits per thread. */
   resourceLimits?: ResourceLimits;
 }
@@ -223,6 +226,8 @@ export class ThreadPoolDispatcher implements Dispatcher {
       app: typeof opts.app === 'string' ? parseAppSpec(opts.app) : opts.app,
       cwd: opts.cwd ?? process.cwd(),
       features: opts.features ?? [],
+      tools: opts.tools,
+      mode: this.mode,
       appConfig: { ...(opts.appConfig ?? {}) },
       multiprocess: opts.multiprocess === true,
       window: opts.window ?? DEFAULT_WINDOW,

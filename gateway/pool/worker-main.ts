@@ -13,7 +13,8 @@ import { ErrorLog } from '../log.js';
 import { BatchClaim } from './batch-claim.js';
 import { decodeCgi, type FromWorker, type RequestSpec, type ToWorker, type WorkerBoot } from './channel.js';
 import { ProxySink } from './response-proxy.js';
-import { installCachePort } from './shared-cache.js';
+import { installCachePort, sharedCache } from './shared-cache.js';
+import { applyTools } from '../tools/apply.js';
 import { InputReader } from './sync-input.js';
 
 const boot = workerData as WorkerBoot;
@@ -36,7 +37,8 @@ async function load(): Promise<App> {
       if (wrap !== undefined) app = wrap(app);
     }
   }
-  return app;
+  // The tools keep per-process state (the response cache) in the pool's shared cache.
+  return applyTools(app, boot.tools, { mode: boot.mode === 'perRequest' ? 'threading' : 'threadPool', warn: (m) => log.log('warn', m), sharedCache: sharedCache() });
 }
 
 let app: App;

@@ -16,6 +16,7 @@ import { loadApp } from '../app-loader.js';
 import { InlineDispatcher } from '../dispatch.js';
 import { importAppModule, ProcessLifecycle } from '../lifecycle/process-lifecycle.js';
 import { openErrorLog } from '../open-error-log.js';
+import { applyTools, installLogReopen } from '../tools/apply.js';
 import { getFront, type OpenFront } from './fronts.js';
 import { isTsgiMessage, type RetireReason, type SupervisorMessage, type WorkerMessage } from './messages.js';
 import { planListeners, type WorkerPlan } from './plan.js';
@@ -50,6 +51,9 @@ async function importApp(plan: WorkerPlan): Promise<{ app: App; module: Record<s
       if (plan.config.server[feature] === true && wrap !== undefined) app = wrap(app);
     }
   }
+  app = applyTools(app, plan.config.tools, { mode: plan.mode === 'fork' ? 'forking' : 'processPool', warn: () => {} });
+  // The supervisor forwards SIGUSR1 to its workers: each reopens its own log files.
+  installLogReopen();
   return { app, module: await importAppModule(plan.app, plan.cwd) };
 }
 
