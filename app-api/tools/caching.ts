@@ -113,7 +113,15 @@ export function caching(app: App, options: Partial<CachingOptions> = {}, ctx?: P
       return { status: own.status, headers: own.headers, body: ttl > 0 ? own.body : Buffer.alloc(0), stored: now, expires: now + ttl, vary, varyValues: varyValues(environ, vary), pass: ttl <= 0 };
     });
     if (computed && own !== undefined) {
-      if (entry.pass !== true) varyOf.set(base, entry.vary);
+      if (entry.pass !== true) {
+        varyOf.set(base, entry.vary);
+        // Computed before the URL's Vary names were known: file it under its variant's key instead.
+        const variantKey = keyOf(environ, base);
+        if (variantKey !== key) {
+          store.delete(key);
+          store.put(variantKey, entry);
+        }
+      }
       if (own.rest === undefined) return respond(own, startResponse);
       startResponse(own.status, own.headers);
       const first = own.body;

@@ -45,6 +45,8 @@ export interface EntryStore {
    * `computed` tells the caller whether it ran its own compute.
    */
   getOrCompute(key: string, compute: () => Promise<CachedResponse>): Promise<{ entry: CachedResponse; computed: boolean }>;
+  /** Keep `entry` under `key` (a response computed under another key, once its Vary names are known). */
+  put(key: string, entry: CachedResponse): void;
   delete(key: string): void;
 }
 
@@ -76,7 +78,7 @@ export class LocalEntries implements EntryStore {
     }
   }
 
-  private put(key: string, entry: CachedResponse): void {
+  put(key: string, entry: CachedResponse): void {
     if (entry.body.length > this.maxSize) return;
     this.delete(key);
     this.entries.set(key, entry);
@@ -124,6 +126,11 @@ export class SharedEntries implements EntryStore {
       else this.track(key, entry.body.length);
     }
     return { entry, computed };
+  }
+
+  put(key: string, entry: CachedResponse): void {
+    if (entry.body.length > this.maxSize) return;
+    void this.shared.getOrCompute(key, () => encodeResponse(entry)).then(() => this.track(key, entry.body.length), () => {});
   }
 
   private track(key: string, size: number): void {
