@@ -23,11 +23,14 @@ export interface CachedResponse {
 /** Serialize: a 4-byte length, the JSON of everything but the body, then the body. */
 export function encodeResponse(r: CachedResponse): Uint8Array {
   const head = Buffer.from(JSON.stringify({ ...r, body: undefined }));
-  const out = Buffer.allocUnsafe(4 + head.length + r.body.length);
+  // Shared memory from the start: the pool's shared cache then keeps it without a copy (and it accepts
+  // plain typed arrays only, not Buffers).
+  const bytes = new Uint8Array(new SharedArrayBuffer(4 + head.length + r.body.length));
+  const out = Buffer.from(bytes.buffer, 0, bytes.byteLength);
   out.writeUInt32BE(head.length, 0);
   head.copy(out, 4);
   r.body.copy(out, 4 + head.length);
-  return out;
+  return bytes;
 }
 
 /** Deserialize (the body is a view, not a copy). */
