@@ -15,17 +15,10 @@ import { ErrorLog, MemoryLog } from '../gateway/log.js';
 import { serve, type Running } from '../gateway/serve.js';
 import { closeSessionStores } from '../app-api/tools/index.js';
 import { sendRequest, type RawResponse } from './support/http-client.js';
+import { COMBINED, setCookieId } from './support/tools-cli.js';
 
 /** The compiled fixture (dist/test/fixtures/tools/app.js), its lint-wrapped default export. */
 export const TOOLS_APP = `${fileURLToPath(new URL('./fixtures/tools/app.js', import.meta.url))}:default`;
-
-/** One access-log line in Apache's combined format. */
-export const COMBINED = /^127\.0\.0\.1 - - \[\d{2}\/[A-Z][a-z]{2}\/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}\] "GET \/[^"]* HTTP\/1\.1" \d{3} (\d+|-) "-" "[^"]*"$/;
-
-/** The session cookie value a response sets. */
-export function setCookieId(res: RawResponse): string | undefined {
-  return /(?:^|\n)session_id=([^;]*)/.exec(res.headers['set-cookie'] ?? '')?.[1];
-}
 
 describe('tools through serve(): single and threadPool', function () {
   this.timeout(60_000);
