@@ -5,7 +5,7 @@
  * and per-session locking (concurrent requests of one session lose no write). Redis is a real
  * redis-server on a free loopback port.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -86,6 +86,14 @@ describe('sessions: one table for the memory, file and redis stores', function (
           }
         });
       }
+
+      it('an id that would name a session file outside the store is not read', async () => {
+        // A well-formed session file one level above the store: `x/../../evil` would reach it by path.
+        writeFileSync(path.join(dir, 'evil'), JSON.stringify({ expires: Date.now() + 3_600_000, data: { admin: true } }));
+        const res = await get(wrap(), '/whoami', 'x/../../evil');
+        expect(res.json<{ session: unknown }>().session).to.deep.equal({});
+        expect(isValidSessionId(cookieOf(res))).to.equal(true);
+      });
 
       it('regenerating at login moves the data to a new id and removes the old one', async () => {
         const app = wrap();
