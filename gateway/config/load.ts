@@ -83,7 +83,7 @@ function unknownSection(file: string, name: string, line: number, keys: ScannedK
   if (name.includes('.') && (SECTIONS as readonly string[]).includes(parent)) {
     return configError(where, `unknown section [${name}]: sections do not nest; put these settings under [${parent}]`);
   }
-  return configError(where, `unknown section [${name}]; ${didYouMean(name, SECTIONS, 'the sections are [server] and [app]')} ([server:NAME] adds a listener)`);
+  return configError(where, `unknown section [${name}]; ${didYouMean(name, SECTIONS, 'the sections are [server] and [app]')} ([server:NAME] adds a listener, [/path] holds tools.NAME.* keys, [global] log.* keys)`);
 }
 
 /** Read a config file into settings, without merging or cross-option checks (see resolveConfig). */
