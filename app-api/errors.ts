@@ -31,16 +31,44 @@ export const ERROR_CODES = {
 /** A stable error code. */
 export type TsgiErrorCode = keyof typeof ERROR_CODES;
 
+/**
+ * The HTTP status a front answers with when an error of this code ends a request, chosen once here (as
+ * Fastify's `createError(code, message, statusCode)`), not at each throw site. A throw site overrides it only
+ * where the same code means another status (an idle body is TSGI_ERR_TIMEOUT with 408, a slow app 504; a
+ * path outside the mount is TSGI_ERR_BAD_REQUEST with 404).
+ */
+export const ERROR_STATUS: { readonly [C in TsgiErrorCode]: number } = {
+  TSGI_ERR_BAD_STATUS: 500,
+  TSGI_ERR_BAD_HEADER: 500,
+  TSGI_ERR_START_RESPONSE_TWICE: 500,
+  TSGI_ERR_NO_START_RESPONSE: 500,
+  TSGI_ERR_BAD_BODY: 500,
+  TSGI_ERR_BAD_CHUNK: 500,
+  TSGI_ERR_CONTENT_LENGTH_MISMATCH: 500,
+  TSGI_ERR_SYNC_INPUT: 500,
+  TSGI_ERR_INPUT_CLOSED: 400,
+  TSGI_ERR_BAD_REQUEST: 400,
+  TSGI_ERR_LINT: 500,
+  TSGI_ERR_CONFIG: 500,
+  TSGI_ERR_APP_LOAD: 500,
+  TSGI_ERR_NOT_YET: 500,
+  TSGI_ERR_PROTOCOL: 400,
+  TSGI_ERR_OVERLOAD: 503,
+  TSGI_ERR_TIMEOUT: 504,
+  TSGI_ERR_WRITE_AFTER_END: 500,
+  TSGI_ERR_INPUT_BUSY: 500,
+};
+
 /** An error raised by tsgi itself. `code` is stable; `message` says what to do about it. */
 export class TsgiError extends Error {
   readonly code: TsgiErrorCode;
-  /** The HTTP status a front should answer with when this error ends a request (400, 404, 500, 503...). */
+  /** The HTTP status a front should answer with when this error ends a request: ERROR_STATUS's unless overridden. */
   readonly status: number;
   constructor(code: TsgiErrorCode, message: string, options?: { cause?: unknown; status?: number }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'TsgiError';
     this.code = code;
-    this.status = options?.status ?? 500;
+    this.status = options?.status ?? ERROR_STATUS[code];
   }
 }
 

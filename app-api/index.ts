@@ -1,11 +1,12 @@
 /** The application side of tsgi: types, errors, and tools for writing and testing apps. */
 export * from './types.js';
-export { TsgiError, isTsgiError, ERROR_CODES, type TsgiErrorCode } from './errors.js';
+export { TsgiError, isTsgiError, ERROR_CODES, ERROR_STATUS, type TsgiErrorCode } from './errors.js';
 export { lint, LintError, LINT_RULES, type LintOptions, type LintRule, type LintRuleId, type LintSide } from './lint.js';
+export { parseStatus, checkHeader, checkHeaders, findHeader, HOP_BY_HOP, type ParsedStatus } from './headers.js';
+export { BodyInput, emptyInput, type SyncReader } from './input.js';
 export { urlmap, type UrlMapEntries } from './urlmap.js';
-export { inject, type InjectRequest, type InjectResponse } from './inject.js';
-export { xmlrpc, rpcPathInfo, XMLRPC_ENVIRON_KEY, type XmlRpcOptions } from './middleware/xmlrpc.js';
-export { xmlrpcMethods, type XmlRpcContext, type XmlRpcMethod, type XmlRpcMethodTable } from './middleware/xmlrpc-methods.js';
+export { xmlrpc, rpcPathInfo, XMLRPC_ENVIRON_KEY, type XmlRpcOptions } from './xmlrpc/xmlrpc.js';
+export { xmlrpcMethods, type XmlRpcContext, type XmlRpcMethod, type XmlRpcMethodTable } from './xmlrpc/xmlrpc-methods.js';
 export {
   XmlRpcFault,
   FAULT as XMLRPC_FAULT,
@@ -19,4 +20,4 @@ export {
   type XmlRpcResponse,
   type DecodeOptions as XmlRpcDecodeOptions,
   type EncodeOptions as XmlRpcEncodeOptions,
-} from './middleware/xmlrpc-codec.js';
+} from './xmlrpc/xmlrpc-codec.js';

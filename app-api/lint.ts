@@ -9,7 +9,7 @@
  * and the SPEC.md section in the message. A well-behaved app's response is unchanged by the lint: array
  * bodies stay arrays (so the gateway still computes Content-Length), chunks pass through as they are.
  */
-import { checkHeader, HOP_BY_HOP, parseStatus } from '../gateway/headers.js';
+import { checkHeader, HOP_BY_HOP, parseStatus } from './headers.js';
 import { checkEnviron } from './lint-environ.js';
 import { lintErrors, lintInput, type InputLintContext } from './lint-input.js';
 import { LintError, type LintRuleId } from './lint-rules.js';

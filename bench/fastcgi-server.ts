@@ -4,8 +4,8 @@
  */
 import { startFastcgiServer } from '../adapters/fastcgi/server.js';
 import { app } from '../examples/hello/app.js';
-import { InlineDispatcher } from '../gateway/dispatch.js';
-import { ErrorLog } from '../gateway/log.js';
+import { InlineDispatcher } from '../gateway/core/dispatch.js';
+import { ErrorLog } from '../gateway/core/log.js';
 import { ready, untilSignal } from './measure.js';
 
 const log = new ErrorLog();

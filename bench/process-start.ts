@@ -51,8 +51,8 @@ if (only.includes('imports')) {
   const rows: Array<[string, string[]]> = [
     ['gateway/process/worker.js', [worker]],
     // The front a worker opens is imported lazily (since the lazy front table): worker + its front.
-    ['worker.js + open-http.js (an HTTP worker)', [worker, here('../gateway/process/open-http.js')]],
-    ['worker.js + open-fastcgi.js (a FastCGI worker)', [worker, here('../gateway/process/open-fastcgi.js')]],
+    ['worker.js + fronts/http.js (an HTTP worker)', [worker, here('../gateway/fronts/http.js')]],
+    ['worker.js + fronts/fastcgi.js (a FastCGI worker)', [worker, here('../gateway/fronts/fastcgi.js')]],
     ['gateway/serve.js', [here('../gateway/serve.js')]],
     ['adapters/http/server.js (fastify)', [here('../adapters/http/server.js')]],
     ['prom-client', ['prom-client']],

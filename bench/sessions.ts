@@ -12,7 +12,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { inject } from '../app-api/inject.js';
+import { inject } from '../gateway/core/inject.js';
 import type { App } from '../app-api/types.js';
 import { closeSessionStores, sessions, type SessionOptions } from '../app-api/tools/index.js';
 

@@ -12,6 +12,7 @@ import { isTsgiError } from '../app-api/errors.js';
 import { parseArgs } from './config/argv.js';
 import { helpText } from './config/help.js';
 import { loadConfig } from './config/load.js';
+import { isReloadChild, runWithReload } from './dev-reload.js';
 import { notYetNote, serve } from './serve.js';
 import { installSignalHandlers } from './signals.js';
 
@@ -46,6 +47,8 @@ async function main(argv: readonly string[]): Promise<void> {
     return;
   }
   const config = loadConfig(args.configFile, { settings: args.settings });
+  // The config is read first so that a bad one is reported once, by the supervisor, not by every child.
+  if (config.server.reload && !isReloadChild()) await runWithReload({ cli: fileURLToPath(import.meta.url), argv });
   const running = await serve({ config, app: args.appSpec });
   // The first URL stays right after "on" (scripts read it); the other listeners follow with their sections.
   const others = running.listeners.slice(1).map((l) => `${l.section} ${l.url}`);

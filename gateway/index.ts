@@ -1,10 +1,12 @@
-/** The server side of tsgi: the gateway core every front shares. */
-export { buildEnviron, cgiFromHttp, cgiFromGateway, decodePath, splitMount, SERVER_SOFTWARE, type HttpRequestHead, type CgiOptions, type EnvironContext } from './environ.js';
-export { serveApp, type ServeOptions } from './handler.js';
-export { parseStatus, checkHeader, checkHeaders, findHeader, HOP_BY_HOP, type ParsedStatus } from './headers.js';
-export { BodyInput, emptyInput, type SyncReader } from './input.js';
-export { ErrorLog, MemoryLog, type LogTarget } from './log.js';
-export type { ResponseSink } from './sink.js';
-export { InlineDispatcher, type Dispatcher, type DispatcherOptions, type RequestHead } from './dispatch.js';
+/**
+ * The server side of tsgi. `core/` is the transport-neutral gateway core every front shares (environ,
+ * serveApp, dispatch, sink, log, inject); the rest of this folder is the server runtime built on it.
+ */
+export { buildEnviron, cgiFromHttp, cgiFromGateway, decodePath, splitMount, SERVER_SOFTWARE, type HttpRequestHead, type CgiOptions, type EnvironContext } from './core/environ.js';
+export { serveApp, type ServeOptions } from './core/serve-app.js';
+export { ErrorLog, MemoryLog, type LogTarget } from './core/log.js';
+export type { ResponseSink } from './core/sink.js';
+export { inject, type InjectRequest, type InjectResponse } from './core/inject.js';
+export { InlineDispatcher, type Dispatcher, type DispatcherOptions, type RequestHead } from './core/dispatch.js';
 export { ThreadPoolDispatcher, createThreadDispatcher, sharedCache, sharedArray, sharedCacheStats, type ThreadDispatcherOptions, type ThreadPoolStats, type SharedCache, type SharedTypedArray } from './pool/index.js';
 export { Engine, CHANNELS, type Channel, type Listener, type LifecycleEvent, type AppSetup, type SetupContext } from './lifecycle/index.js';

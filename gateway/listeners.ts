@@ -10,14 +10,14 @@
  * statusAllow (metrics/status-route.ts). metricsListen (process-wide) reads the same numbers.
  */
 import { listenersOf, type Config, type Listener } from './config/resolve.js';
-import type { Dispatcher } from './dispatch.js';
-import type { ErrorLog } from './log.js';
+import type { Dispatcher } from './core/dispatch.js';
+import type { ErrorLog } from './core/log.js';
 import { parseMetricsListen } from './metrics/listen.js';
 import { withMetrics } from './metrics/metered.js';
 import { startFrontWithMetrics } from './metrics/serve-hook.js';
 import { startMetricsServer, type MetricsServer } from './metrics/server.js';
 import { statusRoute } from './metrics/status-route.js';
-import type { Front, FrontStarter } from './serve.js';
+import type { Front } from './fronts/types.js';
 
 /** One started listener, for the start line. */
 export interface ListenerUrl {
@@ -33,15 +33,15 @@ export interface ListenersFront extends Front {
 }
 
 /**
- * Start every listener of `config` for `dispatcher`; `starterFor` picks the front of a listener's protocol.
+ * Start every listener of `config` for `dispatcher`; `startOne` starts one listener's front on a dispatcher.
  * When one fails to start (EADDRINUSE...), the ones already listening are closed and the error is thrown.
  */
-export async function startListeners(config: Config, log: ErrorLog, dispatcher: Dispatcher, starterFor: (l: Listener) => FrontStarter): Promise<ListenersFront> {
+export async function startListeners(config: Config, log: ErrorLog, dispatcher: Dispatcher, startOne: (l: Listener, d: Dispatcher) => Promise<Front>): Promise<ListenersFront> {
   const listeners = listenersOf(config);
   if (listeners.length === 1) {
     // One listener: exactly what serve() did before there were several (its metered dispatcher answers statusPath).
     const [l] = listeners;
-    const front = await startFrontWithMetrics(l.server, log, dispatcher, (d) => starterFor(l)(d, l.server, log));
+    const front = await startFrontWithMetrics(l.server, log, dispatcher, (d) => startOne(l, d));
     return { url: front.url, listeners: [{ section: l.section, url: front.url }], close: (graceMs) => front.close(graceMs) };
   }
 
@@ -60,7 +60,7 @@ export async function startListeners(config: Config, log: ErrorLog, dispatcher: 
       if (metered !== undefined && l.server.statusPath !== undefined) {
         d = statusRoute(metered, metered, { statusPath: l.server.statusPath, allow: l.server.statusAllow, log });
       }
-      started.push({ section: l.section, front: await starterFor(l)(d, l.server, log) });
+      started.push({ section: l.section, front: await startOne(l, d) });
     }
     if (metered !== undefined && main.metricsListen !== undefined) {
       metricsServer = await startMetricsServer(parseMetricsListen(main.metricsListen), metered);

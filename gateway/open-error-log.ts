@@ -5,7 +5,7 @@
  */
 import { LogFile } from '../app-api/tools/log-file.js';
 import type { ServerConfig } from './config/options.js';
-import { ErrorLog } from './log.js';
+import { ErrorLog } from './core/log.js';
 
 /** The error log the config asks for: stderr, or a file opened for appending. */
 export function openErrorLog(config: Pick<ServerConfig, 'errorLog'>): { log: ErrorLog; close(): void } {

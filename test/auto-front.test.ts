@@ -3,19 +3,19 @@
  * FrontStarter type and listen where a default `[server]` section says, on an ephemeral port here.
  */
 import { expect } from 'chai';
-import { startAutoFront } from '../adapters/auto/front.js';
-import { startScgiFront } from '../adapters/scgi/front.js';
+import { autoFront } from '../gateway/fronts/auto.js';
+import { scgiFront } from '../gateway/fronts/scgi.js';
 import { app as echoEnviron } from '../examples/echo-environ/app.js';
 import { defaultServerConfig } from '../gateway/config/options.js';
-import { InlineDispatcher } from '../gateway/dispatch.js';
-import { ErrorLog, MemoryLog } from '../gateway/log.js';
+import { InlineDispatcher } from '../gateway/core/dispatch.js';
+import { ErrorLog, MemoryLog } from '../gateway/core/log.js';
 import type { FrontStarter } from '../gateway/serve.js';
 import { nginxVars, scgiRequest } from './support/scgi-client.js';
 
 describe('SCGI and auto front starters (for gateway/serve.ts)', () => {
   const starters: Array<[string, FrontStarter]> = [
-    ['scgi', startScgiFront],
-    ['auto', startAutoFront],
+    ['scgi', scgiFront.start],
+    ['auto', autoFront.start],
   ];
   for (const [name, starter] of starters) {
     it(`protocol = ${name}: listens from the [server] section and serves SCGI with its scriptName`, async () => {

@@ -9,8 +9,8 @@ import { expect } from 'chai';
 import { lint } from '../app-api/lint.js';
 import { createAutoHandler, type AutoHandler } from '../adapters/auto/server.js';
 import { app as echoEnviron } from '../examples/echo-environ/app.js';
-import { InlineDispatcher } from '../gateway/dispatch.js';
-import { ErrorLog, MemoryLog } from '../gateway/log.js';
+import { InlineDispatcher } from '../gateway/core/dispatch.js';
+import { ErrorLog, MemoryLog } from '../gateway/core/log.js';
 import { cgiParams, FcgiClient } from './support/fcgi-client.js';
 import { nginxVars, scgiRequest } from './support/scgi-client.js';
 

@@ -11,8 +11,8 @@ import { lint, type LintError } from '../app-api/lint.js';
 import type { App } from '../app-api/types.js';
 import { startAutoServer, type AutoServer, type AutoServerOptions } from '../adapters/auto/server.js';
 import { app as echoEnviron } from '../examples/echo-environ/app.js';
-import { InlineDispatcher } from '../gateway/dispatch.js';
-import { ErrorLog, MemoryLog } from '../gateway/log.js';
+import { InlineDispatcher } from '../gateway/core/dispatch.js';
+import { ErrorLog, MemoryLog } from '../gateway/core/log.js';
 import { cgiParams, FcgiClient } from './support/fcgi-client.js';
 import { nginxVars, scgiRequest, sendRaw } from './support/scgi-client.js';
 

@@ -380,7 +380,7 @@ describe('CGI entry script: how it loads tsgi and the app', function () {
     const bundle = ROOT + 'dist/adapters/cgi/bundle.cjs';
     const meta = JSON.parse(readFileSync(ROOT + 'dist/adapters/cgi/bundle.meta.json', 'utf8')) as { inputs: Record<string, unknown> };
     const inputs = Object.keys(meta.inputs);
-    expect(inputs).to.include.members(['dist/adapters/cgi/main.js', 'dist/gateway/handler.js', 'dist/gateway/environ.js']);
+    expect(inputs).to.include.members(['dist/adapters/cgi/main.js', 'dist/gateway/core/serve-app.js', 'dist/gateway/core/environ.js']);
     const built = statSync(bundle).mtimeMs;
     const stale = inputs.filter((f) => statSync(ROOT + f).mtimeMs > built);
     expect(stale, 'rebuild with `npm run build`').to.deep.equal([]);

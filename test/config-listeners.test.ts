@@ -9,7 +9,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { isTsgiError, TsgiError } from '../app-api/errors.js';
 import { parseArgs } from '../gateway/config/argv.js';
-import { renderConfigReference } from '../gateway/config/docs.js';
+import { renderConfigReference } from '../gateway/docs.js';
 import { helpText } from '../gateway/config/help.js';
 import { loadConfig } from '../gateway/config/load.js';
 import { defaultServerConfig, OPTIONS } from '../gateway/config/options.js';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { loadConfig } from '../gateway/config/load.js';
-import { ErrorLog, MemoryLog } from '../gateway/log.js';
+import { ErrorLog, MemoryLog } from '../gateway/core/log.js';
 import { serve, type Running } from '../gateway/serve.js';
 import { FIXTURE_APP } from './fixtures/pool/client.js';
 import { sendRequest, type RawResponse } from './support/http-client.js';

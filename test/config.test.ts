@@ -14,7 +14,7 @@ import { loadConfig, readConfigFile } from '../gateway/config/load.js';
 import { defaultServerConfig, MODE_OPTIONS, modeOf, OPTIONS, type OptionName, type ServerConfig } from '../gateway/config/options.js';
 import { resolveConfig, type Config } from '../gateway/config/resolve.js';
 import { loadApp, parseAppSpec } from '../gateway/app-loader.js';
-import { ErrorLog, MemoryLog } from '../gateway/log.js';
+import { ErrorLog, MemoryLog } from '../gateway/core/log.js';
 import { FEATURES, FRONTS, MODES, registerMode, serve, type ModeRunner, type Running } from '../gateway/serve.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -88,6 +88,7 @@ describe('config: the option table', () => {
     requestTimeout: ['300', 300],
     gracefulTimeout: ['5', 5],
     pidFile: ['/run/tsgi.pid', '/run/tsgi.pid'],
+    reload: ['1', true],
     errorLog: ['/var/log/tsgi.log', '/var/log/tsgi.log'],
     statusPath: ['/server-status/', '/server-status'],
     statusAllow: ['*', '*'],
@@ -370,18 +371,26 @@ describe('config: serve()', () => {
   });
 
   it('a mode, protocol or feature nobody built answers TSGI_ERR_NOT_YET naming the option, before loading the app', async () => {
-    const cases: [string, RegExp][] = [];
+    // Everything is built today, so each registry entry is taken out in turn (as a build without it would
+    // be) and put back: every mode, protocol and feature name runs the real "not yet" path once.
+    const registries = [MODES, FRONTS, FEATURES] as unknown as Record<string, unknown>[];
     const modeValue: Record<string, string> = { threading: 'true', forking: 'true', processPool: '2', threadPool: '2' };
-    for (const m of MODE_OPTIONS) if (MODES[m] === undefined) cases.push([`${m} = ${modeValue[m]}`, new RegExp(`^${m} = \\S+ \\(\\S*t\\d+\\.cfg line 2\\): the ${m} concurrency model is not available`)]);
-    for (const p of Object.keys(FRONTS) as (keyof typeof FRONTS)[]) if (FRONTS[p] === undefined) cases.push([`protocol = ${p}`, new RegExp(`^protocol = ${p} \\(\\S*t\\d+\\.cfg line 2\\): protocol ${p} is not available`)]);
-    for (const f of Object.keys(FEATURES) as (keyof typeof FEATURES)[]) if (FEATURES[f] === undefined) cases.push([`${f} = true`, new RegExp(`^${f} = true \\(\\S*t\\d+\\.cfg line 2\\): ${f} is not available`)]);
-    for (const [line, re] of cases) {
+    const cases: [Record<string, unknown>, string, string, RegExp][] = [];
+    for (const m of MODE_OPTIONS) cases.push([registries[0], m, `${m} = ${modeValue[m]}`, new RegExp(`^${m} = \\S+ \\(\\S*t\\d+\\.cfg line 2\\): the ${m} concurrency model is not available`)]);
+    for (const p of Object.keys(FRONTS)) cases.push([registries[1], p, `protocol = ${p}`, new RegExp(`^protocol = ${p} \\(\\S*t\\d+\\.cfg line 2\\): protocol ${p} is not available`)]);
+    for (const f of Object.keys(FEATURES)) cases.push([registries[2], f, `${f} = true`, new RegExp(`^${f} = true \\(\\S*t\\d+\\.cfg line 2\\): ${f} is not available`)]);
+    expect(cases.length).to.be.greaterThan(MODE_OPTIONS.length);
+    for (const [registry, name, line, re] of cases) {
+      const saved = registry[name];
+      registry[name] = undefined;
       let caught: unknown;
       try {
         // A module that does not exist: the "not yet" answer must come first.
         running = await serve({ config: load(`[server]\n${line}\n`), app: path.join(dir, 'missing.js') });
       } catch (err) {
         caught = err;
+      } finally {
+        registry[name] = saved;
       }
       expect(isTsgiError(caught, 'TSGI_ERR_NOT_YET'), `${line}: ${String(caught)}`).to.equal(true);
       expect((caught as Error).message, line).to.match(re);

@@ -1,9 +1,9 @@
 /** gateway/environ.ts: CGI variables from HTTP and from gateway peers, the mount split, path decoding. */
 import { expect } from 'chai';
 import { isTsgiError, type TsgiError } from '../app-api/errors.js';
-import { buildEnviron, cgiFromGateway, cgiFromHttp, decodePath, splitMount, type HttpRequestHead } from '../gateway/environ.js';
-import { emptyInput } from '../gateway/input.js';
-import { ErrorLog, MemoryLog } from '../gateway/log.js';
+import { buildEnviron, cgiFromGateway, cgiFromHttp, decodePath, splitMount, type HttpRequestHead } from '../gateway/core/environ.js';
+import { emptyInput } from '../app-api/input.js';
+import { ErrorLog, MemoryLog } from '../gateway/core/log.js';
 
 function head(url: string, rawHeaders: string[] = ['Host', 'example.test:8080'], extra: Partial<HttpRequestHead> = {}): HttpRequestHead {
   return { method: 'GET', url, httpVersion: '1.1', rawHeaders, remoteAddress: '127.0.0.1', remotePort: 40000, localAddress: '127.0.0.1', localPort: 8080, scheme: 'http', ...extra };

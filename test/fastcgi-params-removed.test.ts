@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { parseParams } from '../adapters/fastcgi/params.js';
-import { cgiFromGateway, removedFromGateway } from '../gateway/environ.js';
+import { cgiFromGateway, removedFromGateway } from '../gateway/core/environ.js';
 import { nameValues } from './support/fcgi-client.js';
 
 describe('removedFromGateway', () => {

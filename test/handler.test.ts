@@ -2,10 +2,10 @@
 import { expect } from 'chai';
 import { isTsgiError } from '../app-api/errors.js';
 import type { App, Body, Chunk, Environ, HeaderList } from '../app-api/types.js';
-import { buildEnviron } from '../gateway/environ.js';
-import { serveApp } from '../gateway/handler.js';
-import { emptyInput } from '../gateway/input.js';
-import { ErrorLog, MemoryLog } from '../gateway/log.js';
+import { buildEnviron } from '../gateway/core/environ.js';
+import { serveApp } from '../gateway/core/serve-app.js';
+import { emptyInput } from '../app-api/input.js';
+import { ErrorLog, MemoryLog } from '../gateway/core/log.js';
 import { FakeSink, type FakeSinkOptions } from './support/fake-sink.js';
 
 function makeEnv(method = 'GET'): Environ {

@@ -1,7 +1,7 @@
 /** The conformance table against the built-in server (fastify + InlineDispatcher), at the root and under /app. */
 import { startHttpServer, type HttpServer } from '../adapters/http/server.js';
-import { InlineDispatcher } from '../gateway/dispatch.js';
-import { ErrorLog, MemoryLog } from '../gateway/log.js';
+import { InlineDispatcher } from '../gateway/core/dispatch.js';
+import { ErrorLog, MemoryLog } from '../gateway/core/log.js';
 import { conformanceApp } from './conformance/apps.js';
 import { httpSend, runConformance } from './conformance/runner.js';
 

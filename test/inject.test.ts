@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { expect } from 'chai';
-import { inject } from '../app-api/inject.js';
+import { inject } from '../gateway/core/inject.js';
 import { lint, type LintError } from '../app-api/lint.js';
 import type { App } from '../app-api/types.js';
 import { app as echoEnviron } from '../examples/echo-environ/app.js';

@@ -1,7 +1,7 @@
 /** gateway/input.ts: tsgi.input over an async source: read(n), read(), readline, iteration, readSync. */
 import { expect } from 'chai';
 import { isTsgiError } from '../app-api/errors.js';
-import { BodyInput, emptyInput } from '../gateway/input.js';
+import { BodyInput, emptyInput } from '../app-api/input.js';
 
 /** An async source yielding the given chunks, recording how many were pulled. */
 function source(chunks: Array<string | Buffer | Uint8Array>): AsyncIterable<Buffer | Uint8Array | string> & { pulled: number } {

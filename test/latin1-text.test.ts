@@ -10,7 +10,7 @@ import { isTsgiError } from '../app-api/errors.js';
 import { latin1Text, markName, newNameSet } from '../adapters/latin1-text.js';
 import { encodeParams, parseParams } from '../adapters/fastcgi/params.js';
 import { encodeScgiHead, parseBlock } from '../adapters/scgi/parse.js';
-import { removedFromGateway } from '../gateway/environ.js';
+import { removedFromGateway } from '../gateway/core/environ.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? '0') || 300;
 

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Engine, CHANNELS, type LifecycleEvent } from '../gateway/lifecycle/engine.js';
 import { runAppSetup } from '../gateway/lifecycle/app-setup.js';
 import { ProcessLifecycle } from '../gateway/lifecycle/process-lifecycle.js';
-import { ErrorLog, MemoryLog } from '../gateway/log.js';
+import { ErrorLog, MemoryLog } from '../gateway/core/log.js';
 import { CliServer, waitFor } from './fixtures/process/harness.js';
 
 describe('lifecycle Engine', () => {

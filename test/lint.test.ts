@@ -6,12 +6,12 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { isTsgiError } from '../app-api/errors.js';
-import { inject, type InjectRequest, type InjectResponse } from '../app-api/inject.js';
+import { inject, type InjectRequest, type InjectResponse } from '../gateway/core/inject.js';
 import { lint, LintError, LINT_RULES, type LintRuleId } from '../app-api/lint.js';
 import type { App, Body, Environ, InputStream, StartResponse } from '../app-api/types.js';
-import { buildEnviron, cgiFromGateway, cgiFromHttp } from '../gateway/environ.js';
-import { BodyInput } from '../gateway/input.js';
-import { ErrorLog, MemoryLog } from '../gateway/log.js';
+import { buildEnviron, cgiFromGateway, cgiFromHttp } from '../gateway/core/environ.js';
+import { BodyInput } from '../app-api/input.js';
+import { ErrorLog, MemoryLog } from '../gateway/core/log.js';
 
 const covered = new Set<LintRuleId>();
 

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { isTsgiError } from '../app-api/errors.js';
 import { loadConfig, type Config } from '../gateway/config/index.js';
-import { ErrorLog, MemoryLog } from '../gateway/log.js';
+import { ErrorLog, MemoryLog } from '../gateway/core/log.js';
 import type { MetricsSnapshot } from '../gateway/metrics/index.js';
 import { checkAvailable, serve, type Running } from '../gateway/serve.js';
 import { sendRequest } from './support/http-client.js';

@@ -4,9 +4,9 @@
  * REMOTE_ADDR, HTML escaping of hostile request lines, and merging snapshots of several processes.
  */
 import { expect } from 'chai';
-import { InlineDispatcher } from '../gateway/dispatch.js';
-import { cgiFromHttp } from '../gateway/environ.js';
-import { ErrorLog, MemoryLog } from '../gateway/log.js';
+import { InlineDispatcher } from '../gateway/core/dispatch.js';
+import { cgiFromHttp } from '../gateway/core/environ.js';
+import { ErrorLog, MemoryLog } from '../gateway/core/log.js';
 import { allowList, escapeHtml, mergePrometheus, mergeSnapshots, withMetrics, type MeteredDispatcher, type MetricsSnapshot } from '../gateway/metrics/index.js';
 import { FakeSink } from './support/fake-sink.js';
 import { call, parseProm, sample, TestApp, waitUntil } from './fixtures/metrics/harness.js';

@@ -41,15 +41,22 @@ const HEAVY = ['gateway/serve.js', 'gateway/listeners.js', 'gateway/pool/thread-
 
 describe('worker process start-up imports', () => {
   it('a FastCGI worker imports neither serve.ts, the thread pool, the metrics, prom-client nor fastify', () => {
-    const mods = reachable(['gateway/process/worker-main.js', 'gateway/process/open-fastcgi.js']);
+    const mods = reachable(['gateway/process/worker-main.js', 'gateway/fronts/fastcgi.js']);
     expect(mods.has('adapters/fastcgi/server.js')).to.equal(true, 'the walk follows imports');
     for (const heavy of HEAVY) expect(mods.has(heavy)).to.equal(false, `${heavy} is imported`);
   });
 
   it('an HTTP worker imports fastify (its front) and still none of the rest', () => {
-    const mods = reachable(['gateway/process/worker-main.js', 'gateway/process/open-http.js']);
+    const mods = reachable(['gateway/process/worker-main.js', 'gateway/fronts/http.js']);
     expect(mods.has('fastify')).to.equal(true);
     for (const heavy of HEAVY.filter((h) => h !== 'fastify')) expect(mods.has(heavy)).to.equal(false, `${heavy} is imported`);
+  });
+
+  it('a pool thread imports the app side only: no server runtime, no front, no fastify', () => {
+    const mods = reachable(['gateway/pool/worker-main.js']);
+    expect(mods.has('gateway/core/dispatch.js')).to.equal(true, 'the walk follows imports');
+    for (const heavy of HEAVY) expect(mods.has(heavy)).to.equal(false, `${heavy} is imported`);
+    expect([...mods].filter((m) => m.startsWith('adapters/') || m.startsWith('gateway/fronts/'))).to.deep.equal([]);
   });
 
   it('the metrics modules do not import prom-client until a registry is built', () => {

@@ -1,6 +1,6 @@
 /**
  * README.md cannot drift from the code: its config reference and error-code list are exactly what
- * gateway/config/docs.ts generates from the option table and app-api/errors.ts, it starts with the two
+ * gateway/docs.ts generates from the option table and app-api/errors.ts, it starts with the two
  * commands a newcomer needs, its links point at files that exist, and its minimal app really works.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,10 +9,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { ERROR_CODES } from '../app-api/errors.js';
-import { inject } from '../app-api/inject.js';
+import { inject } from '../gateway/core/inject.js';
 import { lint } from '../app-api/lint.js';
 import { loadApp } from '../gateway/app-loader.js';
-import { readRegion, regenerate, renderConfigReference, renderErrorCodes } from '../gateway/config/docs.js';
+import { readRegion, regenerate, renderConfigReference, renderErrorCodes } from '../gateway/docs.js';
 import { OPTIONS } from '../gateway/config/options.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

@@ -12,11 +12,11 @@ import { expect } from 'chai';
 import type { TsgiError } from '../app-api/errors.js';
 import type { App } from '../app-api/types.js';
 import { app as echoEnviron } from '../examples/echo-environ/app.js';
-import { startScgiFront } from '../adapters/scgi/front.js';
+import { scgiFront } from '../gateway/fronts/scgi.js';
 import { encodeScgiHead } from '../adapters/scgi/parse.js';
 import { defaultServerConfig } from '../gateway/config/options.js';
-import { InlineDispatcher } from '../gateway/dispatch.js';
-import { ErrorLog, MemoryLog } from '../gateway/log.js';
+import { InlineDispatcher } from '../gateway/core/dispatch.js';
+import { ErrorLog, MemoryLog } from '../gateway/core/log.js';
 import { header, nginxVars, parseResponse, scgiRequest, sendRaw } from './support/scgi-client.js';
 import { startScgiHarness, type ScgiHarness } from './support/scgi-harness.js';
 
@@ -131,7 +131,7 @@ describe('SCGI front: mount point', () => {
 describe('SCGI front: protocol = scgi from the config, no scriptName', () => {
   it("keeps the web server's SCRIPT_NAME / PATH_INFO split (the config's default '' is not a mount at /)", async () => {
     const log = new ErrorLog(new MemoryLog());
-    const front = await startScgiFront(new InlineDispatcher(echoEnviron, { log }), { ...defaultServerConfig(), socketHost: '127.0.0.1', socketPort: 0 }, log);
+    const front = await scgiFront.start(new InlineDispatcher(echoEnviron, { log }), { ...defaultServerConfig(), socketHost: '127.0.0.1', socketPort: 0 }, log);
     try {
       const port = Number(/:(\d+)$/.exec(front.url)?.[1]);
       const res = await scgiRequest(port, { vars: nginxVars('GET', '/app/q', { SCRIPT_NAME: '/app', PATH_INFO: '/q' }) });

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { loadConfig } from '../gateway/config/load.js';
-import { ErrorLog, MemoryLog } from '../gateway/log.js';
+import { ErrorLog, MemoryLog } from '../gateway/core/log.js';
 import { serve, type Running } from '../gateway/serve.js';
 import { FIXTURE_APP } from './fixtures/pool/client.js';
 import { accepts, getJson, sendRequest } from './support/http-client.js';

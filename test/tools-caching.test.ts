@@ -4,7 +4,7 @@
  * exactly once.
  */
 import { expect } from 'chai';
-import { inject } from '../app-api/inject.js';
+import { inject } from '../gateway/core/inject.js';
 import { lint } from '../app-api/lint.js';
 import type { App, HeaderList } from '../app-api/types.js';
 import { caching } from '../app-api/tools/index.js';

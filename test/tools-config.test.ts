@@ -9,13 +9,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { inject } from '../app-api/inject.js';
+import { inject } from '../gateway/core/inject.js';
 import { lint } from '../app-api/lint.js';
 import type { App } from '../app-api/types.js';
 import { TOOLS } from '../app-api/tools/index.js';
 import { loadConfig } from '../gateway/config/load.js';
 import { helpText } from '../gateway/config/help.js';
-import { readRegion } from '../gateway/config/docs.js';
+import { readRegion } from '../gateway/docs.js';
 import { applyTools } from '../gateway/tools/apply.js';
 import { renderToolReference, toolKeys } from '../gateway/tools/docs.js';
 

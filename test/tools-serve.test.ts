@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { loadConfig } from '../gateway/config/load.js';
-import { ErrorLog, MemoryLog } from '../gateway/log.js';
+import { ErrorLog, MemoryLog } from '../gateway/core/log.js';
 import { serve, type Running } from '../gateway/serve.js';
 import { closeSessionStores } from '../app-api/tools/index.js';
 import { sendRequest, type RawResponse } from './support/http-client.js';

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { inject, type InjectResponse } from '../app-api/inject.js';
+import { inject, type InjectResponse } from '../gateway/core/inject.js';
 import type { App } from '../app-api/types.js';
 import { closeSessionStores, isValidSessionId, sessions, type SessionOptions } from '../app-api/tools/index.js';
 import { app as fixture } from './fixtures/tools/app.js';

@@ -1,7 +1,7 @@
 /** app-api/urlmap.ts: longest prefix on segment boundaries, host entries, SCRIPT_NAME/PATH_INFO, 404, no leaks. */
 import { expect } from 'chai';
 import { isTsgiError } from '../app-api/errors.js';
-import { inject, type InjectRequest } from '../app-api/inject.js';
+import { inject, type InjectRequest } from '../gateway/core/inject.js';
 import { lint, type LintError } from '../app-api/lint.js';
 import type { App } from '../app-api/types.js';
 import { urlmap } from '../app-api/urlmap.js';

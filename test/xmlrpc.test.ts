@@ -13,7 +13,6 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import fc from 'fast-check';
 import {
-  inject,
   lint,
   parseMethodCall,
   parseMethodResponse,
@@ -26,12 +25,11 @@ import {
   XMLRPC_FAULT,
   type App,
   type Environ,
-  type InjectRequest,
-  type InjectResponse,
   type XmlRpcOptions,
   type XmlRpcValue,
 } from '../app-api/index.js';
-import { sniffMethodCall } from '../app-api/middleware/xmlrpc.js';
+import { inject, type InjectRequest, type InjectResponse } from '../gateway/core/inject.js';
+import { sniffMethodCall } from '../app-api/xmlrpc/xmlrpc.js';
 
 const FAULT = XMLRPC_FAULT;
 

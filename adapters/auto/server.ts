@@ -11,8 +11,8 @@
  */
 import net, { type Socket } from 'node:net';
 import { TsgiError } from '../../app-api/errors.js';
-import type { Dispatcher } from '../../gateway/dispatch.js';
-import { ErrorLog } from '../../gateway/log.js';
+import type { Dispatcher } from '../../gateway/core/dispatch.js';
+import { ErrorLog } from '../../gateway/core/log.js';
 import { startHttpServer, type HttpServer, type HttpServerOptions } from '../http/server.js';
 import { createFastcgiHandler, type FastcgiHandler, type FastcgiOptions } from '../fastcgi/server.js';
 import { handleScgiConnection, peerName, type ScgiConnectionOptions } from '../scgi/connection.js';

@@ -6,7 +6,7 @@
  */
 import { TsgiError } from '../../app-api/errors.js';
 import type { CgiVars } from '../../app-api/types.js';
-import { decodePath } from '../../gateway/environ.js';
+import { decodePath } from '../../gateway/core/environ.js';
 
 /** RFC 3875 section 4.1 meta-variables. */
 export const RFC3875_VARS: readonly string[] = [
@@ -75,6 +75,6 @@ export function checkPathEncoding(cgi: CgiVars): void {
   if (uri === undefined) return;
   const mangled = (cgi.PATH_INFO ?? '').includes('\uFFFD') || (cgi.SCRIPT_NAME ?? '').includes('\uFFFD');
   if (mangled && targetPathNotUtf8(uri)) {
-    throw new TsgiError('TSGI_ERR_BAD_REQUEST', `the request path is not valid UTF-8 (REQUEST_URI ${JSON.stringify(uri.slice(0, 200))})`, { status: 400 });
+    throw new TsgiError('TSGI_ERR_BAD_REQUEST', `the request path is not valid UTF-8 (REQUEST_URI ${JSON.stringify(uri.slice(0, 200))})`);
   }
 }

@@ -9,9 +9,9 @@
  */
 import { TsgiError } from '../../app-api/errors.js';
 import type { App, CgiVars } from '../../app-api/types.js';
-import { InlineDispatcher } from '../../gateway/dispatch.js';
-import { cgiFromGateway } from '../../gateway/environ.js';
-import { ErrorLog } from '../../gateway/log.js';
+import { InlineDispatcher } from '../../gateway/core/dispatch.js';
+import { cgiFromGateway } from '../../gateway/core/environ.js';
+import { ErrorLog } from '../../gateway/core/log.js';
 import { cgiVarsFromEnv, checkPathEncoding } from './env.js';
 import { FdSink, writeAllSync } from './sink.js';
 import { FdBody } from './stdin.js';
@@ -109,7 +109,7 @@ async function serve(app: App, opts: RunCgiOptions, sink: FdSink, log: ErrorLog)
     checkPathEncoding(vars);
     cgi = cgiFromGateway(vars, { scriptName: opts.scriptName });
     if (cgi.CONTENT_LENGTH !== undefined && !/^\d{1,15}$/.test(cgi.CONTENT_LENGTH)) {
-      throw new TsgiError('TSGI_ERR_BAD_REQUEST', `CONTENT_LENGTH ${JSON.stringify(cgi.CONTENT_LENGTH.slice(0, 40))} is not a decimal number`, { status: 400 });
+      throw new TsgiError('TSGI_ERR_BAD_REQUEST', `CONTENT_LENGTH ${JSON.stringify(cgi.CONTENT_LENGTH.slice(0, 40))} is not a decimal number`);
     }
   } catch (err) {
     const status = err instanceof TsgiError ? err.status : 500;

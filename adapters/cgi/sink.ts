@@ -5,7 +5,7 @@
  * tells when the whole response is in the pipe, so the process can exit without losing any of it.
  */
 import type { HeaderList } from '../../app-api/types.js';
-import type { ResponseSink } from '../../gateway/sink.js';
+import type { ResponseSink } from '../../gateway/core/sink.js';
 import { cgiResponseHead } from './response-head.js';
 import { StdoutWriter, writeAllSync } from './stdout.js';
 

@@ -13,10 +13,10 @@
 import type { Socket } from 'node:net';
 import { TsgiError } from '../../app-api/errors.js';
 import type { CgiVars } from '../../app-api/types.js';
-import type { Dispatcher, RequestHead } from '../../gateway/dispatch.js';
-import { cgiFromGateway } from '../../gateway/environ.js';
-import { BodyInput } from '../../gateway/input.js';
-import type { ErrorLog } from '../../gateway/log.js';
+import type { Dispatcher, RequestHead } from '../../gateway/core/dispatch.js';
+import { cgiFromGateway } from '../../gateway/core/environ.js';
+import { BodyInput } from '../../app-api/input.js';
+import type { ErrorLog } from '../../gateway/core/log.js';
 import { RecordStream, type FlowControl } from './body.js';
 import { encodeParams, ParamEncodingError, parseParams } from './params.js';
 import {

@@ -5,7 +5,7 @@
  * ever allocated from a length.
  */
 import type { CgiVars } from '../../app-api/types.js';
-import { decodeUtf8Var, removedFromGateway, UTF8_CGI_VARS } from '../../gateway/environ.js';
+import { decodeUtf8Var, removedFromGateway, UTF8_CGI_VARS } from '../../gateway/core/environ.js';
 import { latin1Text as latin1, markName, newNameSet } from '../latin1-text.js';
 import { RecordError } from './records.js';
 

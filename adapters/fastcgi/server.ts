@@ -8,8 +8,8 @@ import { fstatSync } from 'node:fs';
 import net, { type Socket } from 'node:net';
 import { TsgiError } from '../../app-api/errors.js';
 import { clearStaleSocket } from '../listen.js';
-import type { Dispatcher } from '../../gateway/dispatch.js';
-import { ErrorLog } from '../../gateway/log.js';
+import type { Dispatcher } from '../../gateway/core/dispatch.js';
+import { ErrorLog } from '../../gateway/core/log.js';
 import { FcgiConnection, type ConnectionSettings } from './connection.js';
 
 /** File descriptor of the listening socket a FastCGI web server hands its app (spec 2.2). */

@@ -8,7 +8,7 @@
  * small writes coalesce into one writev.
  */
 import type { HeaderList } from '../../app-api/types.js';
-import type { ResponseSink } from '../../gateway/sink.js';
+import type { ResponseSink } from '../../gateway/core/sink.js';
 import {
   END_REQUEST_LEN,
   FCGI_REQUEST_COMPLETE,

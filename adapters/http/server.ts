@@ -12,10 +12,10 @@ import net from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { TsgiError } from '../../app-api/errors.js';
 import { clearStaleSocket } from '../listen.js';
-import { cgiFromHttp, type HttpRequestHead } from '../../gateway/environ.js';
-import type { Dispatcher, RequestHead } from '../../gateway/dispatch.js';
-import { ErrorLog } from '../../gateway/log.js';
-import type { ResponseSink } from '../../gateway/sink.js';
+import { cgiFromHttp, type HttpRequestHead } from '../../gateway/core/environ.js';
+import type { Dispatcher, RequestHead } from '../../gateway/core/dispatch.js';
+import { ErrorLog } from '../../gateway/core/log.js';
+import type { ResponseSink } from '../../gateway/core/sink.js';
 import { watchIdle } from './idle-sweep.js';
 import { ReverseDns } from './reverse-dns.js';
 import { Http1Sink, Http2Sink } from './sink.js';
@@ -111,8 +111,16 @@ export async function startHttpServer(dispatcher: Dispatcher, opts: HttpServerOp
   const rdns = opts.reverseDNS instanceof ReverseDns ? opts.reverseDNS : opts.reverseDNS ? new ReverseDns() : null;
   const scriptName = opts.scriptName ?? '';
 
+  // fastify's router is only worth its cost when something is registered on it (connect middleware through
+  // @fastify/middie). With a single catch-all route it only adds work per request, so then the Node server
+  // calls our handler directly; fastify still builds and closes the server, so both paths behave alike.
+  const useFastify = opts.middleware !== undefined && opts.middleware.length > 0;
+  type Handler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => void;
+  let plainHandler: Handler | null = null;
+  let closing: Promise<void> | null = null;
   let stopIdleWatch = (): void => {};
-  const serverFactory = (handler: (req: IncomingMessage, res: ServerResponse) => void): http.Server => {
+  const serverFactory = (fastifyHandler: (req: IncomingMessage, res: ServerResponse) => void): http.Server => {
+    const handler = useFastify ? fastifyHandler : (req: IncomingMessage, res: ServerResponse): void => plainHandler!(req, res);
     // Our own factory: Fastify does not expose headersTimeout or the interval at which Node enforces it.
     const h1 = { headersTimeout, requestTimeout, keepAliveTimeout, connectionsCheckingInterval: Math.min(1000, headersTimeout) };
     let server: http.Server;
@@ -134,65 +142,79 @@ export async function startHttpServer(dispatcher: Dispatcher, opts: HttpServerOp
     exposeHeadRoutes: false,
   } as never) as unknown as FastifyInstance;
 
-  if (opts.middleware !== undefined && opts.middleware.length > 0) {
+  if (useFastify) {
     // Registered only when used: middie's onRequest hook is not free on the hot path.
     const { default: middie } = await import('@fastify/middie');
     await fastify.register(middie);
-    for (const mw of opts.middleware) (fastify as unknown as { use(fn: ConnectMiddleware): void }).use(mw);
+    for (const mw of opts.middleware ?? []) (fastify as unknown as { use(fn: ConnectMiddleware): void }).use(mw);
   }
 
   // No body parsing: the raw stream is the app's tsgi.input.
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('*', (_req, _payload, done) => done(null));
 
-  const methods = (fastify as unknown as { supportedMethods: string[] }).supportedMethods;
-  fastify.route({
-    method: methods,
-    url: '*',
-    handler(request, reply) {
-      reply.hijack();
-      const req = request.raw as IncomingMessage | Http2ServerRequest;
-      const res = reply.raw as ServerResponse | Http2ServerResponse;
-      const socket = req.socket;
-      const head: HttpRequestHead = {
-        method: req.method ?? 'GET',
-        url: req.url ?? '/',
-        httpVersion: req.httpVersion,
-        rawHeaders: req.rawHeaders,
-        remoteAddress: socket.remoteAddress,
-        remotePort: socket.remotePort,
-        localAddress: socket.localAddress,
-        localPort: socket.localPort,
-        scheme,
-      };
-      let cgi;
-      try {
-        cgi = cgiFromHttp(head, { scriptName });
-      } catch (err) {
-        const status = (err as TsgiError).status ?? 400;
-        log.log('warn', `refused ${head.method} ${head.url.slice(0, 200)}`, err);
-        plainError(res, status, status === 404 ? 'Not Found' : 'Bad Request');
-        return;
+  // One function serves a request, whichever way it arrives.
+  const serveRequest = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void | Promise<void> => {
+    const socket = req.socket;
+    const head: HttpRequestHead = {
+      method: req.method ?? 'GET',
+      url: req.url ?? '/',
+      httpVersion: req.httpVersion,
+      rawHeaders: req.rawHeaders,
+      remoteAddress: socket.remoteAddress,
+      remotePort: socket.remotePort,
+      localAddress: socket.localAddress,
+      localPort: socket.localPort,
+      scheme,
+    };
+    let cgi;
+    try {
+      cgi = cgiFromHttp(head, { scriptName });
+    } catch (err) {
+      const status = (err as TsgiError).status ?? 400;
+      log.log('warn', `refused ${head.method} ${head.url.slice(0, 200)}`, err);
+      plainError(res, status, status === 404 ? 'Not Found' : 'Bad Request');
+      return;
+    }
+    if (head.httpVersion === '2.0' && cgi.HTTP_HOST === undefined) {
+      const authority = (req as Http2ServerRequest).authority;
+      if (authority) {
+        cgi.HTTP_HOST = authority;
+        cgi.SERVER_NAME = authority.replace(/:\d+$/, '');
       }
-      if (head.httpVersion === '2.0' && cgi.HTTP_HOST === undefined) {
-        const authority = (req as Http2ServerRequest).authority;
-        if (authority) {
-          cgi.HTTP_HOST = authority;
-          cgi.SERVER_NAME = authority.replace(/:\d+$/, '');
-        }
-      }
-      const rh: RequestHead = { cgi, body: hasBody(req) ? (req as AsyncIterable<Buffer>) : null };
-      const sink: ResponseSink = req.httpVersionMajor === 2 ? new Http2Sink(res as Http2ServerResponse) : new Http1Sink(res as ServerResponse);
-      if (rdns !== null && head.remoteAddress) {
-        return rdns.lookup(head.remoteAddress).then((name) => {
-          if (name !== undefined) cgi.REMOTE_HOST = name;
-          return dispatcher.dispatch(rh, sink);
-        });
-      }
-      const done = dispatcher.dispatch(rh, sink);
-      if (done !== undefined) return done;
-    },
-  });
+    }
+    const rh: RequestHead = { cgi, body: hasBody(req) ? (req as AsyncIterable<Buffer>) : null };
+    const sink: ResponseSink = req.httpVersionMajor === 2 ? new Http2Sink(res as Http2ServerResponse) : new Http1Sink(res as ServerResponse);
+    if (rdns !== null && head.remoteAddress) {
+      return rdns.lookup(head.remoteAddress).then((name) => {
+        if (name !== undefined) cgi.REMOTE_HOST = name;
+        return dispatcher.dispatch(rh, sink);
+      });
+    }
+    const done = dispatcher.dispatch(rh, sink);
+    if (done !== undefined) return done;
+  };
+  plainHandler = (req, res) => {
+    if (closing !== null) {
+      // As fastify's return503OnClosing: a kept-alive client's request after close() starts is told to retry.
+      res.setHeader('connection', 'close');
+      plainError(res, 503, 'Service Unavailable');
+      return;
+    }
+    void serveRequest(req, res);
+  };
+
+  if (useFastify) {
+    const methods = (fastify as unknown as { supportedMethods: string[] }).supportedMethods;
+    fastify.route({
+      method: methods,
+      url: '*',
+      handler(request, reply) {
+        reply.hijack();
+        return serveRequest(request.raw as IncomingMessage | Http2ServerRequest, reply.raw as ServerResponse | Http2ServerResponse);
+      },
+    });
+  }
 
   if (opts.listen === false) await fastify.ready();
   else {
@@ -205,7 +227,6 @@ export async function startHttpServer(dispatcher: Dispatcher, opts: HttpServerOp
   const hostForUrl = typeof addr === 'object' && addr !== null ? (addr.family === 'IPv6' ? `[${addr.address}]` : addr.address) : '';
   const url = opts.socketFile !== undefined ? opts.socketFile : `${scheme}://${hostForUrl}:${port}`;
 
-  let closing: Promise<void> | null = null;
   return {
     fastify,
     url,

@@ -5,7 +5,7 @@
 import type { ServerResponse } from 'node:http';
 import { constants as h2c, type Http2ServerResponse } from 'node:http2';
 import type { HeaderList } from '../../app-api/types.js';
-import type { ResponseSink } from '../../gateway/sink.js';
+import type { ResponseSink } from '../../gateway/core/sink.js';
 
 /** HTTP/1.x sink. */
 export class Http1Sink implements ResponseSink {

@@ -8,9 +8,9 @@
 import type { Socket } from 'node:net';
 import { TsgiError } from '../../app-api/errors.js';
 import type { CgiVars } from '../../app-api/types.js';
-import type { Dispatcher } from '../../gateway/dispatch.js';
-import { cgiFromGateway, decodeUtf8Var, removedFromGateway, UTF8_CGI_VARS } from '../../gateway/environ.js';
-import { ErrorLog } from '../../gateway/log.js';
+import type { Dispatcher } from '../../gateway/core/dispatch.js';
+import { cgiFromGateway, decodeUtf8Var, removedFromGateway, UTF8_CGI_VARS } from '../../gateway/core/environ.js';
+import { ErrorLog } from '../../gateway/core/log.js';
 import { DEFAULT_BODY_HIGH_WATER, SocketBody, truncatedBody } from './body.js';
 import { DEFAULT_MAX_HEADER_BYTES, ScgiHeadParser, type ScgiHead } from './parse.js';
 import { ScgiSink } from './sink.js';

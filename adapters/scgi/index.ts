@@ -6,4 +6,3 @@ export { ScgiSink } from './sink.js';
 export { SocketBody } from './body.js';
 export { listen, clearStaleSocket, type ListenOptions } from '../listen.js';
 export { ConnectionTracker, type TrackedConnection } from './tracker.js';
-export { startScgiFront } from './front.js';

@@ -4,8 +4,8 @@
  * Point nginx `scgi_pass`, Apache `mod_proxy_scgi` or lighttpd `mod_scgi` at it.
  */
 import net from 'node:net';
-import type { Dispatcher } from '../../gateway/dispatch.js';
-import { ErrorLog } from '../../gateway/log.js';
+import type { Dispatcher } from '../../gateway/core/dispatch.js';
+import { ErrorLog } from '../../gateway/core/log.js';
 import { handleScgiConnection, type ScgiConnectionOptions } from './connection.js';
 import { listen, type ListenOptions } from '../listen.js';
 import { ConnectionTracker } from './tracker.js';

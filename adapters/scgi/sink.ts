@@ -5,7 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import type { HeaderList } from '../../app-api/types.js';
-import type { ResponseSink } from '../../gateway/sink.js';
+import type { ResponseSink } from '../../gateway/core/sink.js';
 import { cgiResponseHead } from '../cgi/response-head.js';
 
 /** Who is told when the response has been ended (the connection, which then lingers for the peer's close). */

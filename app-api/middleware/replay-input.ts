@@ -3,7 +3,7 @@
  * middleware can look at the start of a body (to decide whether the request is for it) and still pass the
  * request on untouched.
  */
-import { BodyInput } from '../../gateway/input.js';
+import { BodyInput } from '../input.js';
 import type { InputStream } from '../types.js';
 
 /** `head` first, then what is left of `rest` (null when `rest` was read to its end). */

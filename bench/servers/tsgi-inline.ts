@@ -1,8 +1,8 @@
 /** Bench server: examples/hello on the built-in server, inline (single mode). Prints {"url"} when ready. */
 import { startHttpServer } from '../../adapters/http/server.js';
 import { app } from '../../examples/hello/app.js';
-import { InlineDispatcher } from '../../gateway/dispatch.js';
-import { ErrorLog } from '../../gateway/log.js';
+import { InlineDispatcher } from '../../gateway/core/dispatch.js';
+import { ErrorLog } from '../../gateway/core/log.js';
 import { ready, untilSignal } from '../measure.js';
 
 const log = new ErrorLog();

@@ -7,8 +7,8 @@
  */
 import { startHttpServer } from '../../adapters/http/server.js';
 import { loadApp } from '../../gateway/app-loader.js';
-import { InlineDispatcher, type Dispatcher } from '../../gateway/dispatch.js';
-import { ErrorLog } from '../../gateway/log.js';
+import { InlineDispatcher, type Dispatcher } from '../../gateway/core/dispatch.js';
+import { ErrorLog } from '../../gateway/core/log.js';
 import { ThreadPoolDispatcher } from '../../gateway/pool/thread-pool.js';
 import { ready, untilSignal } from '../measure.js';
 

@@ -50,6 +50,7 @@ export interface ServerConfig {
   requestTimeout: number;
   gracefulTimeout: number;
   pidFile: string | undefined;
+  reload: boolean;
   errorLog: string;
   statusPath: string | undefined;
   statusAllow: string;
@@ -171,6 +172,8 @@ export const OPTIONS: readonly AnyOptionDef[] = [
   // Process.
   def({ name: 'pidFile', scope: 'process', type: 'path', default: undefined, parse: parsePath, cli: '--pid-file', metavar: 'PATH',
     doc: 'Write the server\'s pid to this file once it listens; removed on a clean exit.' }),
+  def({ name: 'reload', scope: 'process', type: 'boolean', default: false, parse: parseBoolean, cli: '--reload',
+    doc: 'Development only: restart the server in a new process when a source file (.js, .ts, .json, .cfg...) under the working directory changes (node_modules and .git are ignored). Off by default; never use it in production.' }),
   def({ name: 'errorLog', scope: 'process', type: 'path', default: '-', parse: parsePath, cli: '--error-log', metavar: 'PATH',
     doc: 'Append the error log (gateway messages and what apps write to tsgi.errors) to this file; `-` is stderr.' }),
 

@@ -10,7 +10,7 @@ import { TsgiError } from '../../app-api/errors.js';
 import { BadValue } from './values.js';
 import { defaultServerConfig, MODE_OPTIONS, modeIsSet, OPTIONS, type AnyOptionDef, type OptionName, type ServerConfig } from './options.js';
 import { describeSource, type Source } from './source.js';
-import type { ToolsConfig } from '../tools/config.js';
+import type { ToolsConfig } from '../tools/types.js';
 
 /** One option as written: in the file, or on the command line. */
 export interface Setting {

@@ -19,7 +19,7 @@
  * Listeners run one after another in priority order (lower first, CherryPy's default priority is 50), and
  * async listeners are awaited, so a pool opened in `start` is ready before the first request.
  */
-import type { ErrorLog } from '../log.js';
+import type { ErrorLog } from '../core/log.js';
 
 /** The channels, in the order a process goes through them. */
 export const CHANNELS = ['start', 'reload', 'graceful', 'stop', 'exit'] as const;

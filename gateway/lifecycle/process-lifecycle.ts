@@ -6,7 +6,7 @@
  */
 import { TsgiError } from '../../app-api/errors.js';
 import { resolveAppModule, type AppSpec } from '../app-loader.js';
-import type { ErrorLog } from '../log.js';
+import type { ErrorLog } from '../core/log.js';
 import { runAppSetup } from './app-setup.js';
 import { Engine } from './engine.js';
 

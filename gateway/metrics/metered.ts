@@ -11,9 +11,9 @@
  */
 import { TsgiError } from '../../app-api/errors.js';
 import type { CgiVars, HeaderList } from '../../app-api/types.js';
-import { InlineDispatcher, type Dispatcher, type RequestHead } from '../dispatch.js';
-import { ErrorLog } from '../log.js';
-import type { ResponseSink } from '../sink.js';
+import { InlineDispatcher, type Dispatcher, type RequestHead } from '../core/dispatch.js';
+import { ErrorLog } from '../core/log.js';
+import type { ResponseSink } from '../core/sink.js';
 import { toAllowList, type AddressAllowList } from './allow.js';
 import { statusApp, type StatusSource } from './endpoints.js';
 import { eventLoopSource, hasPoolStats, threadPoolSource, type PoolSource } from './pool-source.js';

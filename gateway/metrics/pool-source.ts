@@ -4,7 +4,7 @@
  * other dispatcher (inline, a process worker) has one worker, the event loop, busy with whatever requests
  * the metered wrapper sees in flight.
  */
-import type { Dispatcher } from '../dispatch.js';
+import type { Dispatcher } from '../core/dispatch.js';
 import type { ThreadPoolStats } from '../pool/thread-pool.js';
 import { currentRequest, type WorkerSnapshot } from './snapshot.js';
 

@@ -2,8 +2,8 @@
  * How serve() applies the metrics options (gateway/metrics/options.ts): the configured front gets a metered
  * dispatcher (statusPath answered on it), and the metrics listener (metricsListen) starts and stops with it.
  */
-import type { Dispatcher } from '../dispatch.js';
-import type { ErrorLog } from '../log.js';
+import type { Dispatcher } from '../core/dispatch.js';
+import type { ErrorLog } from '../core/log.js';
 import { parseMetricsListen } from './listen.js';
 import { withMetrics } from './metered.js';
 import { DEFAULT_STATUS_ALLOW } from './options.js';

@@ -7,9 +7,9 @@
  * A single listener does not need this: withMetrics({ statusPath }) answers its own path (serve-hook.ts).
  */
 import type { CgiVars } from '../../app-api/types.js';
-import { InlineDispatcher, type Dispatcher, type RequestHead } from '../dispatch.js';
-import type { ErrorLog } from '../log.js';
-import type { ResponseSink } from '../sink.js';
+import { InlineDispatcher, type Dispatcher, type RequestHead } from '../core/dispatch.js';
+import type { ErrorLog } from '../core/log.js';
+import type { ResponseSink } from '../core/sink.js';
 import { toAllowList } from './allow.js';
 import { statusApp, type StatusSource } from './endpoints.js';
 

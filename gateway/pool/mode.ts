@@ -8,15 +8,13 @@
  * thread serves one request), threadQueueSize (requests waiting for a thread) and threadQueueWait (seconds:
  * admission control on queue wait; 0 = off).
  */
-import type { ModeRunner, ServeContext } from '../serve.js';
+import { enabledFeatures } from '../features.js';
+import type { ModeRunner, ServeContext } from '../mode-types.js';
 import { ThreadPoolDispatcher, type ThreadDispatcherOptions } from './thread-pool.js';
 
 async function optionsOf(ctx: ServeContext, mode: 'pool' | 'perRequest'): Promise<ThreadDispatcherOptions> {
   const s = ctx.config.server;
-  // Imported when a mode starts, not with this module: serve.ts imports this module for MODES, and a static
-  // import back made `import './pool/mode.js'` before serve.js fail (runThreading used before initialization).
-  const { FEATURES } = await import('../serve.js');
-  const features = (Object.keys(FEATURES) as (keyof typeof FEATURES)[]).filter((f) => s[f] === true && FEATURES[f] !== undefined);
+  const features = enabledFeatures(s);
   return {
     app: ctx.appSpec,
     cwd: ctx.cwd,

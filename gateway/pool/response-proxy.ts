@@ -10,7 +10,7 @@
  * and the end rides with "the thread is free" (`done`), so a hello-world response is one message.
  */
 import type { HeaderList } from '../../app-api/types.js';
-import type { ResponseSink } from '../sink.js';
+import type { ResponseSink } from '../core/sink.js';
 import { bodyFromWire, bodyToWire, decodeHead, encodeHead, wireLength, type FromWorker, type ToWorker, type WireHead } from './channel.js';
 
 /** Small writes are batched up to this many bytes per message. */

@@ -13,7 +13,7 @@
  */
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { TsgiError } from '../../app-api/errors.js';
-import type { SyncReader } from '../input.js';
+import type { SyncReader } from '../../app-api/input.js';
 import { transferable, type InputCredit, type ToInput } from './channel.js';
 
 const EMPTY = Buffer.alloc(0);

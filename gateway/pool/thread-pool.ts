@@ -17,13 +17,13 @@
  * credit window, and the response comes back the same way (sync-input.ts, response-proxy.ts). The environ,
  * header validation and framing happen in the thread, in the same gateway core as single mode.
  */
-import type { ToolsConfig } from '../tools/config.js';
+import type { ToolsConfig } from '../tools/types.js';
 import type { ResourceLimits } from 'node:worker_threads';
 import { TsgiError } from '../../app-api/errors.js';
 import type { App, HeaderList } from '../../app-api/types.js';
 import { parseAppSpec, type AppSpec } from '../app-loader.js';
-import { InlineDispatcher, type Dispatcher, type DispatcherOptions, type RequestHead } from '../dispatch.js';
-import type { ResponseSink } from '../sink.js';
+import { InlineDispatcher, type Dispatcher, type DispatcherOptions, type RequestHead } from '../core/dispatch.js';
+import type { ResponseSink } from '../core/sink.js';
 import { DEFAULT_WINDOW, encodeCgi, type FromWorker, type RequestSpec } from './channel.js';
 import { ResponseRelay } from './response-proxy.js';
 import { WorkerSlot, type SlotBoot, type SlotState } from './worker-slot.js';

@@ -6,10 +6,11 @@
  */
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import type { App } from '../../app-api/types.js';
+import { applyFeatures, type FeatureName } from '../features.js';
 import { loadApp } from '../app-loader.js';
-import { InlineDispatcher } from '../dispatch.js';
+import { InlineDispatcher } from '../core/dispatch.js';
 import { importAppModule, ProcessLifecycle } from '../lifecycle/process-lifecycle.js';
-import { ErrorLog } from '../log.js';
+import { ErrorLog } from '../core/log.js';
 import { BatchClaim } from './batch-claim.js';
 import { decodeCgi, type FromWorker, type RequestSpec, type ToWorker, type WorkerBoot } from './channel.js';
 import { ProxySink } from './response-proxy.js';
@@ -28,15 +29,8 @@ installCachePort(boot.cachePort, boot.cacheEpoch);
 const input = new InputReader(boot.inputPort, boot.inputSignal, boot.window);
 
 async function load(): Promise<App> {
-  let app = await loadApp(boot.app, boot.cwd);
-  if (boot.features.length > 0) {
-    // Middleware switched on in the config (xmlRpc, ...) is looked up here: functions do not cross threads.
-    const { FEATURES } = await import('../serve.js');
-    for (const name of boot.features) {
-      const wrap = (FEATURES as Record<string, ((a: App) => App) | undefined>)[name];
-      if (wrap !== undefined) app = wrap(app);
-    }
-  }
+  // Middleware switched on in the config (xmlRpc, ...) is looked up here by name: functions do not cross threads.
+  const app = applyFeatures(await loadApp(boot.app, boot.cwd), boot.features as FeatureName[]);
   // The tools keep per-process state (the response cache) in the pool's shared cache.
   return applyTools(app, boot.tools, { mode: boot.mode === 'perRequest' ? 'threading' : 'threadPool', warn: (m) => log.log('warn', m), sharedCache: sharedCache() });
 }

@@ -14,8 +14,8 @@
  */
 import net from 'node:net';
 import type { ListenerUrl } from '../listeners.js';
-import type { ErrorLog } from '../log.js';
-import { getFront } from './fronts.js';
+import type { ErrorLog } from '../core/log.js';
+import { getFront } from '../fronts/registry.js';
 import { clearStaleUnixSocket } from './listen-socket.js';
 import { planListeners, type PlanListener, type WorkerPlan } from './plan.js';
 import { startWatchdog, WorkerSlot } from './worker-slot.js';

@@ -9,7 +9,7 @@
  */
 import { installLogReopen } from '../tools/apply.js';
 import { listenersOf } from '../config/resolve.js';
-import type { ModeRunner, ServeContext } from '../serve.js';
+import type { ModeRunner, ServeContext } from '../mode-types.js';
 import { ForkingServer } from './fork-server.js';
 import type { WorkerPlan } from './plan.js';
 import type { PoolMetrics } from './pool-metrics.js';

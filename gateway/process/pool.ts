@@ -14,8 +14,8 @@
  *   period, publish their lifecycle channels and exit 0; then the primary closes every socket.
  */
 import type { ListenerUrl } from '../listeners.js';
-import type { ErrorLog } from '../log.js';
-import { getFront } from './fronts.js';
+import type { ErrorLog } from '../core/log.js';
+import { getFront } from '../fronts/registry.js';
 import { bindListenSocket, type ListenSocket } from './listen-socket.js';
 import type { RetireReason } from './messages.js';
 import { planListeners, type WorkerPlan } from './plan.js';

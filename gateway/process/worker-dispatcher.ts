@@ -5,9 +5,9 @@
  */
 import { TsgiError } from '../../app-api/errors.js';
 import type { HeaderList } from '../../app-api/types.js';
-import type { Dispatcher, RequestHead } from '../dispatch.js';
-import type { ErrorLog } from '../log.js';
-import type { ResponseSink } from '../sink.js';
+import type { Dispatcher, RequestHead } from '../core/dispatch.js';
+import type { ErrorLog } from '../core/log.js';
+import type { ResponseSink } from '../core/sink.js';
 
 const TIMEOUT_BODY = Buffer.from('Gateway Timeout: the application did not answer in time.\n');
 
@@ -50,7 +50,7 @@ class DeadlineSink implements ResponseSink {
       ]);
       this.inner.end(TIMEOUT_BODY);
     } else {
-      this.inner.abort(new TsgiError('TSGI_ERR_TIMEOUT', `the response took longer than the worker timeout (${ms} ms)`, { status: 504 }));
+      this.inner.abort(new TsgiError('TSGI_ERR_TIMEOUT', `the response took longer than the worker timeout (${ms} ms)`));
     }
   }
 }

@@ -9,8 +9,8 @@
  */
 import { TsgiError } from '../../app-api/errors.js';
 import type { ServerConfig } from '../config/options.js';
-import type { Dispatcher } from '../dispatch.js';
-import type { ErrorLog } from '../log.js';
+import type { Dispatcher } from '../core/dispatch.js';
+import type { ErrorLog } from '../core/log.js';
 import type { StatusSource } from '../metrics/endpoints.js';
 import { withMetrics, type MeteredDispatcher } from '../metrics/metered.js';
 import type { MetricsSnapshot } from '../metrics/snapshot.js';

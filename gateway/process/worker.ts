@@ -13,11 +13,12 @@ import type net from 'node:net';
 import { isTsgiError } from '../../app-api/errors.js';
 import type { App } from '../../app-api/types.js';
 import { loadApp } from '../app-loader.js';
-import { InlineDispatcher } from '../dispatch.js';
+import { InlineDispatcher } from '../core/dispatch.js';
 import { importAppModule, ProcessLifecycle } from '../lifecycle/process-lifecycle.js';
 import { openErrorLog } from '../open-error-log.js';
+import { applyFeatures, enabledFeatures } from '../features.js';
+import { getFront, type OpenFront } from '../fronts/registry.js';
 import { applyTools, installLogReopen } from '../tools/apply.js';
-import { getFront, type OpenFront } from './fronts.js';
 import { isTsgiMessage, type RetireReason, type SupervisorMessage, type WorkerMessage } from './messages.js';
 import { planListeners, type WorkerPlan } from './plan.js';
 import { WorkerDispatcher } from './worker-dispatcher.js';
@@ -32,25 +33,9 @@ function send(message: WorkerMessage): void {
   if (process.connected) process.send!(message, undefined, {}, () => {});
 }
 
-type FeatureName = keyof typeof import('../serve.js').FEATURES;
-/** serve.ts FEATURES by name (boolean options that wrap the app in middleware). */
-const FEATURE_OPTIONS = ['xmlRpc'] as const satisfies readonly FeatureName[];
-// Fails to compile when serve.ts gains a feature that is not listed above.
-const everyFeatureListed: [Exclude<FeatureName, (typeof FEATURE_OPTIONS)[number]>] extends [never] ? true : never = true;
-void everyFeatureListed;
-
 /** Import the app as the single-mode server does (app-loader + enabled features), and its module for `setup`. */
 async function importApp(plan: WorkerPlan): Promise<{ app: App; module: Record<string, unknown> }> {
-  let app = await loadApp(plan.app, plan.cwd);
-  // serve.ts (and all it starts) is imported only when a feature is on: a worker's start-up is on the path of
-  // a forked child's first request.
-  if (FEATURE_OPTIONS.some((f) => plan.config.server[f] === true)) {
-    const { FEATURES } = await import('../serve.js');
-    for (const feature of Object.keys(FEATURES) as (keyof typeof FEATURES)[]) {
-      const wrap = FEATURES[feature];
-      if (plan.config.server[feature] === true && wrap !== undefined) app = wrap(app);
-    }
-  }
+  let app = applyFeatures(await loadApp(plan.app, plan.cwd), enabledFeatures(plan.config.server));
   app = applyTools(app, plan.config.tools, { mode: plan.mode === 'fork' ? 'forking' : 'processPool', warn: () => {} });
   // The supervisor forwards SIGUSR1 to its workers: each reopens its own log files.
   installLogReopen();
@@ -148,7 +133,7 @@ export async function runWorker(plan: WorkerPlan): Promise<void> {
     // listener whose settings cannot work (an unreadable TLS key) fails the start as in a single process,
     // and a worker never serves on one listener while it may still fail on another.
     const opened: OpenFront[] = [];
-    for (const [i, l] of listeners.entries()) opened.push(await getFront(l.server.protocol).open(metrics?.dispatchers[i] ?? d, l.server, log));
+    for (const [i, l] of listeners.entries()) opened.push(await (await getFront(l.server.protocol).load()).open(metrics?.dispatchers[i] ?? d, l.server, log));
     // Told to drain while booting (stop, reload): accept nothing; the drain runs once booted, below.
     // (A cast: TypeScript cannot see that drain() may have set `asked` meanwhile.)
     if (plan.mode === 'pool' && (asked as unknown) === null) {

@@ -17,48 +17,8 @@ import { configError } from '../config/resolve.js';
 import { displayPath } from '../config/source.js';
 import { nearest } from '../config/suggest.js';
 
-/** A tool or log key as the file has it. */
-export interface RawToolKey {
-  /** `/static`, `global` or `server`. */
-  section: string;
-  key: string;
-  value: string;
-  line: number;
-}
-
-/** One tool switched on for a path, with its options parsed and defaults applied. */
-export interface PathTool {
-  name: string;
-  options: Record<string, unknown>;
-}
-
-/** The tools of one section path, its parents' keys included. */
-export interface PathTools {
-  /** `/` or `/static` (no trailing slash). */
-  path: string;
-  /** The section header line. */
-  line: number;
-  /** In TOOLS order: the first wraps outermost. */
-  tools: PathTool[];
-}
-
-/** The `log.*` keys. */
-export interface LogSettings {
-  /** Access lines on stdout too. */
-  screen: boolean;
-  accessFile?: string;
-  errorFile?: string;
-}
-
-/** The tool configuration of a server: plain JSON, so it travels to worker threads and processes. */
-export interface ToolsConfig {
-  /** The config file (messages) and its folder (relative paths). */
-  file: string;
-  baseDir: string;
-  /** Longest path first. */
-  paths: PathTools[];
-  log: LogSettings;
-}
+export type { RawToolKey, PathTool, PathTools, LogSettings, ToolsConfig } from './types.js';
+import type { RawToolKey, PathTool, PathTools, LogSettings, ToolsConfig } from './types.js';
 
 /** `log.*` keys: name -> type. */
 export const LOG_KEYS = {

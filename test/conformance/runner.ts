@@ -34,6 +34,16 @@ export interface Front {
   /** caseName -> why this front cannot do it (shown as a pending test). */
   skips?: Record<string, string>;
   capabilities?: Capabilities;
+  /**
+   * Send up to this many rows at once (default 1: one after another). Safe where rows share no state on
+   * the server (every row of the table is independent); each row is still checked in its own test.
+   */
+  concurrency?: number;
+  /**
+   * caseName -> environ expectations this front replaces in that row, and why (shown in the test title):
+   * for what its protocol mandates (SCGI's CONTENT_LENGTH on every request), never to hide a bug.
+   */
+  adjust?: Record<string, { why: string; environ: Record<string, Expected> }>;
 }
 
 /** A `send` for fronts reachable over plain HTTP(S): the target may be computed late (after before()). */
@@ -105,11 +115,29 @@ export function checkCase(c: ConformanceCase, res: FrontResponse, front: FrontCo
   expect(problems, `${c.name}:\n  ` + problems.join('\n  ')).to.deep.equal([]);
 }
 
+/** Run `jobs` with at most `limit` at once; each result promise settles with its own job. */
+function limited<T>(jobs: Array<() => Promise<T>>, limit: number): Promise<T>[] {
+  let next = 0;
+  const settle: Array<{ resolve: (v: T) => void; reject: (e: unknown) => void }> = [];
+  const results = jobs.map((_, i) => new Promise<T>((resolve, reject) => (settle[i] = { resolve, reject })));
+  const worker = async (): Promise<void> => {
+    while (next < jobs.length) {
+      const i = next++;
+      await jobs[i]().then(settle[i].resolve, settle[i].reject);
+    }
+  };
+  for (let i = 0; i < Math.min(limit, jobs.length); i++) void worker();
+  for (const r of results) r.catch(() => {}); // checked by the row's own test
+  return results;
+}
+
 /** Define one mocha test per table row for `front`. */
 export function runConformance(describeName: string, front: Front): void {
   describe(describeName, function () {
     this.timeout(60_000);
     const ctx: FrontContext = { mount: front.mount };
+    const send = (c: ConformanceCase): Promise<FrontResponse> => front.send({ ...c.request, path: front.mount + c.request.path });
+    const runnable: ConformanceCase[] = [];
     for (const c of conformanceTable) {
       const skip = front.skips?.[c.name];
       if (c.mountOnly && front.mount === '') continue;
@@ -121,8 +149,20 @@ export function runConformance(describeName: string, front: Front): void {
         it.skip(`${c.name} [${front.name} lacks ${c.needs}]`);
         continue;
       }
+      const adjusted = front.adjust?.[c.name];
+      runnable.push(adjusted === undefined ? c : { ...c, name: `${c.name} [adjusted on ${front.name}: ${adjusted.why}]`, expect: { ...c.expect, environ: { ...c.expect.environ, ...adjusted.environ } } });
+    }
+    // Concurrent fronts send every row in before() (bounded) and each test awaits its own answer.
+    let started: Map<ConformanceCase, Promise<FrontResponse>> | undefined;
+    if ((front.concurrency ?? 1) > 1) {
+      before(() => {
+        const answers = limited(runnable.map((c) => () => send(c)), front.concurrency!);
+        started = new Map(runnable.map((c, i) => [c, answers[i]]));
+      });
+    }
+    for (const c of runnable) {
       it(c.name, async () => {
-        const res = await front.send({ ...c.request, path: front.mount + c.request.path });
+        const res = await (started?.get(c) ?? send(c));
         checkCase(c, res, ctx);
       });
     }

@@ -1,6 +1,6 @@
 /** An in-memory ResponseSink for core tests: records what the gateway core sends, and can play a slow or vanished client. */
 import type { HeaderList } from '../../app-api/types.js';
-import type { ResponseSink } from '../../gateway/sink.js';
+import type { ResponseSink } from '../../gateway/core/sink.js';
 
 /** What happened on the sink, in order. */
 export type SinkEvent = { type: 'start'; code: number; reason: string; headers: HeaderList } | { type: 'write'; bytes: Buffer } | { type: 'end'; last?: Buffer } | { type: 'abort'; err: Error };

@@ -10,8 +10,8 @@
 import { startFastcgiServer } from '../../adapters/fastcgi/server.js';
 import type { App } from '../../app-api/types.js';
 import { app as echo } from '../../examples/echo-environ/app.js';
-import { InlineDispatcher } from '../../gateway/dispatch.js';
-import { ErrorLog } from '../../gateway/log.js';
+import { InlineDispatcher } from '../../gateway/core/dispatch.js';
+import { ErrorLog } from '../../gateway/core/log.js';
 
 let go: () => void = () => {};
 let gate = new Promise<void>((resolve) => (go = resolve));

@@ -5,8 +5,8 @@
 import type { App } from '../../app-api/types.js';
 import { lint, type LintError } from '../../app-api/lint.js';
 import { startFastcgiServer, type FastcgiServer, type FastcgiServerOptions } from '../../adapters/fastcgi/server.js';
-import { InlineDispatcher } from '../../gateway/dispatch.js';
-import { ErrorLog, MemoryLog } from '../../gateway/log.js';
+import { InlineDispatcher } from '../../gateway/core/dispatch.js';
+import { ErrorLog, MemoryLog } from '../../gateway/core/log.js';
 
 /** A running server plus what the test inspects. */
 export interface FcgiHarness {

@@ -17,6 +17,8 @@ export interface Target {
   /** Use TLS; `ca` is the PEM to trust (self-signed test certs). */
   tls?: boolean;
   ca?: Buffer | string;
+  /** Send over this agent's connections (keep-alive) instead of a fresh connection per request. */
+  agent?: http.Agent;
 }
 
 /** A request as the tests write it. */
@@ -66,7 +68,7 @@ export function sendRequest(target: Target, req: RawRequest, timeoutMs = 20_000)
         method: req.method,
         path: req.path,
         headers: flat as unknown as http.OutgoingHttpHeaders,
-        agent: false,
+        agent: target.agent ?? false,
         ca: target.ca,
         servername: target.tls ? 'localhost' : undefined,
       },

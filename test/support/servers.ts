@@ -1,8 +1,8 @@
 /** Start built-in servers for tests and stop them all afterwards. */
 import type { App } from '../../app-api/types.js';
 import { startHttpServer, type HttpServer, type HttpServerOptions } from '../../adapters/http/server.js';
-import { InlineDispatcher } from '../../gateway/dispatch.js';
-import { ErrorLog, MemoryLog } from '../../gateway/log.js';
+import { InlineDispatcher } from '../../gateway/core/dispatch.js';
+import { ErrorLog, MemoryLog } from '../../gateway/core/log.js';
 
 /** Tracks the servers a test file starts; call `closeAll()` in afterEach/after. */
 export class TestServers {

@@ -8,8 +8,8 @@
 import { createHash } from 'node:crypto';
 import type { App } from '../../app-api/types.js';
 import { startHttpServer } from '../../adapters/http/server.js';
-import { InlineDispatcher } from '../../gateway/dispatch.js';
-import { ErrorLog } from '../../gateway/log.js';
+import { InlineDispatcher } from '../../gateway/core/dispatch.js';
+import { ErrorLog } from '../../gateway/core/log.js';
 
 /** The download chunk: 64 KiB, byte i = i & 0xff. */
 export const DOWNLOAD_CHUNK = Buffer.from(Array.from({ length: 64 * 1024 }, (_, i) => i & 0xff));

@@ -3,8 +3,8 @@
  * start a FastCGI application. Serves bin/app.ts until the web server sends SIGTERM.
  */
 import { isInheritedListenSocket, startFastcgiServer } from '../../../adapters/fastcgi/index.js';
-import { InlineDispatcher } from '../../../gateway/dispatch.js';
-import { ErrorLog } from '../../../gateway/log.js';
+import { InlineDispatcher } from '../../../gateway/core/dispatch.js';
+import { ErrorLog } from '../../../gateway/core/log.js';
 import { app } from './app.js';
 
 if (!isInheritedListenSocket(0)) {

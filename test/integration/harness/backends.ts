@@ -6,9 +6,9 @@
 import { writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InlineDispatcher } from '../../../gateway/dispatch.js';
+import { InlineDispatcher } from '../../../gateway/core/dispatch.js';
 import { FRONTS } from '../../../gateway/serve.js';
-import { ErrorLog } from '../../../gateway/log.js';
+import { ErrorLog } from '../../../gateway/core/log.js';
 import { startFastcgiServer } from '../../../adapters/fastcgi/index.js';
 import { startHttpServer } from '../../../adapters/http/index.js';
 import { startScgiServer } from '../../../adapters/scgi/index.js';

@@ -3,8 +3,8 @@
  * FastCGI STDIN record queue, CGI stdin, a worker-thread channel). Nothing is read until the app asks, so a
  * request whose body the app never reads costs nothing here, and a 1 GB upload is never held in memory.
  */
-import { TsgiError } from '../app-api/errors.js';
-import type { InputStream } from '../app-api/types.js';
+import { TsgiError } from './errors.js';
+import type { InputStream } from './types.js';
 
 const EMPTY = Buffer.alloc(0);
 

@@ -3,7 +3,7 @@
  * The core decides everything about the response (status, validated headers, framing, when to abort); a
  * sink only puts bytes on its wire (HTTP/1.1, HTTP/2, FastCGI STDOUT records, SCGI/CGI stdout).
  */
-import type { HeaderList } from '../app-api/types.js';
+import type { HeaderList } from '../../app-api/types.js';
 
 /** A front's response writer. */
 export interface ResponseSink {

@@ -6,12 +6,12 @@
  * server would get: same status, same headers (Content-Length when the gateway computes one), same 500
  * for a broken app; only chunked transfer coding, which Node adds on the wire, is absent.
  */
-import { cgiFromHttp, type HttpRequestHead } from '../gateway/environ.js';
-import { InlineDispatcher } from '../gateway/dispatch.js';
-import { ErrorLog, MemoryLog } from '../gateway/log.js';
-import type { ResponseSink } from '../gateway/sink.js';
-import { isTsgiError } from './errors.js';
-import type { App, HeaderList } from './types.js';
+import { cgiFromHttp, type HttpRequestHead } from './environ.js';
+import { InlineDispatcher } from './dispatch.js';
+import { ErrorLog, MemoryLog } from './log.js';
+import type { ResponseSink } from './sink.js';
+import { isTsgiError } from '../../app-api/errors.js';
+import type { App, HeaderList } from '../../app-api/types.js';
 
 /** A request for inject(). Every field is optional: the default is `GET /` with `Host: localhost`. */
 export interface InjectRequest {

@@ -4,10 +4,10 @@
  * the app inline, or (see the concurrency models) ships the head to a worker thread or process.
  * Because fronts only know this interface, every front works with every concurrency model.
  */
-import type { App, CgiVars } from '../app-api/types.js';
+import type { App, CgiVars } from '../../app-api/types.js';
 import { buildEnviron } from './environ.js';
-import { serveApp } from './handler.js';
-import { BodyInput, emptyInput, type SyncReader } from './input.js';
+import { serveApp } from './serve-app.js';
+import { BodyInput, emptyInput, type SyncReader } from '../../app-api/input.js';
 import type { ErrorLog } from './log.js';
 import type { ResponseSink } from './sink.js';
 

@@ -6,13 +6,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ERROR_CODES } from '../../app-api/errors.js';
-import { notYetNote } from '../serve.js';
-import { flagUsage } from './argv.js';
-import { defaultText } from './help.js';
-import { OPTIONS, type AnyOptionDef } from './options.js';
-import { BOOLEAN_WORDS } from './values.js';
-import { renderToolReference } from '../tools/docs.js';
+import { ERROR_CODES } from '../app-api/errors.js';
+import { notYetNote } from './availability.js';
+import { flagUsage } from './config/argv.js';
+import { defaultText } from './config/help.js';
+import { OPTIONS, type AnyOptionDef } from './config/options.js';
+import { BOOLEAN_WORDS } from './config/values.js';
+import { renderToolReference } from './tools/docs.js';
 
 /** The generated regions of README.md, by marker name. */
 export const REGIONS = {
@@ -93,8 +93,8 @@ export function regenerate(text: string): string {
   return out;
 }
 
-/** README.md at the package root (this file is dist/gateway/config/docs.js). */
-export const README_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../README.md');
+/** README.md at the package root (this file is dist/gateway/docs.js). */
+export const README_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../README.md');
 
 if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const file = process.argv[2] ?? README_PATH;

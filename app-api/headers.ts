@@ -3,8 +3,8 @@
  * Every front (HTTP, FastCGI, SCGI, CGI) goes through `validateResponse`, so a header that would inject a
  * line (CR/LF) or a NUL is refused the same way everywhere: the gateway answers 500 and sends nothing of it.
  */
-import { TsgiError } from '../app-api/errors.js';
-import type { HeaderList } from '../app-api/types.js';
+import { TsgiError } from './errors.js';
+import type { HeaderList } from './types.js';
 
 /** RFC 9110 token: what a header name may be made of. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;

@@ -3,7 +3,7 @@
  * that what the gateway logs and what the app writes to tsgi.errors end up in the same place, as in Apache's
  * error_log.
  */
-import type { ErrorStream } from '../app-api/types.js';
+import type { ErrorStream } from '../../app-api/types.js';
 
 /** Where log lines go. */
 export interface LogTarget {

@@ -9,8 +9,8 @@
  * and nowhere else: no HTTP_PROXY (httpoxy), header names with `_` dropped (X_Forwarded_For must not
  * shadow X-Forwarded-For), NUL and invalid UTF-8 in the path refused, a path outside the mount refused.
  */
-import { TsgiError } from '../app-api/errors.js';
-import type { CgiVars, Environ, ErrorStream, InputStream } from '../app-api/types.js';
+import { TsgiError } from '../../app-api/errors.js';
+import type { CgiVars, Environ, ErrorStream, InputStream } from '../../app-api/types.js';
 
 /** What a front that parsed HTTP itself knows about a request. */
 export interface HttpRequestHead {
@@ -50,6 +50,7 @@ function cgiName(header: string): string | null {
   const lower = header.toLowerCase();
   if (lower.includes('_')) name = null; // header-name collision: X_Forwarded_For would alias X-Forwarded-For
   else if (lower === 'proxy') name = null; // httpoxy: never let a client set HTTP_PROXY
+  else if (lower.startsWith(':')) name = null; // HTTP/2 pseudo-headers (RFC 9113 8.3) are the request line, not headers
   else if (lower === 'content-type') name = 'CONTENT_TYPE';
   else if (lower === 'content-length') name = 'CONTENT_LENGTH';
   else name = 'HTTP_' + lower.toUpperCase().replace(/-/g, '_');
@@ -67,9 +68,9 @@ export function decodePath(raw: string): string {
   try {
     out = decodeURIComponent(raw);
   } catch {
-    throw new TsgiError('TSGI_ERR_BAD_REQUEST', `request path ${JSON.stringify(raw.slice(0, 200))} has a bad %-escape or is not UTF-8`, { status: 400 });
+    throw new TsgiError('TSGI_ERR_BAD_REQUEST', `request path ${JSON.stringify(raw.slice(0, 200))} has a bad %-escape or is not UTF-8`);
   }
-  if (out.indexOf('\0') !== -1) throw new TsgiError('TSGI_ERR_BAD_REQUEST', 'request path contains NUL', { status: 400 });
+  if (out.indexOf('\0') !== -1) throw new TsgiError('TSGI_ERR_BAD_REQUEST', 'request path contains NUL');
   return out;
 }
 
@@ -121,7 +122,7 @@ export function cgiFromHttp(head: HttpRequestHead, opts: CgiOptions = {}): CgiVa
     else {
       // absolute-form (RFC 9112 3.2.2): keep the path; the Host header still names the server.
       const m = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/.exec(target);
-      if (m === null) throw new TsgiError('TSGI_ERR_BAD_REQUEST', `request target ${JSON.stringify(target.slice(0, 200))} is not a path`, { status: 400 });
+      if (m === null) throw new TsgiError('TSGI_ERR_BAD_REQUEST', `request target ${JSON.stringify(target.slice(0, 200))} is not a path`);
       target = target.slice(m[0].length) || '/';
     }
   }
@@ -209,7 +210,7 @@ export function cgiFromGateway(params: CgiVars, opts: CgiOptions = {}): CgiVars 
   }
   if (scriptName === '/') scriptName = '';
   if (scriptName.indexOf('\0') !== -1 || pathInfo.indexOf('\0') !== -1) {
-    throw new TsgiError('TSGI_ERR_BAD_REQUEST', 'SCRIPT_NAME or PATH_INFO contains NUL', { status: 400 });
+    throw new TsgiError('TSGI_ERR_BAD_REQUEST', 'SCRIPT_NAME or PATH_INFO contains NUL');
   }
   cgi.SCRIPT_NAME = scriptName;
   cgi.PATH_INFO = pathInfo;

@@ -5,8 +5,8 @@
  * serve single connections handed over by the forking parent.
  */
 import net from 'node:net';
-import type { OpenFront } from './fronts.js';
-import { HttpDrain } from './http-drain.js';
+import type { OpenFront } from './types.js';
+import { HttpDrain } from '../process/http-drain.js';
 
 function listenOn(server: net.Server, fd: number, backlog?: number): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -34,10 +34,10 @@
  * back in front of the rest of the body.
  */
 import { isTsgiError, TsgiError } from '../errors.js';
-import { parseStatus } from '../../gateway/headers.js';
-import { BodyInput } from '../../gateway/input.js';
+import { parseStatus } from '../headers.js';
+import { BodyInput } from '../input.js';
 import type { App, Body, Chunk, Environ, HeaderList, InputStream, StartResponse } from '../types.js';
-import { replayInput } from './replay-input.js';
+import { replayInput } from '../middleware/replay-input.js';
 import {
   DEFAULT_MAX_BYTES,
   DEFAULT_MAX_DEPTH,

@@ -7,9 +7,9 @@
  * Hot path: an app that returns an array (the common `[body]`) is served synchronously, with
  * Content-Length computed and headers and body handed to the sink in one `end()` call.
  */
-import { TsgiError } from '../app-api/errors.js';
-import type { App, Body, Chunk, Environ, HeaderList, StartResponse, Write } from '../app-api/types.js';
-import { checkHeaders, HOP_BY_HOP, parseStatus } from './headers.js';
+import { TsgiError } from '../../app-api/errors.js';
+import type { App, Body, Chunk, Environ, HeaderList, StartResponse, Write } from '../../app-api/types.js';
+import { checkHeaders, HOP_BY_HOP, parseStatus } from '../../app-api/headers.js';
 import type { ErrorLog } from './log.js';
 import type { ResponseSink } from './sink.js';
 

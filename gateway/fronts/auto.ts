@@ -1,0 +1,49 @@
+/** `protocol = auto`: one listener for HTTP/1.x, h2c, SCGI and FastCGI, configured from a listener's settings. */
+import { createAutoHandler, startAutoServer, type AutoHandlerOptions } from '../../adapters/auto/server.js';
+import type { ServerConfig } from '../config/options.js';
+import type { ErrorLog } from '../core/log.js';
+import { httpServerOptions } from './http.js';
+import type { FrontModule } from './types.js';
+import { socketFront } from './worker-front.js';
+
+/** The per-protocol settings of a listener (not where to listen). Durations in the config are seconds. */
+export function autoHandlerOptions(c: ServerConfig, log: ErrorLog): AutoHandlerOptions {
+  const ms = (s: number): number => Math.round(s * 1000);
+  // The HTTP side takes the built-in server's options from the same mapping as protocol = http, less where to listen.
+  const { host: _h, port: _p, socketFile: _f, backlog: _b, scriptName: _s, ...http } = httpServerOptions(c);
+  return {
+    scriptName: c.scriptName,
+    log,
+    http,
+    scgi: { headerTimeout: ms(c.headerTimeout), idleTimeout: ms(c.idleTimeout) },
+    fastcgi: { idleTimeout: ms(c.idleTimeout) },
+  };
+}
+
+/** The auto front. */
+export const autoFront: FrontModule = {
+  async start(dispatcher, c, log) {
+    const server = await startAutoServer(dispatcher, {
+      host: c.socketHost,
+      port: c.socketPort,
+      socketFile: c.socketFile,
+      backlog: c.socketQueueSize,
+      ...autoHandlerOptions(c, log),
+    });
+    return { url: c.socketFile !== undefined ? `unix:${server.url}` : `auto://${server.url}`, close: (graceMs) => server.close(graceMs) };
+  },
+  async open(dispatcher, c, log) {
+    const handler = await createAutoHandler(dispatcher, autoHandlerOptions(c, log));
+    return socketFront(
+      {
+        handle: (socket) => handler.handleConnection(socket),
+        close: (graceMs) => handler.close(graceMs),
+        get connections() {
+          return handler.connections;
+        },
+      },
+      // SCGI and FastCGI peers may shut down their sending side (as startAutoServer's listener allows).
+      { allowHalfOpen: true },
+    );
+  },
+};

@@ -1,0 +1,94 @@
+/**
+ * The one front registry: every protocol by name, used by every concurrency model. Single-process modes
+ * start a front from it (`start`), worker processes open one without listening (`open`), and the supervisors
+ * ask it for a start-line URL and an overload reply without loading the front's code.
+ *
+ * Each front's code (./http.ts, ./fastcgi.ts, ...) is imported when the front is used, not with this table:
+ * a FastCGI worker does not load fastify, and a forked child's start-up is on the path of its first request.
+ * To plug in a protocol: `registerFront(name, def)`.
+ */
+import { TsgiError } from '../../app-api/errors.js';
+import type { Protocol, ServerConfig } from '../config/options.js';
+import type { Dispatcher } from '../core/dispatch.js';
+import type { ErrorLog } from '../core/log.js';
+import type { Front, FrontDef } from './types.js';
+
+export type { Front, FrontDef, FrontModule, FrontStarter, OpenFront } from './types.js';
+export { netServerFront, socketFront, type ConnectionHandler } from './worker-front.js';
+
+const BUSY_BODY = 'Service Unavailable: every worker process is busy; retry shortly.\n';
+
+const HTTP_503 = Buffer.from(
+  'HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n' +
+    `Content-Length: ${Buffer.byteLength(BUSY_BODY)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n${BUSY_BODY}`,
+  'latin1',
+);
+
+/** SCGI answers in CGI form and needs nothing from the request to do so. */
+const SCGI_503 = Buffer.from(
+  'Status: 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n' +
+    `Content-Length: ${Buffer.byteLength(BUSY_BODY)}\r\nRetry-After: 1\r\n\r\n${BUSY_BODY}`,
+  'latin1',
+);
+
+/** `scheme://host:port`, or `unix:/path`, as the single-process fronts print it. */
+function where(scheme: string, config: ServerConfig, address: { port: number; path?: string }): string {
+  if (address.path !== undefined) return `unix:${address.path}`;
+  const host = config.socketHost;
+  return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+}
+
+const httpFront: FrontDef = {
+  load: async () => (await import('./http.js')).httpFront,
+  overloadReply: (config) => (config.sslKeyFile !== undefined || config.http2 ? null : HTTP_503),
+  describe: (config, address) => where(config.sslKeyFile !== undefined ? 'https' : 'http', config, address),
+};
+
+const fastcgiFront: FrontDef = {
+  load: async () => (await import('./fastcgi.js')).fastcgiFront,
+  overloadReply: () => null,
+  describe: (config, address) => where('fcgi', config, address),
+};
+
+const scgiFront: FrontDef = {
+  load: async () => (await import('./scgi.js')).scgiFront,
+  overloadReply: () => SCGI_503,
+  describe: (config, address) => where('scgi', config, address),
+};
+
+const autoFront: FrontDef = {
+  load: async () => (await import('./auto.js')).autoFront,
+  overloadReply: () => null,
+  describe: (config, address) => where('auto', config, address),
+};
+
+/**
+ * Fronts by `protocol`. `undefined` = the protocol parses and validates but is not built: starting with it
+ * answers TSGI_ERR_NOT_YET naming the option.
+ */
+export const FRONTS: Record<Protocol, FrontDef | undefined> = {
+  http: httpFront,
+  fastcgi: fastcgiFront,
+  scgi: scgiFront,
+  auto: autoFront,
+};
+
+/** Plug in a front for a protocol (replacing a built-in one). */
+export function registerFront(protocol: Protocol, def: FrontDef): void {
+  FRONTS[protocol] = def;
+}
+
+/** The front for `protocol`; TSGI_ERR_NOT_YET when it is not built. */
+export function getFront(protocol: Protocol): FrontDef {
+  const def = FRONTS[protocol];
+  if (def === undefined) {
+    const built = (Object.keys(FRONTS) as Protocol[]).filter((p) => FRONTS[p] !== undefined);
+    throw new TsgiError('TSGI_ERR_NOT_YET', `protocol = ${protocol} is not available in this version yet (built: ${built.join(', ')}); use one of those`);
+  }
+  return def;
+}
+
+/** Start the front of `protocol` on this process, listening where `config` says. */
+export async function startFront(protocol: Protocol, dispatcher: Dispatcher, config: ServerConfig, log: ErrorLog): Promise<Front> {
+  return (await getFront(protocol).load()).start(dispatcher, config, log);
+}

@@ -1,0 +1,49 @@
+/** `protocol = scgi`: the SCGI server configured from a listener's settings (one request per connection). */
+import { handleScgiConnection, type ScgiConnectionOptions } from '../../adapters/scgi/connection.js';
+import { startScgiServer } from '../../adapters/scgi/server.js';
+import { ConnectionTracker } from '../../adapters/scgi/tracker.js';
+import type { ServerConfig } from '../config/options.js';
+import type { ErrorLog } from '../core/log.js';
+import type { FrontModule } from './types.js';
+import { socketFront } from './worker-front.js';
+
+/** The SCGI settings of a listener (not where to listen). Durations in the config are seconds. */
+export function scgiConnectionOptions(c: ServerConfig, log: ErrorLog): ScgiConnectionOptions {
+  return {
+    // '' is the option's default ('not set'): keep the web server's SCRIPT_NAME/PATH_INFO split. Passed on as
+    // '', the core would re-split at the root and an app behind `SCRIPT_NAME /app` would see PATH_INFO /app/x.
+    scriptName: c.scriptName === '' ? undefined : c.scriptName,
+    headerTimeout: Math.round(c.headerTimeout * 1000),
+    idleTimeout: Math.round(c.idleTimeout * 1000),
+    log,
+  };
+}
+
+/** The SCGI front. */
+export const scgiFront: FrontModule = {
+  async start(dispatcher, c, log) {
+    const server = await startScgiServer(dispatcher, {
+      host: c.socketHost,
+      port: c.socketPort,
+      socketFile: c.socketFile,
+      backlog: c.socketQueueSize,
+      ...scgiConnectionOptions(c, log),
+    });
+    return { url: c.socketFile !== undefined ? `unix:${server.url}` : `scgi://${server.url}`, close: (graceMs) => server.close(graceMs) };
+  },
+  async open(dispatcher, c, log) {
+    const opts = scgiConnectionOptions(c, log);
+    const tracker = new ConnectionTracker();
+    return socketFront(
+      {
+        handle: (socket) => tracker.add(handleScgiConnection(socket, dispatcher, opts)),
+        close: (graceMs) => tracker.drain(graceMs, (n) => log.log('warn', `grace period of ${graceMs} ms over: closing ${n} SCGI connection(s)`)),
+        get connections() {
+          return tracker.size;
+        },
+      },
+      // A web server may shut down its sending side after the request and still read the response.
+      { allowHalfOpen: true },
+    );
+  },
+};
