@@ -93,6 +93,13 @@ describe('tools config: [/path] sections and log.* keys', () => {
     expect((await inject(app, '/plainer')).headers['server-timing'], 'whole segments only').to.match(/^app;dur=/);
   });
 
+  it('examples/tools/server.cfg loads: every tool of the registry it names is on under [/]', () => {
+    const c = loadConfig(path.join(ROOT, 'examples/tools/server.cfg'));
+    const root = c.tools!.paths.find((p) => p.path === '/')!;
+    expect(root.tools.map((t) => t.name)).to.deep.equal(['timing', 'sessions', 'caching']);
+    expect(c.tools!.log.accessFile).to.equal(path.join(ROOT, 'examples/tools/access.log'));
+  });
+
   it('tsgi --help and the README list every key of the registry', () => {
     const help = helpText();
     const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');

@@ -93,6 +93,14 @@ describe('tools across processes (CLI)', function () {
     expect(JSON.parse((await get(second.port, '/whoami', id)).body.toString()).session).to.deep.equal({ kept: 'yes' });
   });
 
+  it('log.error_file: an error in the app is logged there with its stack trace', async () => {
+    const s = await startToolsCli(dir, 'error-file', '[global]\nlog.error_file = app-error.log\n');
+    servers.push(s);
+    expect((await get(s.port, '/boom')).status).to.equal(500);
+    const text = readFileSync(path.join(dir, 'app-error.log'), 'utf8');
+    expect(text).to.match(/error in app for GET \/boom/).and.match(/Error: boom from the tools fixture\n\s+at /);
+  });
+
   it('memory sessions under processPool: a startup warning naming the fix', async () => {
     const s = await startToolsCli(dir, 'mem-pool', 'processPool = 2\n[/]\ntools.sessions.on = 1\n');
     servers.push(s);
