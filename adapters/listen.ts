@@ -1,7 +1,7 @@
 /**
- * Listening, shared by every front: TCP or a unix socket with a listen backlog, and a stale unix socket from
- * a dead server removed, never a live one. SCGI and protocol=auto listen with `listen()`; the HTTP server
- * (through fastify) and FastCGI (which also takes an inherited fd) use `clearStaleSocket()` before listening.
+ * Listening, shared by every front (HTTP, FastCGI, SCGI, protocol=auto, a worker process's inherited
+ * socket): TCP, a unix socket or an inherited listening descriptor, with a listen backlog; a stale unix
+ * socket from a dead server removed, never a live one.
  */
 import { existsSync, statSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
@@ -17,6 +17,8 @@ export interface ListenOptions {
   socketFile?: string;
   /** Listen backlog. Default 511, as Node. */
   backlog?: number;
+  /** Accept on this inherited listening socket instead (FastCGI's FCGI_LISTENSOCK_FILENO, a pool worker's). */
+  fd?: number;
 }
 
 /** Remove a unix socket left by a dead server; refuse a path that a live server answers on, or that is not a socket. */
@@ -34,25 +36,34 @@ export async function clearStaleSocket(path: string): Promise<void> {
   unlinkSync(path);
 }
 
-/** Start `server` listening; resolves to the bound port (0 for a unix socket) and a printable address. */
-export async function listen(server: net.Server, opts: ListenOptions, defaultPort: number): Promise<{ port: number; url: string }> {
+/**
+ * Start `server` listening; resolves to the bound port (0 for a unix socket or an fd) and a printable
+ * address. `hint` ends the message of a failed listen on an inherited fd (what the caller knows about the fix).
+ */
+export async function listen(server: net.Server, opts: ListenOptions, defaultPort: number, hint = ''): Promise<{ port: number; url: string }> {
   if (opts.socketFile !== undefined) await clearStaleSocket(opts.socketFile);
+  const where = opts.fd !== undefined ? `inherited fd ${opts.fd}` : (opts.socketFile ?? `${opts.host ?? '127.0.0.1'}:${opts.port ?? defaultPort}`);
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void => {
-      reject(new TsgiError('TSGI_ERR_CONFIG', `cannot listen on ${opts.socketFile ?? `${opts.host ?? '127.0.0.1'}:${opts.port ?? defaultPort}`}: ${err.message}`, { cause: err }));
+      // Node's bind errors carry code, address and port (EADDRINUSE, EACCES...): passed through, so the
+      // command line names the fix. An inherited fd that is not a listening socket is a config error.
+      if (opts.fd === undefined) reject(err);
+      else reject(new TsgiError('TSGI_ERR_CONFIG', `cannot listen on ${where}: ${err.message}${hint}`, { cause: err }));
     };
     server.once('error', onError);
     const done = (): void => {
       server.off('error', onError);
       resolve();
     };
-    if (opts.socketFile !== undefined) server.listen({ path: opts.socketFile, backlog: opts.backlog }, done);
+    // An inherited fd is a listen "handle" ({fd}), which Node accepts where it accepts ListenOptions.
+    if (opts.fd !== undefined) server.listen({ fd: opts.fd, backlog: opts.backlog } as net.ListenOptions, done);
+    else if (opts.socketFile !== undefined) server.listen({ path: opts.socketFile, backlog: opts.backlog }, done);
     else server.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? defaultPort, backlog: opts.backlog }, done);
   });
   const addr = server.address();
   if (typeof addr === 'object' && addr !== null) {
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-    return { port: addr.port, url: `${host}:${addr.port}` };
+    return { port: addr.port, url: opts.fd !== undefined ? `fd:${opts.fd}` : `${host}:${addr.port}` };
   }
-  return { port: 0, url: opts.socketFile ?? String(addr) };
+  return { port: 0, url: opts.fd !== undefined ? `fd:${opts.fd}` : (opts.socketFile ?? String(addr)) };
 }

@@ -8,5 +8,5 @@ export { ErrorLog, MemoryLog, type LogTarget } from './core/log.js';
 export type { ResponseSink } from './core/sink.js';
 export { inject, type InjectRequest, type InjectResponse } from './core/inject.js';
 export { InlineDispatcher, type Dispatcher, type DispatcherOptions, type RequestHead } from './core/dispatch.js';
-export { ThreadPoolDispatcher, createThreadDispatcher, sharedCache, sharedArray, sharedCacheStats, type ThreadDispatcherOptions, type ThreadPoolStats, type SharedCache, type SharedTypedArray } from './pool/index.js';
+export { ThreadPoolDispatcher, createThreadDispatcher, sharedCache, sharedArray, sharedCacheStats, type ThreadDispatcherOptions, type ThreadPoolStats, type SharedCache, type SharedTypedArray } from './threads/index.js';
 export { Engine, CHANNELS, type Channel, type Listener, type LifecycleEvent, type AppSetup, type SetupContext } from './lifecycle/index.js';

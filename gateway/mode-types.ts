@@ -1,7 +1,7 @@
 /**
  * What a concurrency model ("mode": single, threading, forking, threadPool, processPool) is to the server
  * runtime. gateway/serve.ts builds the ServeContext and calls the ModeRunner that gateway/modes.ts names;
- * the runners live with their workers (gateway/pool, gateway/process) and import only these types.
+ * the runners live with their workers (gateway/threads, gateway/process) and import only these types.
  */
 import type { App } from '../app-api/types.js';
 import type { AppSpec } from './app-loader.js';

@@ -1,12 +1,12 @@
 /**
- * Concurrency models by option name: single runs here; the thread models live in gateway/pool, the process
+ * Concurrency models by option name: single runs here; the thread models live in gateway/threads, the process
  * models in gateway/process. To plug in a model: a ModeRunner in MODES, or registerMode() from outside.
  */
 import type { ModeName } from './config/options.js';
 import { InlineDispatcher } from './core/dispatch.js';
 import { importAppModule, ProcessLifecycle } from './lifecycle/process-lifecycle.js';
 import type { ModeRunner } from './mode-types.js';
-import { runThreading, runThreadPool } from './pool/mode.js';
+import { runThreading, runThreadPool } from './threads/run-mode.js';
 import { runForking, runProcessPool } from './process/modes.js';
 import { WorkerDispatcher } from './process/worker-dispatcher.js';
 

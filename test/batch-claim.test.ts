@@ -1,11 +1,11 @@
 /**
- * The batch claim counter (gateway/pool/batch-claim.ts): a request of a batch is either taken by its pool
+ * The batch claim counter (gateway/threads/batch-claim.ts): a request of a batch is either taken by its pool
  * thread or taken back by the main thread, never both and never neither. Checked alone, then with a real
  * worker thread taking requests while the main thread takes back at a varying moment, for many rounds.
  */
 import { expect } from 'chai';
 import { Worker } from 'node:worker_threads';
-import { BatchClaim } from '../gateway/pool/batch-claim.js';
+import { BatchClaim } from '../gateway/threads/batch-claim.js';
 
 describe('BatchClaim', () => {
   it('counts the first request as taken, then lets the thread take the rest in order', () => {
@@ -57,7 +57,7 @@ describe('BatchClaim', () => {
            Atomics.notify(ctl, 3);
          }
        });`,
-      { eval: true, workerData: { url: new URL('../gateway/pool/batch-claim.js', import.meta.url).href, claim: claimBuffer, ctl: ctl.buffer } },
+      { eval: true, workerData: { url: new URL('../gateway/threads/batch-claim.js', import.meta.url).href, claim: claimBuffer, ctl: ctl.buffer } },
     );
     const main = new BatchClaim(claimBuffer);
     const splits = new Set<string>();

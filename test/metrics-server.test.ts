@@ -12,7 +12,7 @@ import { startHttpServer, type HttpServer } from '../adapters/http/server.js';
 import { InlineDispatcher } from '../gateway/core/dispatch.js';
 import { ErrorLog, MemoryLog } from '../gateway/core/log.js';
 import { parseMetricsListen, startMetricsServer, withMetrics, type MeteredDispatcher, type MetricsServer, type MetricsSnapshot } from '../gateway/metrics/index.js';
-import { ThreadPoolDispatcher } from '../gateway/pool/thread-pool.js';
+import { ThreadPoolDispatcher } from '../gateway/threads/thread-pool.js';
 import { sendRequest, type RawResponse } from './support/http-client.js';
 import { FileGate, parseProm, sample, TestApp, waitUntil } from './fixtures/metrics/harness.js';
 

@@ -1,5 +1,5 @@
 /**
- * Request batches in the thread pool (gateway/pool/batch-claim.ts): a thread that frees while requests wait
+ * Request batches in the thread pool (gateway/threads/batch-claim.ts): a thread that frees while requests wait
  * takes its share of the queue in one message; what it has not started can be taken back for an idle
  * thread, and goes back to the queue when its thread is ended (timeout, crash). Held requests (gates) make
  * the queue's shape known before a thread frees, so which batch forms is decided, not timed.

@@ -139,7 +139,7 @@ describe('threadPool: failures', function () {
   });
 
   it('refuses to start when the app cannot be loaded (TSGI_ERR_APP_LOAD) and leaves no thread behind', async () => {
-    const { ThreadPoolDispatcher } = await import('../gateway/pool/thread-pool.js');
+    const { ThreadPoolDispatcher } = await import('../gateway/threads/thread-pool.js');
     const { ErrorLog, MemoryLog } = await import('../gateway/core/log.js');
     const d = new ThreadPoolDispatcher({ app: '/nonexistent/app.js', size: 2, log: new ErrorLog(new MemoryLog()) });
     let err: unknown;

@@ -3,7 +3,7 @@
  * shared without copies (a write in one thread is seen by all), and the same API on the main thread.
  */
 import { expect } from 'chai';
-import { sharedArray, sharedCache, sharedCacheStats } from '../gateway/pool/shared-cache.js';
+import { sharedArray, sharedCache, sharedCacheStats } from '../gateway/threads/shared-cache.js';
 import { Gate, startPool, waitUntil, type PoolServer } from './fixtures/pool/client.js';
 
 describe('shared cache across pool threads', function () {

@@ -1,11 +1,11 @@
 /**
- * The wire encodings between the main thread and pool threads (gateway/pool/channel.ts): response heads as
+ * The wire encodings between the main thread and pool threads (gateway/threads/channel.ts): response heads as
  * one string, small bodies as latin1 strings, CGI variables as one string. Each must give back exactly what
  * went in, for every byte and every header the gateway core lets through.
  */
 import { expect } from 'chai';
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
-import { bodyFromWire, bodyToWire, decodeCgi, decodeHead, encodeCgi, encodeHead, SMALL_BODY, wireLength } from '../gateway/pool/channel.js';
+import { bodyFromWire, bodyToWire, decodeCgi, decodeHead, encodeCgi, encodeHead, SMALL_BODY, wireLength } from '../gateway/threads/channel.js';
 import type { HeaderList } from '../app-api/types.js';
 
 /** Post through a real MessagePort, as the pool does, and take it out on the other side. */

@@ -2,7 +2,7 @@
  * protocol=auto: one listener for every front. The first bytes of each connection say which protocol it
  * speaks (sniff.ts); the socket then goes, with those bytes pushed back, to the front that speaks it:
  * HTTP/1.x and HTTP/2 prior knowledge to the built-in server (not listening itself: it gets the socket with
- * `server.emit('connection')`), SCGI to handleScgiConnection, FastCGI to the FastCGI front's handler.
+ * `server.emit('connection')`), SCGI and FastCGI to their fronts' handlers.
  *
  * A connection whose first bytes are not decided within `detectTimeout` is closed, so a client that
  * connects and sends nothing holds a socket, never the listener. Unrecognised bytes close the connection
@@ -15,9 +15,9 @@ import type { Dispatcher } from '../../gateway/core/dispatch.js';
 import { ErrorLog } from '../../gateway/core/log.js';
 import { startHttpServer, type HttpServer, type HttpServerOptions } from '../http/server.js';
 import { createFastcgiHandler, type FastcgiHandler, type FastcgiOptions } from '../fastcgi/server.js';
-import { handleScgiConnection, peerName, type ScgiConnectionOptions } from '../scgi/connection.js';
+import { createScgiHandler, peerName, type ScgiConnectionOptions } from '../scgi/connection.js';
 import { listen, type ListenOptions } from '../listen.js';
-import { ConnectionTracker } from '../scgi/tracker.js';
+import { refuseConnection } from '../refuse.js';
 import { sniffProtocol, type Sniffed } from './sniff.js';
 
 /** Settings of the auto front other than where it listens: shared and per protocol. */
@@ -76,10 +76,7 @@ export interface ProtocolRoutes {
  */
 export function sniffAndRoute(socket: Socket, routes: ProtocolRoutes, log: ErrorLog, detectTimeout: number): void {
   const chunks: Buffer[] = [];
-  const refuse = (problem: string, level: 'error' | 'warn' = 'error'): void => {
-    log.log(level, `protocol=auto: ${problem} from ${peerName(socket)}; connection closed (TSGI_ERR_PROTOCOL)`);
-    socket.destroy();
-  };
+  const refuse = (problem: string): void => refuseConnection(socket, log, `protocol=auto: ${problem}`, peerName(socket));
   const detach = (): void => {
     clearTimeout(timer);
     socket.off('data', onData);
@@ -135,7 +132,7 @@ export async function createAutoHandler(dispatcher: Dispatcher, opts: AutoHandle
   const gatewayScriptName = scriptName === '' ? undefined : scriptName;
   const fastcgi: FastcgiHandler = createFastcgiHandler(dispatcher, { ...opts.fastcgi, scriptName: gatewayScriptName, log });
   const scgiOpts: ScgiConnectionOptions = { ...opts.scgi, scriptName: gatewayScriptName, log };
-  const scgiConnections = new ConnectionTracker();
+  const scgi = createScgiHandler(dispatcher, scgiOpts);
   const open = new Set<Socket>();
   /** Connected, first bytes not decided yet: no request started on them. */
   const sniffing = new Set<Socket>();
@@ -148,7 +145,7 @@ export async function createAutoHandler(dispatcher: Dispatcher, opts: AutoHandle
       socket.resume();
     },
     scgi(socket) {
-      scgiConnections.add(handleScgiConnection(socket, dispatcher, scgiOpts));
+      scgi.handleConnection(socket);
       socket.resume();
     },
     fastcgi(socket) {
@@ -190,7 +187,7 @@ export async function createAutoHandler(dispatcher: Dispatcher, opts: AutoHandle
         http1.close(graceMs),
         h2c?.close(graceMs),
         fastcgi.close(graceMs),
-        scgiConnections.drain(graceMs, (n) => log.log('warn', `grace period of ${graceMs} ms over: closing ${n} SCGI connection(s)`)),
+        scgi.close(graceMs),
       ]).then(() => undefined);
       return closing;
     },

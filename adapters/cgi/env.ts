@@ -6,7 +6,7 @@
  */
 import { TsgiError } from '../../app-api/errors.js';
 import type { CgiVars } from '../../app-api/types.js';
-import { decodePath } from '../../gateway/core/environ.js';
+import { decodePath, removedFromGateway } from '../../gateway/core/environ.js';
 
 /** RFC 3875 section 4.1 meta-variables. */
 export const RFC3875_VARS: readonly string[] = [
@@ -25,17 +25,18 @@ export const EXTENSION_VARS: readonly string[] = ['HTTPS', 'REQUEST_URI', 'REQUE
 const KEEP = new Set([...RFC3875_VARS, ...EXTENSION_VARS]);
 
 /**
- * The request's CGI variables out of a process environment. `extra` names more variables to keep (for
- * example SSL_CLIENT_S_DN or UNIQUE_ID from Apache). Node has already decoded the values as UTF-8.
+ * The request's CGI variables out of a process environment, without what `removedFromGateway` drops (so
+ * cgiFromGateway takes them `prefiltered`). `extra` names more variables to keep (for example
+ * SSL_CLIENT_S_DN or UNIQUE_ID from Apache). Node has already decoded the values as UTF-8.
  */
 export function cgiVarsFromEnv(env: NodeJS.ProcessEnv, extra: readonly string[] = []): CgiVars {
   const out: CgiVars = {};
   for (const key in env) {
     const value = env[key];
     if (value === undefined) continue;
-    if (KEEP.has(key) || (key.startsWith('HTTP_') && key !== 'HTTP_PROXY') || extra.includes(key)) out[key] = value;
+    // removedFromGateway even for a name `extra` gives: httpoxy (CVE-2016-5385) is never a feature.
+    if ((KEEP.has(key) || key.startsWith('HTTP_') || extra.includes(key)) && !removedFromGateway(key, value)) out[key] = value;
   }
-  delete out.HTTP_PROXY; // even when `extra` names it: httpoxy (CVE-2016-5385) is never a feature
   return out;
 }
 

@@ -14,6 +14,7 @@ import { cgiFromGateway } from '../../gateway/core/environ.js';
 import { ErrorLog } from '../../gateway/core/log.js';
 import { cgiVarsFromEnv, checkPathEncoding } from './env.js';
 import { FdSink, writeAllSync } from './sink.js';
+import { refuseRequest, type RefusedRequest } from '../refuse.js';
 import { FdBody } from './stdin.js';
 
 /** Options of `runCgi`. The defaults are what a real CGI process wants; tests override the descriptors. */
@@ -45,17 +46,6 @@ export interface RunCgiOptions {
 /** An error log that writes to stderr with blocking writes (a CGI process may exit right after). */
 export function stderrLog(): ErrorLog {
   return new ErrorLog({ write: (line: string) => writeAllSync(2, line) }, 'tsgi-cgi');
-}
-
-/** A plain-text error response, for requests refused before the app runs. */
-function refuse(sink: FdSink, status: number): void {
-  const reason = status === 404 ? 'Not Found' : status === 400 ? 'Bad Request' : 'Internal Server Error';
-  const body = Buffer.from(reason + '\n');
-  sink.start(status, reason, [
-    ['Content-Type', 'text/plain; charset=utf-8'],
-    ['Content-Length', String(body.length)],
-  ]);
-  sink.end(body);
 }
 
 /**
@@ -100,6 +90,12 @@ export async function runCgi(app: App, opts: RunCgiOptions = {}): Promise<number
   return sink.status;
 }
 
+/** A CGI request as a refusal's log line names it (an error that is not a TsgiError is ours: 500). */
+function refused(env: NodeJS.ProcessEnv): RefusedRequest {
+  const what = `CGI request ${env.REQUEST_METHOD ?? '?'} ${(env.REQUEST_URI ?? env.PATH_INFO ?? '').slice(0, 200)}`;
+  return { what, peer: env.REMOTE_ADDR || 'the web server', status: 500 };
+}
+
 async function serve(app: App, opts: RunCgiOptions, sink: FdSink, log: ErrorLog): Promise<void> {
   const env = opts.env ?? process.env;
   delete process.env.HTTP_PROXY;
@@ -107,14 +103,12 @@ async function serve(app: App, opts: RunCgiOptions, sink: FdSink, log: ErrorLog)
   try {
     const vars = cgiVarsFromEnv(env, opts.extraVars);
     checkPathEncoding(vars);
-    cgi = cgiFromGateway(vars, { scriptName: opts.scriptName });
+    cgi = cgiFromGateway(vars, { scriptName: opts.scriptName, prefiltered: true });
     if (cgi.CONTENT_LENGTH !== undefined && !/^\d{1,15}$/.test(cgi.CONTENT_LENGTH)) {
       throw new TsgiError('TSGI_ERR_BAD_REQUEST', `CONTENT_LENGTH ${JSON.stringify(cgi.CONTENT_LENGTH.slice(0, 40))} is not a decimal number`);
     }
   } catch (err) {
-    const status = err instanceof TsgiError ? err.status : 500;
-    log.log(status >= 500 ? 'error' : 'warn', `refused CGI request ${env.REQUEST_METHOD ?? '?'} ${(env.REQUEST_URI ?? env.PATH_INFO ?? '').slice(0, 200)}: ${(err as Error).message}`);
-    refuse(sink, status);
+    refuseRequest(sink, log, err, refused(env));
     return;
   }
   const body = requestBody(cgi, opts.stdinFd ?? 0);
@@ -123,7 +117,7 @@ async function serve(app: App, opts: RunCgiOptions, sink: FdSink, log: ErrorLog)
     await dispatcher.dispatch({ cgi, body, bodySync: body === null ? undefined : (n) => body.readSync(n) }, sink);
   } catch (err) {
     // The core never rejects; this is a last guard so stdout always gets a response.
-    log.log('error', 'CGI dispatch failed', err);
-    if (sink.status === 0) refuse(sink, 500);
+    if (sink.status === 0) refuseRequest(sink, log, err, refused(env));
+    else log.log('error', 'CGI dispatch failed', err);
   }
 }

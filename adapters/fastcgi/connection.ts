@@ -44,6 +44,8 @@ import {
   type RawRecord,
 } from './records.js';
 import { FastcgiSink, type SinkHost, type SinkState } from './sink.js';
+import { refuseConnection, refuseRequest } from '../refuse.js';
+import { HEAD, IDLE, ManagedConnection, REQUEST, type ConnectionManager } from '../connections/manager.js';
 
 /** Limits and settings of a connection (the server fills in defaults). */
 export interface ConnectionSettings {
@@ -57,8 +59,6 @@ export interface ConnectionSettings {
   maxParamsBytes: number;
   /** Input bytes queued per stream before the socket is paused. */
   inputHighWaterMark: number;
-  /** Close a connection with no running request after this long without traffic (ms, 0 = never). */
-  idleTimeout: number;
   /** Answers to FCGI_GET_VALUES. */
   values: { maxConns: number; maxReqs: number };
 }
@@ -84,12 +84,14 @@ class FcgiRequest implements SinkState {
 }
 
 /** A FastCGI connection. Created by the server for each accepted socket (or handed one by protocol=auto). */
-export class FcgiConnection implements SinkHost, FlowControl {
+export class FcgiConnection extends ManagedConnection implements SinkHost, FlowControl {
   private readonly reader = new RecordReader();
   private readonly requests = new Map<number, FcgiRequest>();
   /** Ids answered with END_REQUEST and not begun again: their records are ignored (spec 3.3). */
   private readonly finished = new Set<number>();
   private inflight = 0;
+  /** Requests whose params are complete and whose response has not ended. */
+  private running = 0;
   private holds = 0;
   private corked = false;
   private dead = false;
@@ -97,12 +99,13 @@ export class FcgiConnection implements SinkHost, FlowControl {
   private closeWhenIdle = false;
   private drainWait: Promise<void> | null = null;
   private drainResolve: (() => void) | null = null;
-  private readonly closeListeners: (() => void)[] = [];
-  /** Idle sweep state: socket byte count at the last sweep, and since when it has not moved. */
-  private sweptBytes = 0;
-  private quietSince = Date.now();
 
-  constructor(private readonly socket: Socket, private readonly settings: ConnectionSettings) {
+  /**
+   * Timeouts come from `manager` (createFastcgiHandler): the idle timeout applies while no request runs,
+   * including a web server that stalls in the middle of FCGI_PARAMS; a slow app is not idle.
+   */
+  constructor(socket: Socket, manager: ConnectionManager, private readonly settings: ConnectionSettings) {
+    super(socket, manager, IDLE);
     socket.setNoDelay(true);
     socket.on('data', (data: Buffer) => this.onData(data));
     socket.on('error', () => {
@@ -110,35 +113,15 @@ export class FcgiConnection implements SinkHost, FlowControl {
     });
     socket.on('close', () => this.onClose());
     socket.on('drain', () => this.wakeDrain());
-    // No socket.setTimeout(): Node re-arms that timer on every read and write. The server's sweep calls
-    // sweepIdle() instead (server.ts).
   }
 
-  /** True once the socket closed. */
-  get isClosed(): boolean {
-    return this.dead;
-  }
-
-  /** True while no request is begun and no dispatch is running. */
-  get idle(): boolean {
-    return this.requests.size === 0 && this.inflight === 0;
-  }
-
-  /** Call `fn` when the connection is closed. */
-  onClosed(fn: () => void): void {
-    if (this.dead) fn();
-    else this.closeListeners.push(fn);
-  }
-
-  /** Graceful stop: finish active requests, refuse new ones, then close. */
-  shutdown(): void {
+  /** Drain: new requests are answered FCGI_OVERLOADED; the connection closes once nothing is active. */
+  override drainStarted(): void {
     this.shuttingDown = true;
-    this.maybeClose();
   }
 
-  /** Close now, whatever is running. */
-  destroy(): void {
-    this.socket.destroy();
+  override closeIdle(): void {
+    if (!this.socket.writableEnded) this.socket.end();
   }
 
   // ---- input ----
@@ -254,6 +237,7 @@ export class FcgiConnection implements SinkHost, FlowControl {
       return;
     }
     this.requests.set(id, new FcgiRequest(id, role, keepConn));
+    if (this.phase === IDLE) this.enter(HEAD);
   }
 
   /** END_REQUEST with a protocol status, for a request that never ran. */
@@ -266,20 +250,21 @@ export class FcgiConnection implements SinkHost, FlowControl {
   /** The empty FCGI_PARAMS record arrived: build the request head and dispatch. */
   private start(req: FcgiRequest): void {
     req.running = true;
+    if (this.running++ === 0 && this.phase !== REQUEST) this.enter(REQUEST);
     const raw = req.paramsChunks.length === 1 ? req.paramsChunks[0] : Buffer.concat(req.paramsChunks, req.paramsBytes);
     req.paramsChunks = [];
     let params: CgiVars;
     try {
       params = parseParams(raw);
     } catch (err) {
-      if (err instanceof ParamEncodingError) return this.refuse(req, 400, err);
+      if (err instanceof ParamEncodingError) return this.refuse(req, err);
       return this.protocolError(`FCGI_PARAMS of request ${req.requestId}: ${(err as Error).message}`);
     }
     let cgi: CgiVars;
     try {
-      cgi = cgiFromGateway(params, { scriptName: this.settings.scriptName });
+      cgi = cgiFromGateway(params, { scriptName: this.settings.scriptName, prefiltered: true });
     } catch (err) {
-      return this.refuse(req, err instanceof TsgiError ? err.status : 400, err);
+      return this.refuse(req, err);
     }
 
     const hwm = this.settings.inputHighWaterMark;
@@ -322,15 +307,8 @@ export class FcgiConnection implements SinkHost, FlowControl {
   }
 
   /** A request the gateway refuses before the app (path not UTF-8, outside the mount): 400/404 through a sink. */
-  private refuse(req: FcgiRequest, status: number, err: unknown): void {
-    this.settings.log.log('warn', `refused FastCGI request ${req.requestId} from ${this.peer()} with ${status}`, err);
-    const text = Buffer.from(status === 404 ? 'Not Found\n' : 'Bad Request\n');
-    const sink = new FastcgiSink(this, req);
-    sink.start(status, status === 404 ? 'Not Found' : 'Bad Request', [
-      ['Content-Type', 'text/plain; charset=utf-8'],
-      ['Content-Length', String(text.length)],
-    ]);
-    sink.end(text);
+  private refuse(req: FcgiRequest, err: unknown): void {
+    refuseRequest(new FastcgiSink(this, req), this.settings.log, err, { what: `FastCGI request ${req.requestId}`, peer: this.peer() });
   }
 
   /** FCGI_ABORT_REQUEST: the client went away. The sink reads closed, the body stops, END_REQUEST goes out. */
@@ -386,6 +364,7 @@ export class FcgiConnection implements SinkHost, FlowControl {
     if (req === undefined) return;
     req.closed = true;
     this.requests.delete(requestId);
+    if (req.running) this.running--;
     this.finished.add(requestId);
     // Whatever input the app did not read is dropped, and still-arriving STDIN is ignored.
     req.stdin?.discard();
@@ -413,35 +392,18 @@ export class FcgiConnection implements SinkHost, FlowControl {
 
   /** Close the connection once nothing is active, if the web server asked (no KEEP_CONN) or we are stopping. */
   private maybeClose(): void {
-    if (this.dead || this.requests.size > 0) return;
-    if (this.closeWhenIdle || (this.shuttingDown && this.inflight === 0)) this.socket.end();
-  }
-
-  /**
-   * The idle timeout, checked by the server's periodic sweep rather than a timer per socket: a connection
-   * whose socket moved no byte for `idleTimeout` ms and has no running request is closed. A request whose
-   * params are still incomplete does not count as running (a web server that stalls mid-request is idle);
-   * a slow app does.
-   */
-  sweepIdle(now: number): void {
     if (this.dead) return;
-    const bytes = this.socket.bytesRead + this.socket.bytesWritten;
-    if (bytes !== this.sweptBytes || this.inflight > 0 || this.hasRunningRequest()) {
-      this.sweptBytes = bytes;
-      this.quietSince = now;
-    } else if (now - this.quietSince >= this.settings.idleTimeout) this.socket.destroy();
-  }
-
-  private hasRunningRequest(): boolean {
-    for (const req of this.requests.values()) if (req.running) return true;
-    return false;
+    if (this.inflight === 0 && this.running === 0) {
+      const phase = this.requests.size > 0 ? HEAD : IDLE;
+      if (this.phase !== phase) this.enter(phase);
+    }
+    if (this.requests.size > 0) return;
+    if (this.closeWhenIdle || (this.shuttingDown && this.inflight === 0)) this.closeIdle();
   }
 
   private protocolError(what: string): void {
     if (this.dead) return;
-    const err = new TsgiError('TSGI_ERR_PROTOCOL', `FastCGI protocol error from ${this.peer()}: ${what}; connection closed`);
-    this.settings.log.log('warn', `${err.message} (${err.code})`);
-    this.socket.destroy();
+    refuseConnection(this.socket, this.settings.log, `FastCGI protocol error: ${what}`, this.peer(), 'warn');
     this.onClose();
   }
 
@@ -462,7 +424,8 @@ export class FcgiConnection implements SinkHost, FlowControl {
       req.data?.fail(gone);
     }
     this.requests.clear();
+    this.running = 0;
     this.wakeDrain();
-    for (const fn of this.closeListeners.splice(0)) fn();
+    this.left();
   }
 }

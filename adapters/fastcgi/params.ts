@@ -5,7 +5,7 @@
  * ever allocated from a length.
  */
 import type { CgiVars } from '../../app-api/types.js';
-import { decodeUtf8Var, removedFromGateway, UTF8_CGI_VARS } from '../../gateway/core/environ.js';
+import { decodeUtf8Var, joinRepeatedVar, removedFromGateway, UTF8_CGI_VARS } from '../../gateway/core/environ.js';
 import { latin1Text as latin1, markName, newNameSet } from '../latin1-text.js';
 import { RecordError } from './records.js';
 
@@ -85,7 +85,7 @@ export function parseParams(buf: Buffer): CgiVars {
       // an earlier value too, as "the later one wins" then cgiFromGateway's delete would.
       if (prev !== undefined) delete out[name];
     } else if (prev === undefined) out[name] = value;
-    else if (name.startsWith('HTTP_')) out[name] = prev + (name === 'HTTP_COOKIE' ? '; ' : ', ') + value; // nginx < 1.23 sends one pair per header line
+    else if (name.startsWith('HTTP_')) out[name] = joinRepeatedVar(name, prev, value); // nginx < 1.23 sends one pair per header line
     else out[name] = value;
   }
   return out;

@@ -7,7 +7,9 @@
 import { fstatSync } from 'node:fs';
 import net, { type Socket } from 'node:net';
 import { TsgiError } from '../../app-api/errors.js';
-import { clearStaleSocket } from '../listen.js';
+import { drainFront, stopAccepting } from '../connections/drain.js';
+import { ConnectionManager } from '../connections/manager.js';
+import { listen } from '../listen.js';
 import type { Dispatcher } from '../../gateway/core/dispatch.js';
 import { ErrorLog } from '../../gateway/core/log.js';
 import { FcgiConnection, type ConnectionSettings } from './connection.js';
@@ -96,21 +98,12 @@ export function createFastcgiHandler(dispatcher: Dispatcher, opts: FastcgiOption
     maxRequestsPerConnection: perConn,
     maxParamsBytes: opts.maxParamsBytes ?? 1024 * 1024,
     inputHighWaterMark: opts.inputHighWaterMark ?? 256 * 1024,
-    idleTimeout: opts.idleTimeout ?? 120_000,
     values: { maxConns: maxConnections, maxReqs: maxConnections * perConn },
   };
-  const open = new Set<FcgiConnection>();
+  const idleTimeout = opts.idleTimeout ?? 120_000;
+  // No timeout while a request runs: a slow app is not idle (FastCGI multiplexes; the web server has its own).
+  const manager = new ConnectionManager({ idleTimeout });
   let closing: Promise<void> | null = null;
-  // One sweep for all connections instead of a timer per socket (connection.ts sweepIdle), as adapters/http/idle-sweep.ts.
-  let sweep: NodeJS.Timeout | null = null;
-  const startSweep = (): void => {
-    if (sweep !== null || !(settings.idleTimeout > 0)) return;
-    sweep = setInterval(() => {
-      const now = Date.now();
-      for (const conn of open) conn.sweepIdle(now);
-    }, Math.max(10, Math.min(settings.idleTimeout / 4, 5000)));
-    sweep.unref();
-  };
 
   return {
     handleConnection(socket: Socket, head?: Buffer): void {
@@ -119,36 +112,13 @@ export function createFastcgiHandler(dispatcher: Dispatcher, opts: FastcgiOption
         return;
       }
       if (head !== undefined && head.length > 0) socket.unshift(head);
-      const conn = new FcgiConnection(socket, settings);
-      open.add(conn);
-      conn.onClosed(() => open.delete(conn));
-      startSweep();
+      new FcgiConnection(socket, manager, settings);
     },
     get connections(): number {
-      return open.size;
+      return manager.size;
     },
     close(graceMs = 30_000): Promise<void> {
-      if (closing !== null) return closing;
-      closing = new Promise<void>((resolve) => {
-        if (open.size === 0) return resolve();
-        let left = open.size;
-        const timer = setTimeout(() => {
-          settings.log.log('warn', `grace period of ${graceMs} ms over: closing ${open.size} FastCGI connection(s)`);
-          for (const conn of open) conn.destroy();
-        }, graceMs);
-        timer.unref();
-        for (const conn of open) {
-          conn.onClosed(() => {
-            if (--left === 0) {
-              clearTimeout(timer);
-              resolve();
-            }
-          });
-          conn.shutdown();
-        }
-      }).then(() => {
-        if (sweep !== null) clearInterval(sweep);
-      });
+      closing ??= drainFront(null, manager, graceMs, 'FastCGI', settings.log);
       return closing;
     },
   };
@@ -162,40 +132,10 @@ export async function startFastcgiServer(dispatcher: Dispatcher, opts: FastcgiSe
   const server = net.createServer({ noDelay: true }, (socket) => handler.handleConnection(socket));
   server.maxConnections = opts.maxConnections ?? 1024;
 
-  if (opts.socketFile !== undefined) await clearStaleSocket(opts.socketFile);
-  // An inherited fd is a listen "handle" ({fd}), which Node accepts where it accepts ListenOptions.
-  const listenOpts: net.ListenOptions & { fd?: number } =
-    opts.fd !== undefined
-      ? ({ fd: opts.fd } as net.ListenOptions & { fd: number })
-      : opts.socketFile !== undefined
-        ? { path: opts.socketFile, backlog: opts.backlog }
-        : { host: opts.host ?? '127.0.0.1', port: opts.port ?? 9000, backlog: opts.backlog };
-  await new Promise<void>((resolve, reject) => {
-    const fail = (err: Error): void => {
-      reject(
-        new TsgiError(
-          'TSGI_ERR_CONFIG',
-          opts.fd !== undefined
-            ? `FastCGI: cannot listen on inherited fd ${opts.fd} (${err.message}); it must be a listening socket, as mod_fcgid, lighttpd bin-path and spawn-fcgi pass`
-            : `FastCGI: cannot listen on ${opts.socketFile ?? `${listenOpts.host}:${listenOpts.port}`} (${err.message})`,
-          { cause: err },
-        ),
-      );
-    };
-    server.once('error', fail);
-    server.listen(listenOpts, () => {
-      server.off('error', fail);
-      resolve();
-    });
-  });
-
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-  let address: string;
-  if (opts.fd !== undefined) address = `fd:${opts.fd}`;
-  else if (typeof addr === 'string') address = addr;
-  else if (addr !== null) address = `fcgi://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
-  else address = '';
+  const hint =
+    opts.fd !== undefined ? '; it must be a listening socket, as mod_fcgid, lighttpd bin-path and spawn-fcgi pass' : '';
+  const { port, url } = await listen(server, opts, 9000, hint);
+  const address = opts.fd !== undefined || opts.socketFile !== undefined ? url : `fcgi://${url}`;
 
   let closing: Promise<void> | null = null;
   return {
@@ -208,7 +148,7 @@ export async function startFastcgiServer(dispatcher: Dispatcher, opts: FastcgiSe
     },
     close(graceMs = 30_000): Promise<void> {
       if (closing !== null) return closing;
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      const stopped = stopAccepting(server);
       closing = Promise.all([stopped, handler.close(graceMs)]).then(() => undefined);
       return closing;
     },

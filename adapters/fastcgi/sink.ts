@@ -9,6 +9,7 @@
  */
 import type { HeaderList } from '../../app-api/types.js';
 import type { ResponseSink } from '../../gateway/core/sink.js';
+import { cgiResponseHeadText } from '../cgi/response-head.js';
 import {
   END_REQUEST_LEN,
   FCGI_REQUEST_COMPLETE,
@@ -59,10 +60,7 @@ export class FastcgiSink implements ResponseSink {
   }
 
   start(code: number, reason: string, headers: HeaderList): void {
-    // Header values were validated as Latin-1 without CR/LF/NUL (gateway/headers.ts): one char = one byte.
-    let s = reason === '' ? `Status: ${code}\r\n` : `Status: ${code} ${reason}\r\n`;
-    for (let i = 0; i < headers.length; i++) s += headers[i][0] + ': ' + headers[i][1] + '\r\n';
-    this.head = s + '\r\n';
+    this.head = cgiResponseHeadText(code, reason, headers);
   }
 
   write(chunk: Buffer): void | Promise<void> {

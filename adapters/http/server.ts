@@ -11,12 +11,15 @@ import https from 'node:https';
 import net from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { TsgiError } from '../../app-api/errors.js';
-import { clearStaleSocket } from '../listen.js';
+import { drainFront } from '../connections/drain.js';
+import { manageHttpConnections } from '../connections/http.js';
+import type { ConnectionManager } from '../connections/manager.js';
+import { listen } from '../listen.js';
+import { refuseRequest } from '../refuse.js';
 import { cgiFromHttp, type HttpRequestHead } from '../../gateway/core/environ.js';
 import type { Dispatcher, RequestHead } from '../../gateway/core/dispatch.js';
 import { ErrorLog } from '../../gateway/core/log.js';
 import type { ResponseSink } from '../../gateway/core/sink.js';
-import { watchIdle } from './idle-sweep.js';
 import { ReverseDns } from './reverse-dns.js';
 import { Http1Sink, Http2Sink } from './sink.js';
 
@@ -43,7 +46,7 @@ export interface HttpServerOptions {
   reverseDNS?: boolean | ReverseDns;
   /** Deadline for the request head (slowloris). Default 20 s. */
   headerTimeout?: number;
-  /** A connection that moves no byte for this long is closed (checked by a sweep: see idle-sweep.ts). 0 = never. Default 60 s. */
+  /** A connection that moves no byte for this long is closed (checked by a sweep: see adapters/connections/manager.ts). 0 = never. Default 60 s. */
   idleTimeout?: number;
   /** How long an idle keep-alive connection stays open. Default 5 s. */
   keepAliveTimeout?: number;
@@ -70,7 +73,9 @@ export interface HttpServer {
   readonly url: string;
   /** The bound TCP port (0 for a unix socket). */
   readonly port: number;
-  /** Stop accepting; in-flight requests get `graceMs` to finish, then connections are closed. */
+  /** Connections open now. */
+  readonly connections: number;
+  /** Stop accepting; idle connections close at once, requests in flight get `graceMs` to finish, then connections are closed. */
   close(graceMs?: number): Promise<void>;
 }
 
@@ -86,12 +91,6 @@ function hasBody(req: IncomingMessage | Http2ServerRequest): boolean {
   if (req.httpVersionMajor === 2) return !(req as Http2ServerRequest).stream.endAfterHeaders;
   const h = req.headers;
   return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
-}
-
-function plainError(res: ServerResponse | Http2ServerResponse, status: number, message: string): void {
-  const body = Buffer.from(message + '\n');
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(body.length) });
-  res.end(body);
 }
 
 /** Create and start the built-in server for a dispatcher. */
@@ -118,17 +117,24 @@ export async function startHttpServer(dispatcher: Dispatcher, opts: HttpServerOp
   type Handler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => void;
   let plainHandler: Handler | null = null;
   let closing: Promise<void> | null = null;
-  let stopIdleWatch = (): void => {};
+  let connections: ConnectionManager | undefined;
   const serverFactory = (fastifyHandler: (req: IncomingMessage, res: ServerResponse) => void): http.Server => {
     const handler = useFastify ? fastifyHandler : (req: IncomingMessage, res: ServerResponse): void => plainHandler!(req, res);
-    // Our own factory: Fastify does not expose headersTimeout or the interval at which Node enforces it.
-    const h1 = { headersTimeout, requestTimeout, keepAliveTimeout, connectionsCheckingInterval: Math.min(1000, headersTimeout) };
+    // Node's own HTTP/1 timers off: the connection manager applies the same timeouts to HTTP/1.1 and
+    // HTTP/2 with one sweep (adapters/connections/http.ts). 0 turns each off.
+    const h1 = { headersTimeout: 0, requestTimeout: 0, keepAliveTimeout: 0, connectionsCheckingInterval: 2 ** 30 };
     let server: http.Server;
     if (opts.http2) {
       server = (tls ? http2.createSecureServer({ key, cert, allowHTTP1: true }, handler as never) : http2.createServer({}, handler as never)) as unknown as http.Server;
     } else if (tls) server = https.createServer({ key, cert, ...h1 }, handler);
     else server = http.createServer(h1, handler);
-    stopIdleWatch = watchIdle(server as unknown as net.Server, idleTimeout);
+    connections = manageHttpConnections(server as unknown as net.Server, {
+      headerTimeout: headersTimeout,
+      idleTimeout,
+      bodyTimeout: idleTimeout,
+      keepAliveTimeout,
+      requestTimeout,
+    });
     return server;
   };
 
@@ -167,13 +173,13 @@ export async function startHttpServer(dispatcher: Dispatcher, opts: HttpServerOp
       localPort: socket.localPort,
       scheme,
     };
+    const sink: ResponseSink = req.httpVersionMajor === 2 ? new Http2Sink(res as Http2ServerResponse) : new Http1Sink(res as ServerResponse);
     let cgi;
     try {
       cgi = cgiFromHttp(head, { scriptName });
     } catch (err) {
-      const status = (err as TsgiError).status ?? 400;
-      log.log('warn', `refused ${head.method} ${head.url.slice(0, 200)}`, err);
-      plainError(res, status, status === 404 ? 'Not Found' : 'Bad Request');
+      const peer = head.remotePort === undefined ? (head.remoteAddress ?? 'a unix socket peer') : `${head.remoteAddress}:${head.remotePort}`;
+      refuseRequest(sink, log, err, { what: `HTTP request ${head.method} ${head.url.slice(0, 200)}`, peer });
       return;
     }
     if (head.httpVersion === '2.0' && cgi.HTTP_HOST === undefined) {
@@ -184,7 +190,6 @@ export async function startHttpServer(dispatcher: Dispatcher, opts: HttpServerOp
       }
     }
     const rh: RequestHead = { cgi, body: hasBody(req) ? (req as AsyncIterable<Buffer>) : null };
-    const sink: ResponseSink = req.httpVersionMajor === 2 ? new Http2Sink(res as Http2ServerResponse) : new Http1Sink(res as ServerResponse);
     if (rdns !== null && head.remoteAddress) {
       return rdns.lookup(head.remoteAddress).then((name) => {
         if (name !== undefined) cgi.REMOTE_HOST = name;
@@ -194,15 +199,9 @@ export async function startHttpServer(dispatcher: Dispatcher, opts: HttpServerOp
     const done = dispatcher.dispatch(rh, sink);
     if (done !== undefined) return done;
   };
-  plainHandler = (req, res) => {
-    if (closing !== null) {
-      // As fastify's return503OnClosing: a kept-alive client's request after close() starts is told to retry.
-      res.setHeader('connection', 'close');
-      plainError(res, 503, 'Service Unavailable');
-      return;
-    }
-    void serveRequest(req, res);
-  };
+  // No 503 while closing (fastify's return503OnClosing): the drain (adapters/connections) serves a request
+  // that arrives on a connection it has not closed yet, with `Connection: close`, so no client sees a failure.
+  plainHandler = (req, res) => void serveRequest(req, res);
 
   if (useFastify) {
     const methods = (fastify as unknown as { supportedMethods: string[] }).supportedMethods;
@@ -216,37 +215,22 @@ export async function startHttpServer(dispatcher: Dispatcher, opts: HttpServerOp
     });
   }
 
-  if (opts.listen === false) await fastify.ready();
-  else {
-    if (opts.socketFile !== undefined) await clearStaleSocket(opts.socketFile);
-    const listenOpts = opts.socketFile !== undefined ? { path: opts.socketFile, backlog: opts.backlog } : { host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080, backlog: opts.backlog };
-    await fastify.listen(listenOpts);
-  }
-  const addr = fastify.server.address();
-  const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-  const hostForUrl = typeof addr === 'object' && addr !== null ? (addr.family === 'IPv6' ? `[${addr.address}]` : addr.address) : '';
-  const url = opts.socketFile !== undefined ? opts.socketFile : `${scheme}://${hostForUrl}:${port}`;
+  await fastify.ready();
+  // The one listen helper, not fastify.listen(): fastify's own closing then only runs its onClose hooks.
+  const where = opts.listen === false ? { port: 0, url: ':0' } : await listen(fastify.server as unknown as net.Server, opts, 8080);
+  const port = where.port;
+  const url = opts.socketFile !== undefined ? opts.socketFile : `${scheme}://${where.url}`;
+  const manager = connections!;
 
   return {
     fastify,
     url,
     port,
+    get connections(): number {
+      return manager.size;
+    },
     close(graceMs = 30_000): Promise<void> {
-      if (closing !== null) return closing;
-      const server = fastify.server as http.Server;
-      let timer: NodeJS.Timeout | undefined;
-      const force = new Promise<void>((resolve) => {
-        timer = setTimeout(() => {
-          log.log('warn', `grace period of ${graceMs} ms over: closing the remaining connections`);
-          server.closeAllConnections?.();
-          resolve();
-        }, graceMs);
-        timer.unref();
-      });
-      closing = Promise.race([fastify.close(), force]).then(() => {
-        clearTimeout(timer);
-        stopIdleWatch();
-      });
+      closing ??= drainFront(fastify.server as unknown as net.Server, manager, graceMs, 'HTTP', log).then(() => fastify.close());
       return closing;
     },
   };

@@ -14,6 +14,9 @@ import { ErrorLog } from '../../gateway/core/log.js';
 import { DEFAULT_BODY_HIGH_WATER, SocketBody, truncatedBody } from './body.js';
 import { DEFAULT_MAX_HEADER_BYTES, ScgiHeadParser, type ScgiHead } from './parse.js';
 import { ScgiSink } from './sink.js';
+import { refuseConnection, refuseRequest } from '../refuse.js';
+import { drainFront } from '../connections/drain.js';
+import { ConnectionManager, HEAD, LINGER, ManagedConnection, REQUEST, type TimeoutKind } from '../connections/manager.js';
 
 /** Settings of an SCGI connection. Times are milliseconds. */
 export interface ScgiConnectionOptions {
@@ -108,47 +111,6 @@ function settingsOf(dispatcher: Dispatcher, opts: ScgiConnectionOptions): Settin
   };
 }
 
-/**
- * The timeouts of every SCGI connection, checked by one sweep per granularity instead of timers per socket
- * (a head timer, socket.setTimeout re-armed on every read and write, a linger timer), as the HTTP
- * (adapters/http/idle-sweep.ts) and FastCGI fronts do. A timeout fires up to a quarter of itself late
- * (at most 1 s). The interval stops after a sweep that found no connection, so an idle server does not wake.
- */
-class Sweeper {
-  private static readonly byPeriod = new Map<number, Sweeper>();
-  private readonly live = new Set<Connection>();
-  private timer: NodeJS.Timeout | null = null;
-
-  private constructor(private readonly period: number) {}
-
-  static for(s: Settings): Sweeper {
-    const shortest = Math.min(s.headerTimeout, s.idleTimeout > 0 ? s.idleTimeout : Infinity, s.lingerTimeout);
-    const period = Math.max(10, Math.min(Math.floor(shortest / 4), 1000));
-    let sweeper = Sweeper.byPeriod.get(period);
-    if (sweeper === undefined) Sweeper.byPeriod.set(period, (sweeper = new Sweeper(period)));
-    return sweeper;
-  }
-
-  add(conn: Connection): void {
-    this.live.add(conn);
-    if (this.timer !== null) return;
-    this.timer = setInterval(() => {
-      if (this.live.size === 0) {
-        clearInterval(this.timer!);
-        this.timer = null;
-        return;
-      }
-      const now = Date.now();
-      for (const c of this.live) c.sweep(now);
-    }, this.period);
-    this.timer.unref();
-  }
-
-  delete(conn: Connection): void {
-    this.live.delete(conn);
-  }
-}
-
 // The socket's listeners are these shared functions, not closures: nothing is allocated per connection for
 // them (EventEmitter calls a listener with `this` = the socket, which carries its connection).
 const kConnection = Symbol('tsgi.scgi.connection');
@@ -167,35 +129,27 @@ function onSocketClose(this: ConnSocket): void {
 }
 
 /** One connection: head, then the request, then lingering until the peer closes. */
-class Connection implements ScgiConnection {
+class Connection extends ManagedConnection implements ScgiConnection {
   private readonly parser: ScgiHeadParser;
-  private readonly sweeper: Sweeper;
-  private state: 'head' | 'request' | 'linger' | 'closed' = 'head';
   private sawBytes = false;
   private failed = false;
+  private isClosed = false;
   private body: SocketBody | null = null;
   private peerCache: string | undefined;
-  private readonly startedAt = Date.now();
-  /** Bytes read + written at the last sweep that saw them change, and when. */
-  private progressBytes = 0;
-  private progressAt = this.startedAt;
-  /** When the sweep first saw the response flushed (linger starts), 0 before. */
-  private lingerSince = 0;
   private closeWaiters: Array<() => void> | null = null;
 
-  constructor(private readonly socket: Socket, private readonly s: Settings) {
+  constructor(socket: Socket, manager: ConnectionManager, private readonly s: Settings) {
+    super(socket, manager, HEAD);
     this.parser = new ScgiHeadParser(s.maxHeaderBytes, s.joinDuplicateHttpHeaders, keepForCgi);
     (socket as ConnSocket)[kConnection] = this;
     socket.on('data', onSocketData);
     socket.on('end', onSocketEnd);
     socket.on('error', onSocketError);
     socket.on('close', onSocketClose);
-    this.sweeper = Sweeper.for(s);
-    this.sweeper.add(this);
   }
 
   get busy(): boolean {
-    return this.state !== 'head';
+    return this.phase !== HEAD;
   }
 
   get closed(): Promise<void> {
@@ -203,11 +157,12 @@ class Connection implements ScgiConnection {
   }
 
   onClosed(cb: () => void): void {
-    if (this.state === 'closed') cb();
+    if (this.isClosed) cb();
     else (this.closeWaiters ??= []).push(cb);
   }
 
-  destroy(): void {
+  /** One request per connection: a connection with no request in flight is simply closed. */
+  override closeIdle(): void {
     this.socket.destroy();
   }
 
@@ -219,36 +174,21 @@ class Connection implements ScgiConnection {
   private protocolError(problem: string): void {
     if (this.failed) return;
     this.failed = true;
-    this.s.log.log('error', `${problem} from ${this.peer()}; connection closed (TSGI_ERR_PROTOCOL)`);
     this.body?.fail(new TsgiError('TSGI_ERR_INPUT_CLOSED', `the SCGI connection from ${this.peer()} was closed after a protocol error`, { status: 400 }));
-    this.socket.destroy();
+    refuseConnection(this.socket, this.s.log, problem, this.peer());
   }
 
-  /** Called by the sweeper: the header, idle and linger timeouts. */
-  sweep(now: number): void {
-    const socket = this.socket;
-    if (socket.destroyed) return;
-    const s = this.s;
-    if (this.state === 'head' && now - this.startedAt >= s.headerTimeout) {
-      if (this.sawBytes) this.protocolError(`SCGI: the request head did not arrive within ${s.headerTimeout} ms`);
-      else socket.destroy(); // an idle connection that never sent anything: nothing worth a log line
+  /** The header, idle and linger timeouts (checked by the ConnectionManager's sweep). */
+  override timedOut(kind: TimeoutKind, ms: number): void {
+    if (kind === 'header') {
+      if (this.sawBytes) this.protocolError(`SCGI: the request head did not arrive within ${ms} ms`);
+      else this.socket.destroy(); // an idle connection that never sent anything: nothing worth a log line
       return;
     }
-    if (this.state === 'linger' && socket.writableFinished) {
-      if (this.lingerSince === 0) this.lingerSince = now;
-      else if (now - this.lingerSince >= s.lingerTimeout) socket.destroy();
-      return;
-    }
-    if (!(s.idleTimeout > 0)) return;
-    const bytes = socket.bytesRead + socket.bytesWritten;
-    if (bytes !== this.progressBytes) {
-      this.progressBytes = bytes;
-      this.progressAt = now;
-    } else if (now - this.progressAt >= s.idleTimeout) {
-      if (this.state === 'request') s.log.log('warn', `SCGI connection from ${this.peer()} idle for ${s.idleTimeout} ms; closed (TSGI_ERR_TIMEOUT)`);
-      this.body?.fail(new TsgiError('TSGI_ERR_TIMEOUT', `the SCGI connection from ${this.peer()} was idle too long`, { status: 408 }));
-      socket.destroy();
-    }
+    if (kind === 'linger') return void this.socket.destroy();
+    if (this.phase === REQUEST) this.s.log.log('warn', `SCGI connection from ${this.peer()} idle for ${ms} ms; closed (TSGI_ERR_TIMEOUT)`);
+    this.body?.fail(new TsgiError('TSGI_ERR_TIMEOUT', `the SCGI connection from ${this.peer()} was idle too long`, { status: 408 }));
+    this.socket.destroy();
   }
 
   private trailing(extra: Buffer): void {
@@ -258,33 +198,24 @@ class Connection implements ScgiConnection {
 
   /** The response is complete (ScgiSink.end): read on, dropping an unread body, to see trailing bytes and the peer's close. */
   responseEnded(): void {
-    this.state = 'linger';
+    this.enter(LINGER);
     if (this.body !== null) this.body.discard();
     else this.socket.resume();
   }
 
   private refuse(head: ScgiHead, err: unknown): void {
-    const status = err instanceof TsgiError ? err.status : 400;
-    const code = err instanceof TsgiError ? err.code : 'TSGI_ERR_BAD_REQUEST';
-    const what = `${head.headers.REQUEST_METHOD ?? '?'} ${(head.headers.REQUEST_URI ?? head.headers.PATH_INFO ?? '').slice(0, 200)}`;
-    this.s.log.log('warn', `refused SCGI request ${what} from ${this.peer()}: ${(err as Error).message} (${code})`);
-    const text = Buffer.from(status === 404 ? 'Not Found\n' : 'Bad Request\n');
-    const sink = new ScgiSink(this.socket, this);
-    sink.start(status, status === 404 ? 'Not Found' : 'Bad Request', [
-      ['Content-Type', 'text/plain; charset=utf-8'],
-      ['Content-Length', String(text.length)],
-    ]);
-    sink.end(text);
+    const what = `SCGI request ${head.headers.REQUEST_METHOD ?? '?'} ${(head.headers.REQUEST_URI ?? head.headers.PATH_INFO ?? '').slice(0, 200)}`;
+    refuseRequest(new ScgiSink(this.socket, this), this.s.log, err, { what, peer: this.peer() });
   }
 
   private startRequest(head: ScgiHead, rest: Buffer): void {
-    this.state = 'request';
+    this.enter(REQUEST);
     const body = (this.body = head.contentLength > 0 ? new SocketBody(this.socket, head.contentLength, this.s.bodyHighWater) : null);
     const extra = body === null ? rest : body.push(rest);
     if (extra.length > 0) return this.trailing(extra);
     let cgi: CgiVars;
     try {
-      cgi = cgiFromGateway(scgiParams(head.headers), { scriptName: this.s.scriptName });
+      cgi = cgiFromGateway(scgiParams(head.headers), { scriptName: this.s.scriptName, prefiltered: true });
     } catch (err) {
       return this.refuse(head, err);
     }
@@ -300,7 +231,7 @@ class Connection implements ScgiConnection {
 
   /** The core returned; without the response ended (aborted, or the peer left) there is nothing more to say. */
   private settled(): void {
-    if (this.state !== 'linger') this.socket.destroy();
+    if (this.phase !== LINGER) this.socket.destroy();
   }
 
   private dispatchFailed(err: unknown): void {
@@ -311,7 +242,7 @@ class Connection implements ScgiConnection {
   onData(chunk: Buffer): void {
     if (this.failed) return;
     this.sawBytes = true;
-    if (this.state === 'head') {
+    if (this.phase === HEAD) {
       let parsed;
       try {
         parsed = this.parser.push(chunk);
@@ -326,7 +257,7 @@ class Connection implements ScgiConnection {
   }
 
   onEnd(): void {
-    if (this.state === 'head') {
+    if (this.phase === HEAD) {
       if (this.sawBytes) this.protocolError('SCGI: the connection was closed in the middle of the request head');
       else this.socket.destroy();
     } else if (this.body !== null && !this.body.complete) {
@@ -340,8 +271,8 @@ class Connection implements ScgiConnection {
   }
 
   onClose(): void {
-    this.state = 'closed';
-    this.sweeper.delete(this);
+    this.isClosed = true;
+    this.left();
     const body = this.body;
     body?.fail(truncatedBody(body.received, body.length, this.peer()));
     const waiters = this.closeWaiters;
@@ -350,12 +281,34 @@ class Connection implements ScgiConnection {
   }
 }
 
-/**
- * Serve one SCGI request on `socket` (a fresh connection, or one handed over by protocol=auto with the
- * bytes it peeked pushed back by `socket.unshift`). The socket should allow half-open connections
- * (`allowHalfOpen: true`): a web server may shut down its sending side after the request and still wait for
- * the response.
- */
-export function handleScgiConnection(socket: Socket, dispatcher: Dispatcher, opts: ScgiConnectionOptions = {}): ScgiConnection {
-  return new Connection(socket, settingsOf(dispatcher, opts));
+/** Serves SCGI connections accepted elsewhere (the SCGI server's listener, protocol=auto, a worker process). */
+export interface ScgiHandler {
+  /**
+   * Serve one SCGI request on `socket` (a fresh connection, or one handed over by protocol=auto with the
+   * bytes it peeked pushed back by `socket.unshift`). The socket should allow half-open connections
+   * (`allowHalfOpen: true`): a web server may shut down its sending side after the request and still wait
+   * for the response.
+   */
+  handleConnection(socket: Socket): ScgiConnection;
+  /** Connections open now. */
+  readonly connections: number;
+  /** Idle connections close now, requests in flight get `graceMs` to finish, then are cut. Stop accepting first. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Build the SCGI protocol handler for a dispatcher: its connections share one ConnectionManager. */
+export function createScgiHandler(dispatcher: Dispatcher, opts: ScgiConnectionOptions = {}): ScgiHandler {
+  const s = settingsOf(dispatcher, opts);
+  const manager = new ConnectionManager({ headerTimeout: s.headerTimeout, idleTimeout: s.idleTimeout, bodyTimeout: s.idleTimeout, lingerTimeout: s.lingerTimeout });
+  let closing: Promise<void> | null = null;
+  return {
+    handleConnection: (socket) => new Connection(socket, manager, s),
+    get connections() {
+      return manager.size;
+    },
+    close(graceMs = 30_000) {
+      closing ??= drainFront(null, manager, graceMs, 'SCGI', s.log);
+      return closing;
+    },
+  };
 }

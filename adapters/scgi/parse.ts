@@ -18,6 +18,7 @@
  *   header line (nginx <= 1.22 does this): joined by default, as the FastCGI front and the HTTP front do.
  */
 import { TsgiError } from '../../app-api/errors.js';
+import { joinRepeatedVar } from '../../gateway/core/environ.js';
 import { latin1Text, markName, newNameSet } from '../latin1-text.js';
 
 /** Default limit of the header block (the netstring payload), in bytes. */
@@ -155,7 +156,7 @@ export function parseBlock(block: Buffer, joinHttpDuplicates = true, keep: KeepH
     // hasOwn, not `headers[name] !== undefined`: a name like "constructor" is not a duplicate of Object.prototype's.
     if (!fresh && (hasOwn.call(headers, name) || (dropped !== undefined && dropped.includes(name)))) {
       if (!joinHttpDuplicates || !name.startsWith('HTTP_')) throw protocolError(`duplicate header ${JSON.stringify(name.slice(0, 64))}`);
-      if (hasOwn.call(headers, name)) headers[name] += (name === 'HTTP_COOKIE' ? '; ' : ', ') + value;
+      if (hasOwn.call(headers, name)) headers[name] = joinRepeatedVar(name, headers[name], value);
       continue;
     }
     if (name === '__proto__') throw protocolError('a header named "__proto__"'); // an assignment would set the object's prototype

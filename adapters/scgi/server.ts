@@ -6,9 +6,9 @@
 import net from 'node:net';
 import type { Dispatcher } from '../../gateway/core/dispatch.js';
 import { ErrorLog } from '../../gateway/core/log.js';
-import { handleScgiConnection, type ScgiConnectionOptions } from './connection.js';
+import { createScgiHandler, type ScgiConnectionOptions } from './connection.js';
+import { stopAccepting } from '../connections/drain.js';
 import { listen, type ListenOptions } from '../listen.js';
-import { ConnectionTracker } from './tracker.js';
 
 /** Options of the SCGI server: where to listen plus the per-connection settings. */
 export interface ScgiServerOptions extends ListenOptions, ScgiConnectionOptions {}
@@ -33,10 +33,10 @@ export const DEFAULT_SCGI_PORT = 4000;
 export async function startScgiServer(dispatcher: Dispatcher, opts: ScgiServerOptions = {}): Promise<ScgiServer> {
   const log = opts.log ?? new ErrorLog();
   const connOpts: ScgiConnectionOptions = { ...opts, log };
-  const tracker = new ConnectionTracker();
+  const handler = createScgiHandler(dispatcher, connOpts);
   // allowHalfOpen: a web server may shut down its sending side after the request and still read the response.
   const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
-    tracker.add(handleScgiConnection(socket, dispatcher, connOpts));
+    handler.handleConnection(socket);
   });
   server.on('error', (err) => log.log('error', 'SCGI listener error', err));
   const { port, url } = await listen(server, opts, DEFAULT_SCGI_PORT);
@@ -47,14 +47,12 @@ export async function startScgiServer(dispatcher: Dispatcher, opts: ScgiServerOp
     url,
     port,
     get connections() {
-      return tracker.size;
+      return handler.connections;
     },
     close(graceMs = 30_000): Promise<void> {
       if (closing !== null) return closing;
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-      closing = tracker
-        .drain(graceMs, (n) => log.log('warn', `grace period of ${graceMs} ms over: closing ${n} SCGI connection(s)`))
-        .then(() => stopped);
+      const stopped = stopAccepting(server);
+      closing = handler.close(graceMs).then(() => stopped);
       return closing;
     },
   };

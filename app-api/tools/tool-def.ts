@@ -37,7 +37,7 @@ export interface ToolContext {
    */
   readonly mode?: string;
   /**
-   * The process-wide cache the thread pool shares between its threads (gateway/pool/shared-cache.ts), set
+   * The process-wide cache the thread pool shares between its threads (gateway/threads/shared-cache.ts), set
    * by the server in threadPool and threading modes. Tools keep their per-process state in it instead of a
    * per-thread Map. app-api declares only the shape, so it imports nothing from the server.
    */

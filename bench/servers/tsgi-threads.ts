@@ -9,7 +9,7 @@ import { startHttpServer } from '../../adapters/http/server.js';
 import { loadApp } from '../../gateway/app-loader.js';
 import { InlineDispatcher, type Dispatcher } from '../../gateway/core/dispatch.js';
 import { ErrorLog } from '../../gateway/core/log.js';
-import { ThreadPoolDispatcher } from '../../gateway/pool/thread-pool.js';
+import { ThreadPoolDispatcher } from '../../gateway/threads/thread-pool.js';
 import { ready, untilSignal } from '../measure.js';
 
 const [mode = 'single', size = '4', appSpec = 'dist/examples/hello/app.js'] = process.argv.slice(2);

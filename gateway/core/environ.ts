@@ -34,6 +34,11 @@ export interface CgiOptions {
   scriptName?: string;
   /** SERVER_SOFTWARE. */
   serverSoftware?: string;
+  /**
+   * cgiFromGateway: the front already left out every variable `removedFromGateway` names while it built
+   * the object (the FastCGI, SCGI and CGI parsers do), so there is nothing to check or delete again.
+   */
+  prefiltered?: boolean;
 }
 
 /** SERVER_SOFTWARE default. */
@@ -153,9 +158,8 @@ export function cgiFromHttp(head: HttpRequestHead, opts: CgiOptions = {}): CgiVa
     if (name === null) continue;
     const prev = cgi[name];
     if (prev === undefined) cgi[name] = raw[i + 1];
-    else if (name === 'HTTP_COOKIE') cgi[name] = prev + '; ' + raw[i + 1];
     else if (name === 'CONTENT_LENGTH' || name === 'CONTENT_TYPE') continue; // the HTTP parser already refused conflicting ones
-    else cgi[name] = prev + ', ' + raw[i + 1];
+    else cgi[name] = joinRepeatedVar(name, prev, raw[i + 1]);
   }
   // HTTP/2 sends :authority instead of Host; node maps it to the host header in the compat layer.
   const host = cgi.HTTP_HOST;
@@ -163,11 +167,17 @@ export function cgiFromHttp(head: HttpRequestHead, opts: CgiOptions = {}): CgiVa
   return cgi;
 }
 
+/** Every name `removedFromGateway` can answer true for. */
+const GATEWAY_REMOVABLE = ['HTTP_PROXY', 'HTTP_CONTENT_TYPE', 'HTTP_CONTENT_LENGTH', 'CONTENT_LENGTH', 'CONTENT_TYPE'] as const;
+
 /**
- * True for a variable `cgiFromGateway` removes: an empty CONTENT_LENGTH or CONTENT_TYPE (nginx sends both,
- * empty, with every GET), HTTP_PROXY (httpoxy), HTTP_CONTENT_TYPE and HTTP_CONTENT_LENGTH. A front that
- * leaves these out while it builds its params object gives cgiFromGateway nothing to `delete`: a delete
- * turns the object into a slow dictionary for the rest of the request (every environ store and read).
+ * The rule for the variables a gateway peer sent (FastCGI params, SCGI headers, a CGI process's
+ * environment), written once: true for a variable that never reaches the environ. An empty CONTENT_LENGTH
+ * or CONTENT_TYPE (nginx sends both, empty, with every GET); HTTP_PROXY (httpoxy: a client's `Proxy:`
+ * header must not become proxy settings); HTTP_CONTENT_TYPE and HTTP_CONTENT_LENGTH (the body's type and
+ * length are CONTENT_TYPE and CONTENT_LENGTH, without the prefix). The parsers apply it while they build
+ * their object (`prefiltered`): a later `delete` turns the object into a slow dictionary for the rest of
+ * the request (every environ store and read).
  */
 export function removedFromGateway(name: string, value: string): boolean {
   if (name === 'CONTENT_LENGTH' || name === 'CONTENT_TYPE') return value === '';
@@ -175,18 +185,28 @@ export function removedFromGateway(name: string, value: string): boolean {
 }
 
 /**
- * Clean CGI variables that a gateway peer sent (FastCGI params, SCGI headers, CGI process.env):
- * drop HTTP_PROXY (httpoxy), fill the keys the spec requires, apply the mount point.
- * Takes ownership of `params` and returns it cleaned: fronts build a fresh object per request, and copying
- * it again was a measurable share of the FastCGI hot path.
+ * A request header repeated on several lines, as one value: joined with '; ' for Cookie (RFC 6265 5.4),
+ * else ', ' (RFC 9110 5.3). The HTTP front joins repeated header lines this way, and so do the FastCGI and
+ * SCGI parsers when a web server sends one variable per header line (nginx up to 1.22).
+ */
+export function joinRepeatedVar(name: string, prev: string, value: string): string {
+  return prev + (name === 'HTTP_COOKIE' ? '; ' : ', ') + value;
+}
+
+/**
+ * Clean CGI variables that a gateway peer sent (FastCGI params, SCGI headers, CGI process.env): drop what
+ * `removedFromGateway` names (unless the front did, `prefiltered`), fill the keys the spec requires, apply
+ * the mount point. Takes ownership of `params` and returns it cleaned: fronts build a fresh object per
+ * request, and copying it again was a measurable share of the FastCGI hot path.
  */
 export function cgiFromGateway(params: CgiVars, opts: CgiOptions = {}): CgiVars {
   const cgi = params;
-  if (cgi.HTTP_PROXY !== undefined) delete cgi.HTTP_PROXY;
-  if (cgi.HTTP_CONTENT_TYPE !== undefined) delete cgi.HTTP_CONTENT_TYPE;
-  if (cgi.HTTP_CONTENT_LENGTH !== undefined) delete cgi.HTTP_CONTENT_LENGTH;
-  if (cgi.CONTENT_LENGTH === '') delete cgi.CONTENT_LENGTH;
-  if (cgi.CONTENT_TYPE === '') delete cgi.CONTENT_TYPE;
+  if (opts.prefiltered !== true) {
+    for (const name of GATEWAY_REMOVABLE) {
+      const value = cgi[name];
+      if (value !== undefined && removedFromGateway(name, value)) delete cgi[name];
+    }
+  }
   cgi.REQUEST_METHOD ??= 'GET';
   cgi.QUERY_STRING ??= '';
   cgi.SERVER_PROTOCOL ??= 'HTTP/1.0';

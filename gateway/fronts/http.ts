@@ -2,7 +2,6 @@
  * `protocol = http`: the built-in HTTP/1.1, HTTPS and HTTP/2 server configured from a listener's settings.
  * Times in the config are seconds; the adapter takes ms.
  */
-import type net from 'node:net';
 import { startHttpServer, type HttpServerOptions } from '../../adapters/http/server.js';
 import type { ServerConfig } from '../config/options.js';
 import type { FrontModule } from './types.js';
@@ -36,6 +35,6 @@ export const httpFront: FrontModule = {
   },
   async open(dispatcher, c, log) {
     const server = await startHttpServer(dispatcher, { ...httpServerOptions(c), log, listen: false });
-    return netServerFront(server.fastify.server as unknown as net.Server);
+    return netServerFront(server);
   },
 };

@@ -1,7 +1,6 @@
 /** `protocol = scgi`: the SCGI server configured from a listener's settings (one request per connection). */
-import { handleScgiConnection, type ScgiConnectionOptions } from '../../adapters/scgi/connection.js';
+import { createScgiHandler, type ScgiConnectionOptions } from '../../adapters/scgi/connection.js';
 import { startScgiServer } from '../../adapters/scgi/server.js';
-import { ConnectionTracker } from '../../adapters/scgi/tracker.js';
 import type { ServerConfig } from '../config/options.js';
 import type { ErrorLog } from '../core/log.js';
 import type { FrontModule } from './types.js';
@@ -33,13 +32,13 @@ export const scgiFront: FrontModule = {
   },
   async open(dispatcher, c, log) {
     const opts = scgiConnectionOptions(c, log);
-    const tracker = new ConnectionTracker();
+    const handler = createScgiHandler(dispatcher, opts);
     return socketFront(
       {
-        handle: (socket) => tracker.add(handleScgiConnection(socket, dispatcher, opts)),
-        close: (graceMs) => tracker.drain(graceMs, (n) => log.log('warn', `grace period of ${graceMs} ms over: closing ${n} SCGI connection(s)`)),
+        handle: (socket) => void handler.handleConnection(socket),
+        close: (graceMs) => handler.close(graceMs),
         get connections() {
-          return tracker.size;
+          return handler.connections;
         },
       },
       // A web server may shut down its sending side after the request and still read the response.

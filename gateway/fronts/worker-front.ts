@@ -1,26 +1,23 @@
 /**
- * The two shapes of a front opened inside a worker process (an OpenFront): a Node HTTP server, drained by
- * HttpDrain, and a plain socket front (FastCGI, SCGI, protocol=auto) whose connection handler drains its
- * own connections. Both accept on the listening socket inherited from the pool primary (processPool) or
- * serve single connections handed over by the forking parent.
+ * The two shapes of a front opened inside a worker process (an OpenFront): the built-in HTTP server, and a
+ * plain socket front (FastCGI, SCGI, protocol=auto) around a connection handler. Both drain their
+ * connections the one way (adapters/connections: stop accepting, idle connections closed at once,
+ * requests in flight given the grace period), and accept on the listening socket inherited from the pool
+ * primary (processPool) or serve single connections handed over by the forking parent.
  */
 import net from 'node:net';
+import { stopAccepting } from '../../adapters/connections/drain.js';
+import type { HttpServer } from '../../adapters/http/server.js';
+import { listen } from '../../adapters/listen.js';
 import type { OpenFront } from './types.js';
-import { HttpDrain } from '../process/http-drain.js';
 
 function listenOn(server: net.Server, fd: number, backlog?: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ fd, backlog }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  return listen(server, { fd, backlog }, 0).then(() => undefined);
 }
 
-/** Open a front built on a Node net.Server (the HTTP front; any front that has one). */
-export function netServerFront(server: net.Server): OpenFront {
-  const drainer = new HttpDrain(server);
+/** Open the built-in HTTP server (built with `listen: false`) as a worker's front. */
+export function netServerFront(http: HttpServer): OpenFront {
+  const server = http.fastify.server as unknown as net.Server;
   return {
     listenOnFd: (fd, backlog) => listenOn(server, fd, backlog),
     handleConnection(socket: net.Socket): void {
@@ -28,14 +25,14 @@ export function netServerFront(server: net.Server): OpenFront {
       // A socket handed over by the parent was accepted with pauseOnConnect.
       socket.resume();
     },
-    drain: (graceMs) => drainer.drain(graceMs),
+    drain: (graceMs) => http.close(graceMs),
     get connections() {
-      return drainer.size;
+      return http.connections;
     },
   };
 }
 
-/** A protocol handler for accepted sockets (createFastcgiHandler, the SCGI connection tracker, the auto sniffer). */
+/** A protocol handler for accepted sockets (createFastcgiHandler, createScgiHandler, the auto sniffer). */
 export interface ConnectionHandler {
   /** Serve one accepted socket. */
   handle(socket: net.Socket): void;
@@ -63,8 +60,9 @@ export function socketFront(handler: ConnectionHandler, opts: { allowHalfOpen: b
       socket.resume();
     },
     async drain(graceMs: number): Promise<void> {
-      if (server.listening) server.close();
+      const stopped = stopAccepting(server);
       await handler.close(graceMs);
+      await stopped;
     },
     get connections() {
       return handler.connections;

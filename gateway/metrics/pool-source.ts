@@ -1,11 +1,11 @@
 /**
  * Reading worker and queue state from the dispatcher being metered. A dispatcher with a `stats()` method
- * returning the thread pool's ThreadPoolStats shape (gateway/pool/thread-pool.ts) is read as it is; any
+ * returning the thread pool's ThreadPoolStats shape (gateway/threads/thread-pool.ts) is read as it is; any
  * other dispatcher (inline, a process worker) has one worker, the event loop, busy with whatever requests
  * the metered wrapper sees in flight.
  */
 import type { Dispatcher } from '../core/dispatch.js';
-import type { ThreadPoolStats } from '../pool/thread-pool.js';
+import type { ThreadPoolStats } from '../threads/thread-pool.js';
 import { currentRequest, type WorkerSnapshot } from './snapshot.js';
 
 /** The part of ThreadPoolStats the metrics use. */

@@ -18,7 +18,8 @@ import type { ErrorLog } from '../core/log.js';
 import { getFront } from '../fronts/registry.js';
 import { clearStaleUnixSocket } from './listen-socket.js';
 import { planListeners, type PlanListener, type WorkerPlan } from './plan.js';
-import { startWatchdog, WorkerSlot } from './worker-slot.js';
+import { startWatchdog, ProcessSlot } from './worker-slot.js';
+import { BootBackoff } from '../workers/slot.js';
 
 /** Options of the forking server. */
 export interface ForkingOptions {
@@ -31,11 +32,11 @@ export interface ForkingOptions {
   /** The worker entry script; default worker-main.js. */
   script?: string;
   /** Called with every child as it is forked (the metrics follow them). */
-  onSpawn?: (slot: WorkerSlot) => void;
+  onSpawn?: (slot: ProcessSlot) => void;
 }
 
 interface Child {
-  slot: WorkerSlot;
+  slot: ProcessSlot;
   /** Has (or is about to get) its connection; never given another. */
   assigned: boolean;
 }
@@ -53,7 +54,8 @@ export class ForkingServer {
   private readonly children = new Set<Child>();
   private readonly accepting: readonly Accepting[];
   private stopping: Promise<void> | null = null;
-  private bootFailures = 0;
+  /** Children that failed at boot in a row: delays topping up (100 ms x 2^n, at most 10 s). */
+  private readonly backoff = new BootBackoff(200, 10_000);
   private topUpTimer: NodeJS.Timeout | undefined;
   private lastOverloadLog = 0;
   private stopWatchdog: () => void = () => {};
@@ -117,26 +119,22 @@ export class ForkingServer {
   }
 
   private spawn(): Child {
-    const slot = new WorkerSlot({ ...this.opts.plan, mode: 'fork' }, { script: this.opts.script });
+    const slot = new ProcessSlot({ ...this.opts.plan, mode: 'fork' }, { script: this.opts.script });
     const child: Child = { slot, assigned: false };
     this.children.add(child);
     this.opts.onSpawn?.(slot);
-    let booted = false;
     slot.onMessage = (m) => {
       // A request ran past workerTimeout: this child's connection is done for.
       if (m.tsgi === 'retire') void slot.drain(m.reason, this.opts.plan.graceMs);
     };
     slot.ready.then(
-      () => {
-        booted = true;
-        this.bootFailures = 0;
-      },
+      () => this.backoff.succeeded(),
       () => {},
     );
     void slot.exited.then(({ code, signal }) => {
       this.children.delete(child);
-      if (!booted) {
-        this.bootFailures++;
+      if (slot.exitCause === 'bootFailure') {
+        this.backoff.failed();
         if (this.stopping === null) this.opts.log.log('error', `a forked child failed to start (${signal ?? `code ${code}`}); its error log above says why`);
       }
       this.topUp();
@@ -151,7 +149,7 @@ export class ForkingServer {
   /** Keep `spareChildren` children waiting (later, with a growing delay, while children fail at boot). */
   private topUp(): void {
     if (this.stopping !== null || this.topUpTimer !== undefined) return;
-    const delay = this.bootFailures === 0 ? 0 : Math.min(10_000, 100 * 2 ** this.bootFailures);
+    const delay = this.backoff.delayMs();
     this.topUpTimer = setTimeout(() => {
       this.topUpTimer = undefined;
       if (this.stopping !== null) return;

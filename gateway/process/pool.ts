@@ -19,7 +19,8 @@ import { getFront } from '../fronts/registry.js';
 import { bindListenSocket, type ListenSocket } from './listen-socket.js';
 import type { RetireReason } from './messages.js';
 import { planListeners, type WorkerPlan } from './plan.js';
-import { startWatchdog, WorkerSlot } from './worker-slot.js';
+import { startWatchdog, ProcessSlot } from './worker-slot.js';
+import { BootBackoff } from '../workers/slot.js';
 
 /** Options of a process pool. */
 export interface ProcessPoolOptions {
@@ -31,15 +32,16 @@ export interface ProcessPoolOptions {
   /** The worker entry script; default worker-main.js. */
   script?: string;
   /** Called with every worker process as it is forked (the metrics follow them). */
-  onSpawn?: (slot: WorkerSlot) => void;
+  onSpawn?: (slot: ProcessSlot) => void;
 }
 
 /** A running process pool. */
 export class ProcessPool {
-  private readonly slots = new Set<WorkerSlot>();
+  private readonly slots = new Set<ProcessSlot>();
   private started = false;
   private stopping: Promise<void> | null = null;
-  private bootFailures = 0;
+  /** Workers that failed at boot in a row: delays refilling (100 ms x 2^n, at most 10 s). */
+  private readonly backoff = new BootBackoff(200, 10_000);
   private fillTimer: NodeJS.Timeout | undefined;
   private reloading: Promise<void> | null = null;
   private reloadAgain = false;
@@ -100,29 +102,25 @@ export class ProcessPool {
     return [...this.slots].filter((s) => s.state === 'ready').map((s) => s.pid);
   }
 
-  private spawn(): WorkerSlot {
-    const slot = new WorkerSlot({ ...this.opts.plan, mode: 'pool' }, { listenFds: this.sockets.map((s) => s.fd), script: this.opts.script });
+  private spawn(): ProcessSlot {
+    const slot = new ProcessSlot({ ...this.opts.plan, mode: 'pool' }, { listenFds: this.sockets.map((s) => s.fd), script: this.opts.script });
     this.slots.add(slot);
     this.opts.onSpawn?.(slot);
-    let booted = false;
     slot.onMessage = (m) => {
       if (m.tsgi === 'retire') void this.replace(slot, m.reason);
       // It drains on its own (someone sent it SIGTERM): start its replacement while it finishes.
-      else if (m.tsgi === 'draining' && !slot.retiring && this.stopping === null) this.scheduleFill();
+      else if (m.tsgi === 'draining' && !slot.expectedExit && this.stopping === null) this.scheduleFill();
     };
     slot.ready.then(
-      () => {
-        booted = true;
-        this.bootFailures = 0;
-      },
+      () => this.backoff.succeeded(),
       () => {},
     );
     void slot.exited.then(({ code, signal }) => {
       this.slots.delete(slot);
-      if (!this.started || this.stopping !== null || slot.retiring) return;
-      if (!booted) this.bootFailures++;
+      if (!this.started || this.stopping !== null || slot.exitCause === 'expected') return;
+      if (slot.exitCause === 'bootFailure') this.backoff.failed();
       const how = signal ?? `code ${code}`;
-      this.opts.log.log('warn', `worker ${slot.pid} ${booted ? 'exited' : 'failed to start'} (${how}); starting a replacement`);
+      this.opts.log.log('warn', `worker ${slot.pid} ${slot.loaded ? 'exited' : 'failed to start'} (${how}); starting a replacement`);
       this.scheduleFill();
     });
     return slot;
@@ -131,11 +129,11 @@ export class ProcessPool {
   /** Bring the pool back to N workers; later (backoff) while new workers keep failing at boot. */
   private scheduleFill(): void {
     if (this.fillTimer !== undefined) return;
-    const delay = this.bootFailures === 0 ? 0 : Math.min(10_000, 100 * 2 ** this.bootFailures);
+    const delay = this.backoff.delayMs();
     this.fillTimer = setTimeout(() => {
       this.fillTimer = undefined;
       if (this.stopping !== null) return;
-      const serving = [...this.slots].filter((s) => !s.retiring && s.state !== 'draining').length;
+      const serving = [...this.slots].filter((s) => !s.expectedExit && s.state !== 'draining').length;
       for (let i = serving; i < this.opts.size; i++) this.spawn();
     }, delay);
   }
@@ -144,14 +142,14 @@ export class ProcessPool {
    * Replace one worker: start the new one, wait until it accepts, then drain the old one. Resolves to the
    * error when the new one could not start (the old one then keeps serving).
    */
-  private async replace(old: WorkerSlot, reason: RetireReason): Promise<Error | undefined> {
-    if (old.retiring || old.state !== 'ready' || this.stopping !== null) return undefined;
-    old.retiring = true;
+  private async replace(old: ProcessSlot, reason: RetireReason): Promise<Error | undefined> {
+    if (old.expectedExit || old.state !== 'ready' || this.stopping !== null) return undefined;
+    old.expectedExit = true;
     const fresh = this.spawn();
     try {
       await fresh.ready;
     } catch (err) {
-      old.retiring = false;
+      old.expectedExit = false;
       this.opts.log.log('error', `a new worker could not start, so worker ${old.pid} keeps serving (${reason})`, err);
       return err as Error;
     }
@@ -171,7 +169,7 @@ export class ProcessPool {
     this.reloading = (async () => {
       do {
         this.reloadAgain = false;
-        const current = [...this.slots].filter((s) => s.state === 'ready' && !s.retiring);
+        const current = [...this.slots].filter((s) => s.state === 'ready' && !s.expectedExit);
         for (const slot of current) {
           if (this.stopping !== null) return;
           const err = await this.replace(slot, 'reload');

@@ -9,6 +9,7 @@ import { TsgiError, type TsgiErrorCode, ERROR_CODES } from '../../app-api/errors
 import { isTsgiMessage, type RetireReason, type SupervisorMessage, type WorkerMessage } from './messages.js';
 import { encodePlan, PLAN_ENV, planListeners, type WorkerPlan } from './plan.js';
 import { WORKER_LISTEN_FD } from './listen-socket.js';
+import { Slot } from '../workers/slot.js';
 
 /** The worker entry script (compiled next to this file). */
 export const WORKER_SCRIPT = fileURLToPath(new URL('./worker-main.js', import.meta.url));
@@ -16,7 +17,7 @@ export const WORKER_SCRIPT = fileURLToPath(new URL('./worker-main.js', import.me
 /** Time a draining worker gets beyond the grace period (lifecycle listeners) before SIGKILL. */
 export const DRAIN_KILL_MARGIN_MS = 6_000;
 
-/** Where a worker is in its life. */
+/** Where a worker process is in its life (a process is never `busy`: it serves many requests at once). */
 export type SlotState = 'booting' | 'ready' | 'draining' | 'exited';
 
 /** How a worker process ended. */
@@ -25,20 +26,17 @@ export interface SlotExit {
   signal: NodeJS.Signals | null;
 }
 
-/** One worker process. */
-export class WorkerSlot {
+/**
+ * One worker process. Its lifecycle (`ready`, `exited`, `loaded`, `expectedExit`: the supervisor replaced
+ * it on purpose, so its exit needs no replacement) is the shared one of gateway/workers/slot.ts.
+ */
+export class ProcessSlot extends Slot<SlotExit> {
   readonly child: ChildProcess;
   readonly pid: number;
-  state: SlotState = 'booting';
   /** Last sign of life (a heartbeat or any message), ms since epoch. */
   lastBeat = Date.now();
-  /** The supervisor replaced it on purpose: its exit needs no replacement. */
-  retiring = false;
   /** Killed by the watchdog. */
   killedStuck = false;
-  /** Resolves when it serves; rejects when it exits first (with the worker's own error when it sent one). */
-  readonly ready: Promise<void>;
-  readonly exited: Promise<SlotExit>;
   /** Messages other than ready/beat/failed (retire, draining). */
   onMessage: ((m: WorkerMessage) => void) | undefined;
   private failure: { code: string; message: string } | undefined;
@@ -48,6 +46,7 @@ export class WorkerSlot {
    * the worker inherits them as fds 4, 5, ... and finds each one's number in its plan listener's `fd`.
    */
   constructor(plan: WorkerPlan, opts: { listenFds?: readonly number[]; script?: string } = {}) {
+    super();
     const stdio: Array<'inherit' | 'ipc' | number> = ['inherit', 'inherit', 'inherit', 'ipc'];
     let fullPlan = plan;
     if (opts.listenFds !== undefined) {
@@ -64,32 +63,26 @@ export class WorkerSlot {
       serialization: 'json',
     });
     this.pid = this.child.pid ?? -1;
-    this.exited = new Promise((resolve) => {
-      this.child.once('exit', (code, signal) => {
-        this.state = 'exited';
-        resolve({ code, signal });
-      });
+    this.child.once('exit', (code, signal) => this.markExited({ code, signal }, () => this.bootError(code, signal)));
+    this.child.on('message', (m: unknown) => {
+      if (!isTsgiMessage(m)) return;
+      const msg = m as WorkerMessage;
+      this.lastBeat = Date.now();
+      if (msg.tsgi === 'ready') this.markReady();
+      else if (msg.tsgi === 'failed') this.failure = { code: msg.code, message: msg.message };
+      else if (msg.tsgi === 'draining' && this.phase !== 'exited') {
+        // It drains on its own (SIGTERM sent to it): not asked by the supervisor, so not `expectedExit`.
+        this.phase = 'draining';
+        this.onMessage?.(msg);
+      }
+      else if (msg.tsgi !== 'beat') this.onMessage?.(msg);
     });
-    this.ready = new Promise<void>((resolve, reject) => {
-      this.child.on('message', (m: unknown) => {
-        if (!isTsgiMessage(m)) return;
-        const msg = m as WorkerMessage;
-        this.lastBeat = Date.now();
-        if (msg.tsgi === 'ready') {
-          if (this.state === 'booting') this.state = 'ready';
-          resolve();
-        } else if (msg.tsgi === 'failed') this.failure = { code: msg.code, message: msg.message };
-        else if (msg.tsgi === 'draining' && this.state !== 'exited') {
-          this.state = 'draining';
-          this.onMessage?.(msg);
-        }
-        else if (msg.tsgi !== 'beat') this.onMessage?.(msg);
-      });
-      void this.exited.then(({ code, signal }) => reject(this.bootError(code, signal)));
-    });
-    // Nobody may be waiting on `ready` any more (a reload gave up): do not crash on an unhandled rejection.
-    this.ready.catch(() => {});
     this.child.on('error', () => {}); // a failed send to an exiting child; its exit is handled
+  }
+
+  /** Where it is in its life (the shared phase; a process is never `busy`). */
+  get state(): SlotState {
+    return this.phase as SlotState;
   }
 
   private bootError(code: number | null, signal: NodeJS.Signals | null): TsgiError {
@@ -111,7 +104,7 @@ export class WorkerSlot {
   /** Ask it to stop accepting, finish in-flight requests within `graceMs`, and exit; SIGKILL if it does not. */
   drain(reason: RetireReason, graceMs: number): Promise<SlotExit> {
     if (this.state !== 'exited' && this.state !== 'draining') {
-      this.state = 'draining';
+      this.phase = 'draining';
       this.send({ tsgi: 'drain', reason, graceMs }).catch(() => {});
       const timer = setTimeout(() => this.kill(), graceMs + DRAIN_KILL_MARGIN_MS);
       void this.exited.then(() => clearTimeout(timer));
@@ -129,7 +122,7 @@ export class WorkerSlot {
  * Kill workers whose heartbeats stopped for longer than `timeoutMs`: their event loop is stuck (a
  * synchronous endless loop), so they can neither answer nor be asked to leave. Returns a stop function.
  */
-export function startWatchdog(slots: () => Iterable<WorkerSlot>, timeoutMs: number, onKill: (slot: WorkerSlot, silentMs: number) => void): () => void {
+export function startWatchdog(slots: () => Iterable<ProcessSlot>, timeoutMs: number, onKill: (slot: ProcessSlot, silentMs: number) => void): () => void {
   if (timeoutMs <= 0) return () => {};
   const every = Math.max(50, Math.min(1000, Math.floor(timeoutMs / 4)));
   const timer = setInterval(() => {
@@ -147,3 +140,6 @@ export function startWatchdog(slots: () => Iterable<WorkerSlot>, timeoutMs: numb
   timer.unref();
   return () => clearInterval(timer);
 }
+
+/** The former name, still imported by the process pool's metrics and modes. */
+export { ProcessSlot as WorkerSlot };

@@ -35,7 +35,7 @@ export interface WorkerBoot {
   app: AppSpec;
   /** Where MODULE is resolved from. */
   cwd: string;
-  /** Names of config features (FEATURES in serve.ts) that wrap the app. */
+  /** Names of config features (gateway/features.ts) that wrap the app. */
   features: string[];
   /** The config's tools (`[/path]` sections, log.*), applied in the thread (gateway/tools/apply.ts). */
   tools?: ToolsConfig;

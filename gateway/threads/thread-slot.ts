@@ -1,24 +1,20 @@
 /**
- * One pool thread as the main thread sees it: the Worker, its input channel and cache port, its state, the
- * request it is serving. The Dispatcher (thread-pool.ts) decides what a slot does; this file only starts,
- * wires and stops the thread.
+ * One pool thread as the main thread sees it: the Worker, its input channel and cache port, the request it
+ * is serving and the rest of its batch. Its lifecycle (booting, ready = idle, busy, draining, exited; the
+ * `ready` and `exited` promises) is the shared one of gateway/workers/slot.ts. The dispatcher's parts
+ * (scheduler.ts, supervisor.ts) decide what a slot does; this file only starts, wires and stops the thread.
  */
 import { MessageChannel, Worker, type ResourceLimits } from 'node:worker_threads';
 import { TsgiError } from '../../app-api/errors.js';
 import type { AppSpec } from '../app-loader.js';
+import { Slot } from '../workers/slot.js';
 import { BatchClaim } from './batch-claim.js';
 import type { FromWorker, StopReason, ToWorker, WorkerBoot } from './channel.js';
+import type { ThreadState } from './options.js';
 import { attachCachePort, detachCachePort } from './shared-cache.js';
 import { InputWriter } from './sync-input.js';
 
 const WORKER_URL = new URL('./worker-main.js', import.meta.url);
-
-/**
- * - starting: loading the app; idle: waiting for a request; busy: serving one;
- * - retiring: serving its last request (reload, maxRequests), stops after it;
- * - stopping: terminate() was called or the thread ended; it takes nothing more.
- */
-export type SlotState = 'starting' | 'idle' | 'busy' | 'retiring' | 'stopping';
 
 /** What every thread of one dispatcher is started with. */
 export interface SlotBoot {
@@ -36,19 +32,24 @@ export interface SlotBoot {
 
 /** Callbacks into the dispatcher. */
 export interface SlotEvents<J> {
-  message(slot: WorkerSlot<J>, m: FromWorker): void;
-  exit(slot: WorkerSlot<J>, code: number, error: Error | undefined): void;
+  message(slot: ThreadSlot<J>, m: FromWorker): void;
+  exit(slot: ThreadSlot<J>, code: number, error: Error | undefined): void;
+}
+
+/** How a thread ended. */
+export interface ThreadExit {
+  code: number;
+  error: Error | undefined;
 }
 
 let serial = 0;
 
 /** A pool thread. `J` is the dispatcher's job type. */
-export class WorkerSlot<J> {
+export class ThreadSlot<J> extends Slot<ThreadExit> {
   readonly worker: Worker;
   readonly threadId: number;
   /** A short number for logs and stats (thread ids grow without bound as threads are replaced). */
   readonly serial = ++serial;
-  state: SlotState = 'starting';
   /** Requests served (counted when assigned). */
   requests = 0;
   /** The request it is serving (the first of its batch not yet done). */
@@ -59,19 +60,11 @@ export class WorkerSlot<J> {
   batchLength = 0;
   /** How many requests of its batch the thread has taken (shared with the thread). */
   readonly claim: BatchClaim;
-  /** True once the app is loaded in the thread. */
-  loaded = false;
-  /** The dispatcher expects this thread to end (it asked it to): its exit is not a crash. */
-  expectedExit = false;
   readonly input: InputWriter;
-  /** Resolves when the app is loaded; rejects with TSGI_ERR_APP_LOAD (or the crash) if it never is. */
-  readonly ready: Promise<void>;
-  /** Resolves when the thread has ended. */
-  readonly exited: Promise<void>;
-  private settleReady!: (err?: Error) => void;
   private loadError: Error | undefined;
 
   constructor(boot: SlotBoot, readonly limit: number, readonly generation: number, events: SlotEvents<J>) {
+    super();
     const input = new MessageChannel();
     const cache = new MessageChannel();
     const inputSignal = new SharedArrayBuffer(4);
@@ -96,16 +89,9 @@ export class WorkerSlot<J> {
     this.threadId = this.worker.threadId;
     this.input = new InputWriter(input.port1, inputSignal, boot.window);
     this.claim = new BatchClaim(batchClaim);
-    this.ready = new Promise<void>((resolve, reject) => {
-      this.settleReady = (err) => (err === undefined ? resolve() : reject(err));
-    });
-    this.ready.catch(() => {}); // observed by whoever awaits it; never an unhandled rejection
     let crash: Error | undefined;
     this.worker.on('message', (m: FromWorker) => {
-      if (m.t === 'ready') {
-        this.loaded = true;
-        return this.settleReady();
-      }
+      if (m.t === 'ready') return this.markReady();
       if (m.t === 'loadError') {
         this.loadError = new TsgiError('TSGI_ERR_APP_LOAD', m.message);
         return;
@@ -113,17 +99,39 @@ export class WorkerSlot<J> {
       events.message(this, m);
     });
     this.worker.on('error', (err) => (crash = err));
-    this.exited = new Promise<void>((resolve) => {
-      this.worker.on('exit', (code) => {
-        this.state = 'stopping';
-        this.input.close();
-        detachCachePort(cache.port1);
-        const why = this.loadError ?? crash ?? new Error(`thread ${this.threadId} exited with code ${code} before it was ready`);
-        this.settleReady(why);
-        events.exit(this, code, this.loadError ?? crash);
-        resolve();
-      });
+    this.worker.on('exit', (code) => {
+      this.input.close();
+      detachCachePort(cache.port1);
+      const error = this.loadError ?? crash;
+      this.markExited({ code, error }, () => error ?? new Error(`thread ${this.threadId} exited with code ${code} before it was ready`));
+      events.exit(this, code, error);
     });
+  }
+
+  /** Serving its last request (reload, maxRequests): it takes no more and is stopped after it. */
+  get retiring(): boolean {
+    return this.phase === 'draining' && !this.expectedExit;
+  }
+
+  /** Mark it as serving its last request. */
+  retireAfterRequest(): void {
+    if (this.phase === 'busy') this.phase = 'draining';
+  }
+
+  /** The state the stats report (the names of the status page and the metrics). */
+  get state(): ThreadState {
+    switch (this.phase) {
+      case 'booting':
+        return 'starting';
+      case 'ready':
+        return 'idle';
+      case 'busy':
+        return 'busy';
+      case 'draining':
+        return this.expectedExit ? 'stopping' : 'retiring';
+      default:
+        return 'stopping';
+    }
   }
 
   /** Send a control message to the thread. */
@@ -137,16 +145,16 @@ export class WorkerSlot<J> {
    * booting) the thread is terminated at once.
    */
   stop(reason?: StopReason, graceMs = 5000): Promise<void> {
-    if (this.expectedExit) return this.exited;
-    this.expectedExit = true;
-    this.state = 'stopping';
+    const exited = this.exited.then(() => {});
+    if (this.expectedExit) return exited;
+    this.markDraining();
     if (reason === undefined || !this.loaded) {
       void this.worker.terminate();
-      return this.exited;
+      return exited;
     }
     this.post({ t: 'stop', reason });
     const timer = setTimeout(() => void this.worker.terminate(), graceMs);
     timer.unref();
-    return this.exited.finally(() => clearTimeout(timer));
+    return exited.finally(() => clearTimeout(timer));
   }
 }

@@ -1,5 +1,5 @@
 /**
- * The thread concurrency models as serve.ts runs them: `threadPool = N` and `threading = 1`. The main
+ * Runs the thread concurrency models for serve.ts: `threadPool = N` and `threading = 1`. The main
  * thread runs the front (the sockets); every thread imports the app itself (so reload serves new code) and
  * runs its own lifecycle (`setup(engine)`, start/stop listeners), as each has its own module instance.
  *
@@ -12,7 +12,7 @@ import { enabledFeatures } from '../features.js';
 import type { ModeRunner, ServeContext } from '../mode-types.js';
 import { ThreadPoolDispatcher, type ThreadDispatcherOptions } from './thread-pool.js';
 
-async function optionsOf(ctx: ServeContext, mode: 'pool' | 'perRequest'): Promise<ThreadDispatcherOptions> {
+function optionsOf(ctx: ServeContext, mode: 'pool' | 'perRequest'): ThreadDispatcherOptions {
   const s = ctx.config.server;
   const features = enabledFeatures(s);
   return {
@@ -35,7 +35,7 @@ async function optionsOf(ctx: ServeContext, mode: 'pool' | 'perRequest'): Promis
 
 function runner(mode: 'pool' | 'perRequest'): ModeRunner {
   return async (ctx) => {
-    const dispatcher = new ThreadPoolDispatcher(await optionsOf(ctx, mode));
+    const dispatcher = new ThreadPoolDispatcher(optionsOf(ctx, mode));
     await dispatcher.start(); // TSGI_ERR_APP_LOAD here, before anything listens
     let front;
     try {
