@@ -12,11 +12,13 @@ import { flagUsage } from './config/argv.js';
 import { defaultText } from './config/help.js';
 import { OPTIONS, type AnyOptionDef } from './config/options.js';
 import { BOOLEAN_WORDS } from './config/values.js';
+import { renderToolReference } from './tools/docs.js';
 
 /** The generated regions of README.md, by marker name. */
 export const REGIONS = {
   'config-reference': renderConfigReference,
   'error-codes': renderErrorCodes,
+  'tool-reference': renderToolReference,
 } as const;
 
 export type RegionName = keyof typeof REGIONS;
@@ -62,6 +64,7 @@ export function renderErrorCodes(): string {
 const SOURCES: Record<RegionName, string> = {
   'config-reference': 'gateway/config/options.ts',
   'error-codes': 'app-api/errors.ts',
+  'tool-reference': 'app-api/tools/index.ts',
 };
 
 function markers(name: RegionName): [string, string] {

@@ -22,6 +22,7 @@ import type { ModeHandle, ServeContext } from './mode-types.js';
 import { MODES, registerMode } from './modes.js';
 import { openErrorLog } from './open-error-log.js';
 import { applySocketActivation } from './socket-activation.js';
+import { applyTools, installLogReopen, startTools } from './tools/apply.js';
 
 // The tables and types that lived here before the runtime was split, re-exported for existing callers.
 export { FEATURES, FRONTS, MODES, registerFront, registerMode, httpServerOptions, openErrorLog, checkAvailable, notYetNote };
@@ -86,7 +87,8 @@ export async function serve(opts: ServeOptions): Promise<Running> {
       // A tsgi app is the default and keeps the start line as it was; a bridged interface is named.
       const shape = appShape(app);
       found = shape !== undefined && shape.kind !== 'tsgi' ? shape.description : undefined;
-      return applyFeatures(app, enabledFeatures(config.server));
+      // The [/path] tools and log.* (gateway/tools/apply.ts); pool threads and worker processes do the same.
+      return applyTools(applyFeatures(app, enabledFeatures(config.server)), config.tools, { mode, warn: (m) => log.log('warn', m) });
     },
     // Every listener on this dispatcher; statusPath / metricsListen get a metered one (gateway/listeners.ts).
     async startFront(dispatcher) {
@@ -95,6 +97,8 @@ export async function serve(opts: ServeOptions): Promise<Running> {
       return front;
     },
   };
+  startTools(config.tools, { mode, warn: (m) => log.log('warn', m) });
+  if (config.tools?.log.accessFile !== undefined || config.server.errorLog !== '-') installLogReopen();
   let handle: ModeHandle;
   try {
     handle = await MODES[mode]!(ctx);

@@ -31,6 +31,26 @@ export interface ToolContext {
   readonly multiprocess: boolean;
   /** Where the tool reports problems at startup (a warning line; the server's error log). */
   warn(message: string): void;
+  /**
+   * The concurrency model serving the app (`single`, `threading`, `threadPool`, `processPool`, `forking`):
+   * with threads each thread has its own heap, so an in-memory store is per thread.
+   */
+  readonly mode?: string;
+  /**
+   * The process-wide cache the thread pool shares between its threads (gateway/threads/shared-cache.ts), set
+   * by the server in threadPool and threading modes. Tools keep their per-process state in it instead of a
+   * per-thread Map. app-api declares only the shape, so it imports nothing from the server.
+   */
+  readonly sharedCache?: ToolSharedCache;
+}
+
+/**
+ * The part of the thread pool's shared cache a tool uses: bytes by key, with single-flight on a miss
+ * (one caller runs `compute`, concurrent callers of the same key wait for its result, in any thread).
+ */
+export interface ToolSharedCache {
+  getOrCompute(key: string, compute: () => Uint8Array | Promise<Uint8Array>): Promise<Uint8Array>;
+  delete(key: string): void;
 }
 
 /** A tool: `tools.NAME.on = 1` wraps the app with `create(app, options, ctx)`. */
@@ -43,4 +63,9 @@ export interface ToolDef<O = Record<string, unknown>> {
   readonly options: Readonly<Record<string, ToolOptionSpec>>;
   /** Wrap `app`. Options arrive with defaults applied and types checked. */
   create(app: App, options: O, ctx: ToolContext): App;
+  /**
+   * Optional: called once per server start in the process that reads the config (not in every worker), to
+   * warn about a setting that works but is a mistake in this concurrency model.
+   */
+  startup?(options: O, ctx: ToolContext): void;
 }

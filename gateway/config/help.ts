@@ -2,6 +2,7 @@
 import { BOOLEAN_WORDS } from './values.js';
 import { flagUsage } from './argv.js';
 import { OPTIONS, type AnyOptionDef, type OptionName } from './options.js';
+import { toolHelpLines } from '../tools/docs.js';
 
 const WIDTH = 100;
 const COL = 32;
@@ -61,5 +62,6 @@ export function helpText(notYet: (option: OptionName) => string | undefined = ()
     '',
     wrap(`Server options: also written as NAME = VALUE under [server] in the config file. Booleans take ${BOOLEAN_WORDS}. Times are seconds. Options marked "Per listener" may also be set in a [server:NAME] section, which adds a listener (its own address, protocol, TLS, timeouts) served by the same process.`, 0, ''),
   ];
-  return [...head, ...OPTIONS.map((o) => optionHelp(o, notYet(o.name))), ''].join('\n');
+  const tools = ['', wrap('Tools, CherryPy style: log.* keys under [global] in the config file; tools.NAME.on = 1 and tools.NAME.OPTION = value under a [/path] section (the longest path covering the request wins and inherits the shorter ones).', 0, ''), ...toolHelpLines()];
+  return [...head, ...OPTIONS.map((o) => optionHelp(o, notYet(o.name))), ...tools, ''].join('\n');
 }

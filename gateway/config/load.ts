@@ -13,6 +13,7 @@ import { LISTENER_SECTION_RE, OPTIONS, OPTION_BY_NAME } from './options.js';
 import { configError, resolveConfig, type CliSettings, type Config, type FileSettings, type ListenerSettings, type Setting } from './resolve.js';
 import { displayPath } from './source.js';
 import { didYouMean, nearest } from './suggest.js';
+import { isPathSection, resolveTools, type RawToolKey } from '../tools/config.js';
 
 /** The sections a config file may have (besides any number of `[server:NAME]` listener sections). */
 export const SECTIONS = ['server', 'app'] as const;
@@ -27,6 +28,8 @@ interface ScannedKey {
   key: string;
   line: number;
   hasValue: boolean;
+  /** The value as written (for tool keys, which ini may nest under dotted section names). */
+  value: string;
 }
 
 // ini 5's grammar for one line (lib/ini.js decode): a `[section]` header, or `key`, or `key = value`.
@@ -52,7 +55,7 @@ function scan(text: string, file: string): { sections: Map<string, number>; keys
     if (key.startsWith('[')) {
       throw configError(`${displayPath(file)} line ${i + 1}`, `${JSON.stringify(line.trim())} is not a section header; write it as [server] or [app] alone on the line`);
     }
-    keys.push({ section, key, line: i + 1, hasValue: m[3] !== undefined });
+    keys.push({ section, key, line: i + 1, hasValue: m[3] !== undefined, value: ini.unsafe(m[4] ?? '') });
   }
   return { sections, keys };
 }
@@ -80,7 +83,7 @@ function unknownSection(file: string, name: string, line: number, keys: ScannedK
   if (name.includes('.') && (SECTIONS as readonly string[]).includes(parent)) {
     return configError(where, `unknown section [${name}]: sections do not nest; put these settings under [${parent}]`);
   }
-  return configError(where, `unknown section [${name}]; ${didYouMean(name, SECTIONS, 'the sections are [server] and [app]')} ([server:NAME] adds a listener)`);
+  return configError(where, `unknown section [${name}]; ${didYouMean(name, SECTIONS, 'the sections are [server] and [app]')} ([server:NAME] adds a listener, [/path] holds tools.NAME.* keys, [global] log.* keys)`);
 }
 
 /** Read a config file into settings, without merging or cross-option checks (see resolveConfig). */
@@ -97,12 +100,14 @@ export function readConfigFile(file: string): FileSettings {
   for (const [name, line] of sections) {
     const m = LISTENER_SECTION_RE.exec(name);
     if (m !== null) listeners.set(name, { name: m[1], line, settings: [] });
+    else if (isPathSection(name) || (name === 'global' && keys.every((k) => k.section !== 'global' || k.key.startsWith('log.')))) continue;
     else if (!(SECTIONS as readonly string[]).includes(name)) throw unknownSection(abs, name, line, keys);
   }
   const parsed = ini.parse(text) as Record<string, Record<string, unknown>>;
   const settings: Setting[] = [];
   const app: Record<string, string> = {};
   const seen = new Map<string, number>(); // section + canonical name -> line, for duplicates
+  const toolKeys: RawToolKey[] = [];
 
   for (const k of keys) {
     const where = `${displayPath(abs)} line ${k.line}`;
@@ -114,6 +119,14 @@ export function readConfigFile(file: string): FileSettings {
     if (k.key === '__proto__') throw configError(where, '__proto__ is not allowed as a name; choose another');
     if (!k.hasValue) throw configError(where, `${k.key} has no value; write ${k.key} = value`);
 
+    // CherryPy's keys: tools in [/path] sections, log.* in [global] or [server] (gateway/tools/config.ts).
+    if (isPathSection(k.section) || k.section === 'global' || (k.section === 'server' && k.key.startsWith('log.'))) {
+      const first = seen.get(`${k.section}\0${k.key}`);
+      if (first !== undefined) throw configError(where, `${k.key} is set again (first on line ${first}); keep one`);
+      seen.set(`${k.section}\0${k.key}`, k.line);
+      toolKeys.push({ section: k.section, key: k.key, value: k.value, line: k.line });
+      continue;
+    }
     const serverSection = isServerSection(k.section);
     const option = serverSection ? OPTION_BY_NAME.get(k.key) : undefined;
     if (serverSection && option === undefined) {
@@ -146,7 +159,17 @@ export function readConfigFile(file: string): FileSettings {
       (listener?.settings ?? settings).push(setting);
     } else app[k.key] = text;
   }
-  return { file: abs, settings, app, listeners: [...listeners.values()] };
+  const tools = resolveTools(abs, toolKeys, sections);
+  const errorFile = toolKeys.find((k) => k.key === 'log.error_file');
+  if (tools?.log.errorFile !== undefined && errorFile !== undefined) {
+    // log.error_file is CherryPy's name for errorLog: one error log, set once.
+    const other = settings.find((s) => s.option.name === 'errorLog');
+    if (other !== undefined) {
+      throw configError(`${displayPath(abs)} line ${errorFile.line}`, `log.error_file and errorLog (line ${(other.source as { line: number }).line}) both set the error log; keep one`);
+    }
+    settings.push({ option: OPTION_BY_NAME.get('errorLog')!, writtenAs: 'log.error_file', raw: tools.log.errorFile, source: { kind: 'file', file: abs, line: errorFile.line } });
+  }
+  return { file: abs, settings, app, listeners: [...listeners.values()], tools };
 }
 
 /** Read, merge with command-line settings (which win) and validate. */

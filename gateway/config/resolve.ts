@@ -10,6 +10,7 @@ import { TsgiError } from '../../app-api/errors.js';
 import { BadValue } from './values.js';
 import { defaultServerConfig, MODE_OPTIONS, modeIsSet, OPTIONS, type AnyOptionDef, type OptionName, type ServerConfig } from './options.js';
 import { describeSource, type Source } from './source.js';
+import type { ToolsConfig } from '../tools/types.js';
 
 /** One option as written: in the file, or on the command line. */
 export interface Setting {
@@ -39,6 +40,8 @@ export interface FileSettings {
   app: Record<string, string>;
   /** The `[server:NAME]` sections, in file order. */
   listeners?: ListenerSettings[];
+  /** The `[/path]` tool sections and the `log.*` keys, checked (gateway/tools/config.ts). */
+  tools?: ToolsConfig;
 }
 
 /** What the command line contributed. */
@@ -60,6 +63,8 @@ export interface Config {
    * Absent in a Config built by hand: read it with listenersOf().
    */
   listeners?: readonly Listener[];
+  /** The tools switched on per path and the log files (`[/path]` sections, `log.*`), when the file has any. */
+  tools?: ToolsConfig;
 }
 
 /** One listening socket of the process. */
@@ -133,7 +138,7 @@ export function resolveConfig(input: { file?: FileSettings; cli?: CliSettings })
   const listeners: Listener[] = [{ name: 'server', section: '[server]', server: main, sources }];
   for (const l of input.file?.listeners ?? []) listeners.push(resolveListener(input.file!.file, l, main));
   checkAddresses(listeners);
-  return { server: main, app: Object.freeze({ ...(input.file?.app ?? {}) }), sources, file: input.file?.file, listeners };
+  return { server: main, app: Object.freeze({ ...(input.file?.app ?? {}) }), sources, file: input.file?.file, listeners, tools: input.file?.tools };
 }
 
 /** A `[server:NAME]` listener: the defaults, its own settings, and the process options of `[server]`. */

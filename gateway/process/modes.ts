@@ -7,6 +7,7 @@
  * follows every worker it forks (PoolMetrics), adds up their numbers when asked, and serves metricsListen
  * itself.
  */
+import { installLogReopen } from '../tools/apply.js';
 import { listenersOf } from '../config/resolve.js';
 import type { ModeRunner, ServeContext } from '../mode-types.js';
 import { ForkingServer } from './fork-server.js';
@@ -63,6 +64,14 @@ function planOf(ctx: ServeContext): Omit<WorkerPlan, 'mode'> {
   };
 }
 
+function signalQuietly(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // the worker just exited: its replacement opens the files afresh
+  }
+}
+
 /** processPool = N: N processes accept on the sockets (one per listener) bound before the fork. */
 export const runProcessPool: ModeRunner = async (ctx) => {
   const metrics = await supervisorMetrics(ctx, 'processPool');
@@ -73,10 +82,14 @@ export const runProcessPool: ModeRunner = async (ctx) => {
     await pool.stop(0);
     throw err;
   }
+  // logrotate signals the primary; the log files are open in the workers.
+  const hasLogFiles = ctx.config.tools?.log.accessFile !== undefined || ctx.config.server.errorLog !== '-';
+  const stopForwarding = hasLogFiles ? installLogReopen(() => pool.pids.forEach((pid) => signalQuietly(pid, 'SIGUSR1'))) : () => {};
   return {
     url: pool.url,
     listeners: pool.listeners,
     close: async (graceMs) => {
+      stopForwarding();
       await pool.stop(graceMs);
       await metrics.close();
     },

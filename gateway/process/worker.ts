@@ -18,6 +18,7 @@ import { importAppModule, ProcessLifecycle } from '../lifecycle/process-lifecycl
 import { openErrorLog } from '../open-error-log.js';
 import { applyFeatures, enabledFeatures } from '../features.js';
 import { getFront, type OpenFront } from '../fronts/registry.js';
+import { applyTools, installLogReopen } from '../tools/apply.js';
 import { isTsgiMessage, type RetireReason, type SupervisorMessage, type WorkerMessage } from './messages.js';
 import { planListeners, type WorkerPlan } from './plan.js';
 import { WorkerDispatcher } from './worker-dispatcher.js';
@@ -34,7 +35,10 @@ function send(message: WorkerMessage): void {
 
 /** Import the app as the single-mode server does (app-loader + enabled features), and its module for `setup`. */
 async function importApp(plan: WorkerPlan): Promise<{ app: App; module: Record<string, unknown> }> {
-  const app = applyFeatures(await loadApp(plan.app, plan.cwd), enabledFeatures(plan.config.server));
+  let app = applyFeatures(await loadApp(plan.app, plan.cwd), enabledFeatures(plan.config.server));
+  app = applyTools(app, plan.config.tools, { mode: plan.mode === 'fork' ? 'forking' : 'processPool', warn: () => {} });
+  // The supervisor forwards SIGUSR1 to its workers: each reopens its own log files.
+  installLogReopen();
   return { app, module: await importAppModule(plan.app, plan.cwd) };
 }
 

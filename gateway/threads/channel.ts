@@ -21,6 +21,7 @@
  * other side has not yet consumed; the consumer returns credit as it consumes (the app read the chunk, or
  * the real response sink drained it).
  */
+import type { ToolsConfig } from '../tools/types.js';
 import type { MessagePort } from 'node:worker_threads';
 import type { CgiVars, HeaderList } from '../../app-api/types.js';
 import type { AppSpec } from '../app-loader.js';
@@ -36,6 +37,10 @@ export interface WorkerBoot {
   cwd: string;
   /** Names of config features (gateway/features.ts) that wrap the app. */
   features: string[];
+  /** The config's tools (`[/path]` sections, log.*), applied in the thread (gateway/tools/apply.ts). */
+  tools?: ToolsConfig;
+  /** `pool` (threadPool) or `perRequest` (threading), for the tools' context. */
+  mode?: 'pool' | 'perRequest';
   appConfig: Record<string, string>;
   multiprocess: boolean;
   window: number;

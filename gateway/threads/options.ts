@@ -5,6 +5,7 @@
 import type { ResourceLimits } from 'node:worker_threads';
 import type { AppSpec } from '../app-loader.js';
 import type { DispatcherOptions } from '../core/dispatch.js';
+import type { ToolsConfig } from '../tools/types.js';
 
 /** 'pool': threadPool = N. 'perRequest': threading = 1, a new thread per request. */
 export type ThreadMode = 'pool' | 'perRequest';
@@ -43,6 +44,8 @@ export interface ThreadDispatcherOptions extends DispatcherOptions {
   window?: number;
   /** Config features (gateway/features.ts names) that wrap the app in each thread. */
   features?: string[];
+  /** The config's tools (`[/path]` sections, log.*), built in each thread (gateway/tools/apply.ts). */
+  tools?: ToolsConfig;
   /** V8 heap limits per thread. */
   resourceLimits?: ResourceLimits;
 }

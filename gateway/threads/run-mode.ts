@@ -29,6 +29,7 @@ function optionsOf(ctx: ServeContext, mode: 'pool' | 'perRequest'): ThreadDispat
     maxQueueWaitMs: Math.round(s.threadQueueWait * 1000),
     maxBatch: s.threadBatch,
     features,
+    tools: ctx.config.tools,
   };
 }
 

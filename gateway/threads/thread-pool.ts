@@ -84,6 +84,8 @@ export class ThreadPoolDispatcher implements Dispatcher {
       app: typeof opts.app === 'string' ? parseAppSpec(opts.app) : opts.app,
       cwd: opts.cwd ?? process.cwd(),
       features: opts.features ?? [],
+      tools: opts.tools,
+      mode: this.mode,
       appConfig: { ...(opts.appConfig ?? {}) },
       multiprocess: opts.multiprocess === true,
       window: opts.window ?? DEFAULT_WINDOW,

@@ -21,6 +21,9 @@ export interface SlotBoot {
   app: AppSpec;
   cwd: string;
   features: string[];
+  /** The config's tools and the pool mode, for gateway/tools/apply.ts in the thread. */
+  tools?: WorkerBoot['tools'];
+  mode?: WorkerBoot['mode'];
   appConfig: Record<string, string>;
   multiprocess: boolean;
   window: number;
@@ -71,6 +74,8 @@ export class ThreadSlot<J> extends Slot<ThreadExit> {
       app: boot.app,
       cwd: boot.cwd,
       features: boot.features,
+      tools: boot.tools,
+      mode: boot.mode,
       appConfig: boot.appConfig,
       multiprocess: boot.multiprocess,
       window: boot.window,

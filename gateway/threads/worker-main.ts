@@ -14,7 +14,8 @@ import { ErrorLog } from '../core/log.js';
 import { BatchClaim } from './batch-claim.js';
 import { decodeCgi, type FromWorker, type RequestSpec, type ToWorker, type WorkerBoot } from './channel.js';
 import { ProxySink } from './response-proxy.js';
-import { installCachePort } from './shared-cache.js';
+import { installCachePort, sharedCache } from './shared-cache.js';
+import { applyTools } from '../tools/apply.js';
 import { InputReader } from './sync-input.js';
 
 const boot = workerData as WorkerBoot;
@@ -29,7 +30,9 @@ const input = new InputReader(boot.inputPort, boot.inputSignal, boot.window);
 
 async function load(): Promise<App> {
   // Middleware switched on in the config (xmlRpc, ...) is looked up here by name: functions do not cross threads.
-  return applyFeatures(await loadApp(boot.app, boot.cwd), boot.features as FeatureName[]);
+  const app = applyFeatures(await loadApp(boot.app, boot.cwd), boot.features as FeatureName[]);
+  // The tools keep per-process state (the response cache) in the pool's shared cache.
+  return applyTools(app, boot.tools, { mode: boot.mode === 'perRequest' ? 'threading' : 'threadPool', warn: (m) => log.log('warn', m), sharedCache: sharedCache() });
 }
 
 let app: App;

@@ -1,0 +1,109 @@
+/**
+ * The tools across processes, through the real CLI: processPool=2 writes one whole access-log line per
+ * request from both workers (none lost, none interleaved) and reopens the file on SIGUSR1 after a
+ * logrotate-style rename; file and redis sessions are shared by the workers of a pool and by two separate
+ * servers; memory sessions under processPool get a startup warning.
+ */
+import { mkdtempSync, readFileSync, renameSync, existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { sendRequest, type RawResponse } from './support/http-client.js';
+import { startRedis, type TestRedis } from './support/redis.js';
+import { COMBINED, setCookieId, startToolsCli, type ToolsServer } from './support/tools-cli.js';
+
+const get = (port: number, p: string, id?: string): Promise<RawResponse> =>
+  sendRequest({ port }, { method: 'GET', path: p, headers: id !== undefined ? [['Cookie', `session_id=${id}`]] : [] });
+const lines = (file: string): string[] => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l !== '') : []);
+
+describe('tools across processes (CLI)', function () {
+  this.timeout(90_000);
+  let dir: string;
+  let redis: TestRedis | undefined;
+  const servers: ToolsServer[] = [];
+
+  before(async function () {
+    dir = mkdtempSync(path.join(tmpdir(), 'tsgi-tools-proc-'));
+    redis = await startRedis(this);
+  });
+  afterEach(async () => {
+    for (const s of servers.splice(0)) await s.stop();
+  });
+  after(async () => {
+    await redis?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('processPool=2: 60 concurrent requests leave 60 whole combined lines; SIGUSR1 after a rename reopens the file in every worker, losing no line', async () => {
+    const s = await startToolsCli(dir, 'pool-log', 'processPool = 2\n[global]\nlog.access_file = access.log\n');
+    servers.push(s);
+    const access = path.join(dir, 'access.log');
+    const first = await Promise.all(Array.from({ length: 60 }, (_, i) => get(s.port, `/whoami?i=${i}`)));
+    expect(first.every((r) => r.status === 200)).to.equal(true);
+    const pids = new Set(first.map((r) => JSON.parse(r.body.toString()).pid as number));
+    const before = lines(access);
+    expect(before).to.have.length(60);
+    for (const l of before) expect(l).to.match(COMBINED);
+    expect(new Set(before.map((l) => /i=(\d+)/.exec(l)![1])).size, 'each request once').to.equal(60);
+
+    renameSync(access, `${access}.1`);
+    process.kill(s.daemon.child.pid!, 'SIGUSR1');
+    // Every worker reopens: keep sending until each pid seen above has written to the new file (bounded).
+    let sent = 0;
+    const seenNew = new Set<number>();
+    for (let i = 0; i < 200 && seenNew.size < pids.size; i++) {
+      const r = await get(s.port, `/whoami?after=${i}`);
+      sent++;
+      const pid = JSON.parse(r.body.toString()).pid as number;
+      if (lines(access).some((l) => l.includes(`after=${i} `))) seenNew.add(pid);
+    }
+    expect(seenNew.size, 'every worker writes to the new access.log').to.equal(pids.size);
+    const rotated = lines(`${access}.1`);
+    const fresh = lines(access);
+    expect(rotated.slice(0, 60)).to.deep.equal(before);
+    expect(rotated.length - 60 + fresh.length, 'no line lost across the rename').to.equal(sent);
+    for (const l of [...rotated, ...fresh]) expect(l).to.match(COMBINED);
+  });
+
+  for (const store of ['file', 'redis'] as const) {
+    const opts = (): string => (store === 'file' ? `tools.sessions.storage_type = file\ntools.sessions.storage_path = shared-sessions\n` : `tools.sessions.storage_type = redis\ntools.sessions.redis_url = ${redis!.url}\n`);
+
+    it(`${store} sessions: shared by the two workers of processPool=2 and by a second server; concurrent requests of one session lose no write`, async () => {
+      const a = await startToolsCli(dir, `${store}-a`, `processPool = 2\n[/]\ntools.sessions.on = 1\n${opts()}`);
+      servers.push(a);
+      const b = await startToolsCli(dir, `${store}-b`, `[/]\ntools.sessions.on = 1\n${opts()}`);
+      servers.push(b);
+      const id = setCookieId(await get(a.port, '/count'))!;
+      // 10 concurrent on the pool (both workers), 10 concurrent on the other server, at once.
+      const all = await Promise.all([...Array.from({ length: 10 }, () => get(a.port, '/count', id)), ...Array.from({ length: 10 }, () => get(b.port, '/count', id))]);
+      const ns = all.map((r) => JSON.parse(r.body.toString()).n as number).sort((x, y) => x - y);
+      expect(ns).to.deep.equal(Array.from({ length: 20 }, (_, i) => i + 2));
+      const seen = JSON.parse((await get(b.port, '/whoami', id)).body.toString());
+      expect(seen.session.n).to.equal(21);
+    });
+  }
+
+  it('file sessions survive a restart', async () => {
+    const ini = '[/]\ntools.sessions.on = 1\ntools.sessions.storage_type = file\ntools.sessions.storage_path = restart-sessions\n';
+    const first = await startToolsCli(dir, 'restart-1', ini);
+    const id = setCookieId(await get(first.port, '/set?kept=yes'))!;
+    await first.stop();
+    const second = await startToolsCli(dir, 'restart-2', ini);
+    servers.push(second);
+    expect(JSON.parse((await get(second.port, '/whoami', id)).body.toString()).session).to.deep.equal({ kept: 'yes' });
+  });
+
+  it('log.error_file: an error in the app is logged there with its stack trace', async () => {
+    const s = await startToolsCli(dir, 'error-file', '[global]\nlog.error_file = app-error.log\n');
+    servers.push(s);
+    expect((await get(s.port, '/boom')).status).to.equal(500);
+    const text = readFileSync(path.join(dir, 'app-error.log'), 'utf8');
+    expect(text).to.match(/error in app for GET \/boom/).and.match(/Error: boom from the tools fixture\n\s+at /);
+  });
+
+  it('memory sessions under processPool: a startup warning naming the fix', async () => {
+    const s = await startToolsCli(dir, 'mem-pool', 'processPool = 2\n[/]\ntools.sessions.on = 1\n');
+    servers.push(s);
+    expect(s.daemon.diagnostics()).to.match(/tools\.sessions\.storage_type = memory under processPool: .*use storage_type = file or redis/);
+  });
+});
