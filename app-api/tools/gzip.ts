@@ -8,7 +8,8 @@
  * streamed body of unknown size is compressed). Every response of a compressible type gets
  * `Vary: Accept-Encoding`, compressed or not, so caches keep the variants apart. Compressed: Content-Length
  * is dropped (array bodies get a new one from the gateway), a strong ETag becomes weak (the bytes differ,
- * the meaning does not, as nginx does), and HEAD answers the headers a GET would get, with no body.
+ * the meaning does not, as nginx does). HEAD is compressed like GET (the gateway drops the bytes), so it
+ * gets exactly the headers a GET would, Content-Length included: HEAD is rare enough to pay for that.
  */
 import Negotiator from 'negotiator';
 import type { App, Body, Chunk, Environ, HeaderList } from '../types.js';
@@ -66,14 +67,6 @@ function weakenEtag(headers: HeaderList): HeaderList {
   return headers.map(([n, v]) => (n.toLowerCase() === 'etag' && !v.startsWith('W/') ? [n, 'W/' + v] : [n, v]));
 }
 
-/** A non-array empty body: the gateway then sends no Content-Length (a HEAD must not claim 0 compressed bytes). */
-function emptyStream(body: Body): Body {
-  return {
-    *[Symbol.iterator](): Iterator<Chunk> {},
-    close: () => body.close?.(),
-  };
-}
-
 /** negotiator 1.x takes a preference order for equal q-values (its @types predate that argument). */
 type EncodingWithPreference = (available: string[], options: { preferred: string[] }) => string | undefined;
 
@@ -105,7 +98,6 @@ export function gzip(app: App, opts: GzipOptions = {}): App {
     const coding = negotiate(accept, available);
     if (coding === undefined || coding === 'identity' || (size >= 0 && size < minSize)) return { ...res, headers };
     const out: HeaderList = [...weakenEtag(withoutHeader(headers, 'Content-Length')), ['Content-Encoding', coding]];
-    if (environ.REQUEST_METHOD === 'HEAD') return { status: res.status, headers: out, body: emptyStream(res.body) };
     if (Array.isArray(res.body)) {
       const body = compressArray(res.body as Chunk[], coding, levels);
       const close = res.body as Body;
