@@ -55,7 +55,9 @@ export class Http1Sink implements ResponseSink {
   sendFile(file: FileRange): Promise<void> {
     const want = file.end - file.start + 1;
     return new Promise((resolve, reject) => {
-      const rs = createReadStream(file.path, { start: file.start, end: file.end, highWaterMark: 64 * 1024 });
+      // 256 KiB reads: on a 1 MiB file ~15% less CPU per request than the 64 KiB default (bench:static,
+      // req/cpu-s 281-343 vs 228-308), for a buffer that lives only while the response is written.
+      const rs = createReadStream(file.path, { start: file.start, end: file.end, highWaterMark: 256 * 1024 });
       let sent = 0;
       rs.on('data', (chunk) => {
         sent += chunk.length;
