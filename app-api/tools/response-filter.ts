@@ -77,7 +77,13 @@ export function filterResponse(app: App, rewrite: ResponseRewrite): App {
       if (body === null || body === undefined || typeof body !== 'object' || body instanceof Uint8Array) {
         throw new TsgiError('TSGI_ERR_BAD_BODY', 'the app must return an iterable of chunks (e.g. [text])');
       }
-      if (Array.isArray(body)) return send(written.length === 0 ? body : ([...written, ...body] as Chunk[]));
+      if (Array.isArray(body)) {
+        if (written.length === 0) return send(body);
+        const all = [...written, ...body] as Chunk[] & { close?: () => void | Promise<void> };
+        const original = body as Body;
+        if (typeof original.close === 'function') all.close = () => original.close!();
+        return send(all);
+      }
       if (status !== null) return send(written.length === 0 ? body : joined(written.splice(0), chunksOf(body)[Symbol.asyncIterator](), body));
       // startResponse comes with the first chunk: pull it, then decide.
       const it = chunksOf(body)[Symbol.asyncIterator]();

@@ -109,13 +109,18 @@ describe('tools: gzip', () => {
   });
 
   it('a write()-style app and an app that calls startResponse inside its generator are compressed too', async () => {
+    let closes = 0;
     const writer: App = (_env, startResponse) => {
       const write = startResponse('200 OK', [['Content-Type', 'text/plain']]);
       write(TEXT.slice(0, 1000));
-      return [TEXT.slice(1000)];
+      return Object.assign([TEXT.slice(1000)], { close: () => void closes++ });
     };
     const a = await inject(lint(gzip(writer)), { headers: { 'accept-encoding': 'gzip' } });
     expect(zlib.gunzipSync(a.body).toString()).to.equal(TEXT);
+    expect(closes).to.equal(1);
+    const plain = await inject(lint(gzip(writer)));
+    expect(plain.text).to.equal(TEXT);
+    expect(closes).to.equal(2);
     const lazy: App = (_env, startResponse) =>
       (function* () {
         startResponse('200 OK', [['Content-Type', 'text/plain']]);
