@@ -10,6 +10,7 @@
  * bodies stay arrays (so the gateway still computes Content-Length), chunks pass through as they are.
  */
 import { checkHeader, HOP_BY_HOP, parseStatus } from './headers.js';
+import { FILE_KEY, fileRangeOf } from './file-body.js';
 import { checkEnviron } from './lint-environ.js';
 import { lintErrors, lintInput, type InputLintContext } from './lint-input.js';
 import { LintError, type LintRuleId } from './lint-rules.js';
@@ -246,7 +247,11 @@ class LintState implements InputLintContext {
     }
     if (typeof obj[Symbol.asyncIterator] === 'function') {
       const src = body as AsyncIterable<Chunk> & Body;
-      return { [Symbol.asyncIterator]: () => this.wrapAsyncIterator(src[Symbol.asyncIterator]()), close: this.makeClose(src) };
+      const wrapped: Body & { [FILE_KEY]?: unknown } = { [Symbol.asyncIterator]: () => this.wrapAsyncIterator(src[Symbol.asyncIterator]()), close: this.makeClose(src) };
+      // Keep a file body's range visible, so a linted app still gets the front's file path (zero-copy).
+      const file = fileRangeOf(src);
+      if (file !== undefined) wrapped[FILE_KEY] = file;
+      return wrapped;
     }
     return this.raise('body.type', `the app returned ${describe(body)} that is neither iterable nor async iterable`);
   }

@@ -31,6 +31,8 @@ export interface MeasureOptions {
   threads?: number;
   /** Path requested, default '/'. */
   path?: string;
+  /** Request headers sent with every request (`Accept-Encoding: gzip` for the gzip cost). */
+  headers?: Record<string, string>;
   /** 'wrk' | 'autocannon'; default wrk when installed. BENCH_TOOL. */
   tool?: 'wrk' | 'autocannon';
   /** Progress lines (default: to stderr). */
@@ -94,8 +96,8 @@ function median(xs: number[]): number {
   return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
-function runWrk(url: string, seconds: number, connections: number, threads: number): Promise<LoadRun> {
-  const args = [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--latency', url];
+function runWrk(url: string, seconds: number, connections: number, threads: number, headers: Record<string, string> = {}): Promise<LoadRun> {
+  const args = [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--latency', ...Object.entries(headers).flatMap(([n, v]) => ['-H', `${n}: ${v}`]), url];
   return new Promise((resolve, reject) => {
     execFile('wrk', args, { timeout: (seconds + 30) * 1000 }, (err, stdout) => {
       if (err) return reject(new Error(`wrk ${args.join(' ')} failed: ${err.message}`));
@@ -110,12 +112,12 @@ function runWrk(url: string, seconds: number, connections: number, threads: numb
   });
 }
 
-async function runAutocannon(url: string, seconds: number, connections: number): Promise<LoadRun> {
+async function runAutocannon(url: string, seconds: number, connections: number, headers: Record<string, string> = {}): Promise<LoadRun> {
   const name = 'autocannon'; // a variable: autocannon ships no types, and it is only loaded when wrk is missing
   const { default: autocannon } = (await import(name)) as unknown as {
     default: (opts: object) => Promise<{ requests: { average: number; total: number }; non2xx: number; errors: number; timeouts: number }>;
   };
-  const r = await autocannon({ url, connections, duration: seconds });
+  const r = await autocannon({ url, connections, duration: seconds, headers });
   return { rps: r.requests.average, requests: r.requests.total, errors: r.non2xx + r.errors + r.timeouts };
 }
 
@@ -128,7 +130,7 @@ export async function measure(servers: BenchServer[], opts: MeasureOptions = {})
   const threads = opts.threads ?? envNumber('BENCH_THREADS', 1);
   const tool = opts.tool ?? (process.env.BENCH_TOOL as 'wrk' | 'autocannon' | undefined) ?? (haveWrk() ? 'wrk' : 'autocannon');
   const progress = opts.progress ?? ((line: string) => process.stderr.write(line + '\n'));
-  const load = (url: string, seconds: number): Promise<LoadRun> => (tool === 'wrk' ? runWrk(url, seconds, connections, threads) : runAutocannon(url, seconds, connections));
+  const load = (url: string, seconds: number): Promise<LoadRun> => (tool === 'wrk' ? runWrk(url, seconds, connections, threads, opts.headers) : runAutocannon(url, seconds, connections, opts.headers));
 
   const started: Array<{ server: BenchServer; url: string; pid?: number; stop(): Promise<void>; runs: LoadRun[] }> = [];
   try {

@@ -8,6 +8,7 @@
  * Content-Length computed and headers and body handed to the sink in one `end()` call.
  */
 import { TsgiError } from '../../app-api/errors.js';
+import { fileRangeOf, type FileRange } from '../../app-api/file-body.js';
 import type { App, Body, Chunk, Environ, HeaderList, StartResponse, Write } from '../../app-api/types.js';
 import { checkHeaders, HOP_BY_HOP, parseStatus } from '../../app-api/headers.js';
 import type { ErrorLog } from './log.js';
@@ -132,6 +133,8 @@ class Response {
         throw new TsgiError('TSGI_ERR_BAD_BODY', `the app must return an iterable of chunks (e.g. [text]), not ${body === null ? 'null' : body instanceof Uint8Array ? 'a bare Uint8Array' : typeof body}`);
       }
       this.body = body as Body;
+      const file = this.sink.sendFile === undefined || this.headersSent ? undefined : fileRangeOf(body);
+      if (file !== undefined) return this.runFile(file);
       if (Array.isArray(body)) return this.runArray(body as Chunk[]);
       if (typeof (body as Iterable<Chunk>)[Symbol.iterator] === 'function') return this.runIterator((body as Iterable<Chunk>)[Symbol.iterator]());
       if (typeof (body as AsyncIterable<Chunk>)[Symbol.asyncIterator] === 'function') return this.runAsync((body as AsyncIterable<Chunk>)[Symbol.asyncIterator]());
@@ -157,6 +160,24 @@ class Response {
       }
     }
     this.finish(this.noBody ? undefined : last);
+  }
+
+  /** A file body on a sink that can send files itself: Content-Length from the range, bytes by the sink. */
+  private runFile(file: FileRange): void | Promise<void> {
+    const length = file.end - file.start + 1;
+    this.sendHeaders(this.written + length);
+    if (this.noBody || length === 0) return this.finish(undefined);
+    this.finished = true;
+    return this.sink.sendFile!(file).then(
+      () => this.close(),
+      (err) => {
+        if (!this.sink.closed) {
+          this.logError(`file body ${file.path} failed`, err);
+          this.sink.abort(err instanceof Error ? err : new Error(String(err)));
+        }
+        this.close();
+      },
+    );
   }
 
   private runIterator(it: Iterator<Chunk>): void | Promise<void> {

@@ -3,6 +3,7 @@
  * The core decides everything about the response (status, validated headers, framing, when to abort); a
  * sink only puts bytes on its wire (HTTP/1.1, HTTP/2, FastCGI STDOUT records, SCGI/CGI stdout).
  */
+import type { FileRange } from '../../app-api/file-body.js';
 import type { HeaderList } from '../../app-api/types.js';
 
 /** A front's response writer. */
@@ -15,6 +16,13 @@ export interface ResponseSink {
   end(last?: Buffer): void;
   /** The response cannot complete: tear down so the client never takes a truncated body for a whole one. */
   abort(err: Error): void;
+  /**
+   * Optional: send bytes `file.start..file.end` of a file as the whole body and end the response, copying as
+   * little as the front can (the HTTP front pipes a ReadStream into the socket). The core calls it instead of
+   * iterating a file body (app-api/file-body.ts), after start(), with the Content-Length already set.
+   * Resolves when the response is finished; rejects if it could not be (the core then aborts).
+   */
+  sendFile?(file: FileRange): Promise<void>;
   /** True once the client is gone: the core stops producing the body and calls close(). */
   readonly closed: boolean;
 }
