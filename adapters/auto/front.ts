@@ -7,6 +7,7 @@ import type { ServerConfig } from '../../gateway/config/options.js';
 import type { ErrorLog } from '../../gateway/log.js';
 import { httpServerOptions } from '../http/front.js';
 import { startAutoServer, type AutoHandlerOptions } from './server.js';
+import { proxyProtocolOptions } from '../proxy/front.js';
 
 /** The per-protocol settings of the `[server]` section (not where to listen). Also used by worker processes. */
 export function autoHandlerOptions(c: ServerConfig, log: ErrorLog): AutoHandlerOptions {
@@ -30,6 +31,7 @@ export async function startAutoFront(dispatcher: Dispatcher, c: ServerConfig, lo
     socketFile: c.socketFile,
     backlog: c.socketQueueSize,
     ...autoHandlerOptions(c, log),
+    proxyProtocol: proxyProtocolOptions(c, log),
   });
   return { url: c.socketFile !== undefined ? `unix:${server.url}` : `auto://${server.url}`, close: (graceMs) => server.close(graceMs) };
 }

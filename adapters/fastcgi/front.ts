@@ -6,6 +6,7 @@
 import type { Dispatcher } from '../../gateway/dispatch.js';
 import type { ServerConfig } from '../../gateway/config/options.js';
 import type { ErrorLog } from '../../gateway/log.js';
+import { proxyProtocolOptions } from '../proxy/front.js';
 import { FCGI_LISTENSOCK_FILENO, isInheritedListenSocket, startFastcgiServer, type FastcgiOptions } from './server.js';
 
 /** The FastCGI settings of the `[server]` section (not where to listen). Also used by worker processes. */
@@ -31,6 +32,7 @@ export async function startFastcgiFront(dispatcher: Dispatcher, c: ServerConfig,
     ...where,
     backlog: c.socketQueueSize,
     ...fastcgiOptions(c, log),
+    proxyProtocol: proxyProtocolOptions(c, log),
   });
   const url = inherited ? 'fd:0' : c.socketFile !== undefined ? `unix:${c.socketFile}` : server.address;
   return { url, close: (graceMs) => server.close(graceMs) };

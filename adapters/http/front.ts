@@ -7,6 +7,7 @@ import type { ServerConfig } from '../../gateway/config/options.js';
 import type { Dispatcher } from '../../gateway/dispatch.js';
 import type { ErrorLog } from '../../gateway/log.js';
 import { startHttpServer, type HttpServerOptions } from './server.js';
+import { proxyProtocolOptions } from '../proxy/front.js';
 
 /** HttpServerOptions from the `[server]` section. Times in the config are seconds; the server takes ms. */
 export function httpServerOptions(c: ServerConfig): HttpServerOptions {
@@ -30,6 +31,6 @@ export function httpServerOptions(c: ServerConfig): HttpServerOptions {
 
 /** Start the built-in HTTP server where the config says. */
 export async function startHttpFront(dispatcher: Dispatcher, c: ServerConfig, log: ErrorLog): Promise<{ url: string; close(graceMs: number): Promise<void> }> {
-  const server = await startHttpServer(dispatcher, { ...httpServerOptions(c), log });
+  const server = await startHttpServer(dispatcher, { ...httpServerOptions(c), log, proxyProtocol: proxyProtocolOptions(c, log) });
   return { url: c.socketFile !== undefined ? `unix:${server.url}` : server.url, close: (graceMs) => server.close(graceMs) };
 }

@@ -17,6 +17,7 @@ import type { Dispatcher, RequestHead } from '../../gateway/dispatch.js';
 import { ErrorLog } from '../../gateway/log.js';
 import type { ResponseSink } from '../../gateway/sink.js';
 import { watchIdle } from './idle-sweep.js';
+import { acceptProxyProtocol, type ProxyProtocolOptions } from '../proxy/accept.js';
 import { ReverseDns } from './reverse-dns.js';
 import { Http1Sink, Http2Sink } from './sink.js';
 
@@ -55,6 +56,8 @@ export interface HttpServerOptions {
   middleware?: ConnectMiddleware[];
   /** Error log. */
   log?: ErrorLog;
+  /** Read a PROXY protocol header (v1/v2) off every connection first (adapters/proxy/accept.ts). */
+  proxyProtocol?: ProxyProtocolOptions;
   /**
    * false: build the server but do not listen. The caller feeds it connections itself, with
    * `fastify.server.emit('connection', socket)` (forking) or `fastify.server.listen({ fd })` on an inherited
@@ -121,6 +124,8 @@ export async function startHttpServer(dispatcher: Dispatcher, opts: HttpServerOp
     } else if (tls) server = https.createServer({ key, cert, ...h1 }, handler);
     else server = http.createServer(h1, handler);
     stopIdleWatch = watchIdle(server as unknown as net.Server, idleTimeout);
+    // HTTP/2 sessions and TLS sockets pull the pushed-back bytes themselves; HTTP/1's parser needs a resume.
+    if (opts.proxyProtocol !== undefined) acceptProxyProtocol(server as unknown as net.Server, opts.proxyProtocol, !opts.http2 && !tls);
     return server;
   };
 

@@ -7,6 +7,7 @@ import type { ServerConfig } from '../../gateway/config/options.js';
 import type { ErrorLog } from '../../gateway/log.js';
 import type { ScgiConnectionOptions } from './connection.js';
 import { startScgiServer } from './server.js';
+import { proxyProtocolOptions } from '../proxy/front.js';
 
 /** The SCGI settings of the `[server]` section (not where to listen). Also used by worker processes. */
 export function scgiConnectionOptions(c: ServerConfig, log: ErrorLog): ScgiConnectionOptions {
@@ -28,6 +29,7 @@ export async function startScgiFront(dispatcher: Dispatcher, c: ServerConfig, lo
     socketFile: c.socketFile,
     backlog: c.socketQueueSize,
     ...scgiConnectionOptions(c, log),
+    proxyProtocol: proxyProtocolOptions(c, log),
   });
   return { url: c.socketFile !== undefined ? `unix:${server.url}` : `scgi://${server.url}`, close: (graceMs) => server.close(graceMs) };
 }

@@ -9,14 +9,15 @@ import type { ServerConfig } from '../config/options.js';
 import type { Dispatcher } from '../dispatch.js';
 import type { ErrorLog } from '../log.js';
 import type { OpenFront } from './fronts.js';
-import { socketFront } from './open-front.js';
+import { socketFront, withProxyProtocol } from './open-front.js';
+import { proxyProtocolOptions } from '../../adapters/proxy/front.js';
 
 /** Open the FastCGI front configured from `[server]`, without listening. */
 export async function openFastcgiFront(dispatcher: Dispatcher, config: ServerConfig, log: ErrorLog): Promise<OpenFront> {
   const handler = createFastcgiHandler(dispatcher, fastcgiOptions(config, log));
   return socketFront(
     {
-      handle: (socket) => handler.handleConnection(socket),
+      handle: withProxyProtocol(proxyProtocolOptions(config, log), (socket) => void handler.handleConnection(socket)),
       close: (graceMs) => handler.close(graceMs),
       get connections() {
         return handler.connections;

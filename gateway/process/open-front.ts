@@ -7,6 +7,7 @@
 import net from 'node:net';
 import type { OpenFront } from './fronts.js';
 import { HttpDrain } from './http-drain.js';
+import { proxyProtocolReader, type ProxyProtocolOptions } from '../../adapters/proxy/accept.js';
 
 function listenOn(server: net.Server, fd: number, backlog?: number): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -70,4 +71,16 @@ export function socketFront(handler: ConnectionHandler, opts: { allowHalfOpen: b
       return handler.connections;
     },
   };
+}
+
+/**
+ * A socket front's handler with the PROXY protocol reader in front when `opts` is set. The socket is
+ * resumed once the header is read (the caller's resume after handle() came too early for the front's reader).
+ */
+export function withProxyProtocol(opts: ProxyProtocolOptions | undefined, handle: (socket: net.Socket) => void): (socket: net.Socket) => void {
+  if (opts === undefined) return handle;
+  return proxyProtocolReader(opts, (socket) => {
+    handle(socket);
+    socket.resume();
+  });
 }

@@ -6,7 +6,8 @@ import type { ServerConfig } from '../config/options.js';
 import type { Dispatcher } from '../dispatch.js';
 import type { ErrorLog } from '../log.js';
 import type { OpenFront } from './fronts.js';
-import { socketFront } from './open-front.js';
+import { socketFront, withProxyProtocol } from './open-front.js';
+import { proxyProtocolOptions } from '../../adapters/proxy/front.js';
 
 /** Open the SCGI front configured from `[server]`, without listening. */
 export async function openScgiFront(dispatcher: Dispatcher, config: ServerConfig, log: ErrorLog): Promise<OpenFront> {
@@ -14,7 +15,7 @@ export async function openScgiFront(dispatcher: Dispatcher, config: ServerConfig
   const tracker = new ConnectionTracker();
   return socketFront(
     {
-      handle: (socket) => tracker.add(handleScgiConnection(socket, dispatcher, opts)),
+      handle: withProxyProtocol(proxyProtocolOptions(config, log), (socket) => void tracker.add(handleScgiConnection(socket, dispatcher, opts))),
       close: (graceMs) => tracker.drain(graceMs, (n) => log.log('warn', `grace period of ${graceMs} ms over: closing ${n} SCGI connection(s)`)),
       get connections() {
         return tracker.size;

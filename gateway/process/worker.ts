@@ -17,6 +17,7 @@ import { InlineDispatcher } from '../dispatch.js';
 import { importAppModule, ProcessLifecycle } from '../lifecycle/process-lifecycle.js';
 import { openErrorLog } from '../open-error-log.js';
 import { getFront, type OpenFront } from './fronts.js';
+import { withTrustedProxies } from '../../adapters/proxy/front.js';
 import { isTsgiMessage, type RetireReason, type SupervisorMessage, type WorkerMessage } from './messages.js';
 import { planListeners, type WorkerPlan } from './plan.js';
 import { WorkerDispatcher } from './worker-dispatcher.js';
@@ -144,7 +145,7 @@ export async function runWorker(plan: WorkerPlan): Promise<void> {
     // listener whose settings cannot work (an unreadable TLS key) fails the start as in a single process,
     // and a worker never serves on one listener while it may still fail on another.
     const opened: OpenFront[] = [];
-    for (const [i, l] of listeners.entries()) opened.push(await getFront(l.server.protocol).open(metrics?.dispatchers[i] ?? d, l.server, log));
+    for (const [i, l] of listeners.entries()) opened.push(await getFront(l.server.protocol).open(withTrustedProxies(metrics?.dispatchers[i] ?? d, l.server, log), l.server, log));
     // Told to drain while booting (stop, reload): accept nothing; the drain runs once booted, below.
     // (A cast: TypeScript cannot see that drain() may have set `asked` meanwhile.)
     if (plan.mode === 'pool' && (asked as unknown) === null) {
