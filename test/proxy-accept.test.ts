@@ -16,7 +16,7 @@ import { TrustedProxyDispatcher } from '../adapters/proxy/dispatcher.js';
 import { InlineDispatcher } from '../gateway/dispatch.js';
 import { ErrorLog, MemoryLog } from '../gateway/log.js';
 import { makeTempCert, type TempCert } from './support/certs.js';
-import { tcp4, v2 } from './proxy-protocol.test.js';
+import { tcp4, v2 } from './support/proxy-headers.js';
 
 /** Answers REMOTE_ADDR REMOTE_PORT. */
 const echoPeer: App = (environ, start) => {

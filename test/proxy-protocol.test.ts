@@ -1,23 +1,7 @@
 /** adapters/proxy/proxy-protocol.ts: the PROXY v1/v2 parser, spec examples and edge cases, whole and byte by byte. */
 import { expect } from 'chai';
-import { parseProxyHeader, V1_MAX_LENGTH, V2_MAX_LENGTH, V2_SIGNATURE, type ProxyParse } from '../adapters/proxy/proxy-protocol.js';
-
-/** A v2 header: command (0 LOCAL, 1 PROXY), family byte, address block, then `tlv` bytes. */
-export function v2(cmd: number, fam: number, addr: Buffer, tlv: Buffer = Buffer.alloc(0), version = 2): Buffer {
-  const len = Buffer.alloc(2);
-  len.writeUInt16BE(addr.length + tlv.length);
-  return Buffer.concat([V2_SIGNATURE, Buffer.from([(version << 4) | cmd, fam]), len, addr, tlv]);
-}
-
-/** A TCP4 address block. */
-export function tcp4(src: number[], dst: number[], sport: number, dport: number): Buffer {
-  const b = Buffer.alloc(12);
-  Buffer.from(src).copy(b, 0);
-  Buffer.from(dst).copy(b, 4);
-  b.writeUInt16BE(sport, 8);
-  b.writeUInt16BE(dport, 10);
-  return b;
-}
+import { parseProxyHeader, V1_MAX_LENGTH, V2_MAX_LENGTH, type ProxyParse } from '../adapters/proxy/proxy-protocol.js';
+import { tcp4, v2 } from './support/proxy-headers.js';
 
 function done(r: ProxyParse) {
   expect(r.state, JSON.stringify(r)).to.equal('done');

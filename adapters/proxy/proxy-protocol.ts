@@ -92,18 +92,24 @@ function parseV1(buf: Buffer): ProxyParse {
   if (!PORT_RE.test(sport) || !PORT_RE.test(dport) || Number(sport) > 65535 || Number(dport) > 65535) {
     return err(`v1 ports ${JSON.stringify(`${sport} ${dport}`.slice(0, 40))} are not 0-65535`);
   }
+  // IPv6 in Node's own spelling (`::ffff:1.2.3.4` and `0:0::1` have several), so REMOTE_ADDR compares as text.
+  const canon = family === 'IPv6' ? canonicalIpv6 : (a: string): string => a;
   return {
     state: 'done',
-    header: { version: 1, length, addresses: { family, sourceAddress: src, sourcePort: Number(sport), destinationAddress: dst, destinationPort: Number(dport) } },
+    header: { version: 1, length, addresses: { family, sourceAddress: canon(src), sourcePort: Number(sport), destinationAddress: canon(dst), destinationPort: Number(dport) } },
   };
 }
 
-/** IPv6 text from 16 bytes (the compressed form, as Node reports socket addresses). */
+/** IPv6 text in the compressed, lower-case form (the WHATWG URL serialisation, RFC 5952). */
+function canonicalIpv6(text: string): string {
+  return new URL(`http://[${text}]/`).hostname.slice(1, -1);
+}
+
+/** IPv6 text from 16 bytes. */
 function ipv6(buf: Buffer, at: number): string {
   const groups: string[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(buf.readUInt16BE(at + i).toString(16));
-  // Let the URL parser compress (`::`) and lower-case, as Node's own addresses are written.
-  return new URL(`http://[${groups.join(':')}]/`).hostname.slice(1, -1);
+  return canonicalIpv6(groups.join(':'));
 }
 
 function parseV2(buf: Buffer): ProxyParse {
