@@ -14,7 +14,7 @@ import { startChild } from '../test/support/child.js';
 export interface BenchServer {
   name: string;
   /** `pid`: the process serving, when there is one to watch: its CPU time per request is reported too. */
-  start(): Promise<{ url: string; stop(): Promise<void>; pid?: number }>;
+  start(): Promise<{ url: string; stop(): Promise<void>; pid?: number; headers?: Record<string, string> }>;
 }
 
 /** Load settings. Defaults come from BENCH_* environment variables, then these values. */
@@ -94,8 +94,8 @@ function median(xs: number[]): number {
   return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
-function runWrk(url: string, seconds: number, connections: number, threads: number): Promise<LoadRun> {
-  const args = [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--latency', url];
+function runWrk(url: string, seconds: number, connections: number, threads: number, headers: Record<string, string> = {}): Promise<LoadRun> {
+  const args = [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--latency', ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), url];
   return new Promise((resolve, reject) => {
     execFile('wrk', args, { timeout: (seconds + 30) * 1000 }, (err, stdout) => {
       if (err) return reject(new Error(`wrk ${args.join(' ')} failed: ${err.message}`));
@@ -110,12 +110,12 @@ function runWrk(url: string, seconds: number, connections: number, threads: numb
   });
 }
 
-async function runAutocannon(url: string, seconds: number, connections: number): Promise<LoadRun> {
+async function runAutocannon(url: string, seconds: number, connections: number, headers: Record<string, string> = {}): Promise<LoadRun> {
   const name = 'autocannon'; // a variable: autocannon ships no types, and it is only loaded when wrk is missing
   const { default: autocannon } = (await import(name)) as unknown as {
     default: (opts: object) => Promise<{ requests: { average: number; total: number }; non2xx: number; errors: number; timeouts: number }>;
   };
-  const r = await autocannon({ url, connections, duration: seconds });
+  const r = await autocannon({ url, connections, duration: seconds, headers });
   return { rps: r.requests.average, requests: r.requests.total, errors: r.non2xx + r.errors + r.timeouts };
 }
 
@@ -128,23 +128,24 @@ export async function measure(servers: BenchServer[], opts: MeasureOptions = {})
   const threads = opts.threads ?? envNumber('BENCH_THREADS', 1);
   const tool = opts.tool ?? (process.env.BENCH_TOOL as 'wrk' | 'autocannon' | undefined) ?? (haveWrk() ? 'wrk' : 'autocannon');
   const progress = opts.progress ?? ((line: string) => process.stderr.write(line + '\n'));
-  const load = (url: string, seconds: number): Promise<LoadRun> => (tool === 'wrk' ? runWrk(url, seconds, connections, threads) : runAutocannon(url, seconds, connections));
+  const load = (url: string, seconds: number, headers?: Record<string, string>): Promise<LoadRun> =>
+    tool === 'wrk' ? runWrk(url, seconds, connections, threads, headers) : runAutocannon(url, seconds, connections, headers);
 
-  const started: Array<{ server: BenchServer; url: string; pid?: number; stop(): Promise<void>; runs: LoadRun[] }> = [];
+  const started: Array<{ server: BenchServer; url: string; pid?: number; headers?: Record<string, string>; stop(): Promise<void>; runs: LoadRun[] }> = [];
   try {
     for (const server of servers) {
       const s = await server.start();
       const url = s.url.replace(/\/$/, '') + (opts.path ?? '/');
-      started.push({ server, url, pid: s.pid, stop: s.stop, runs: [] });
+      started.push({ server, url, pid: s.pid, headers: s.headers, stop: s.stop, runs: [] });
     }
     progress(`load: ${tool}, ${connections} connections${tool === 'wrk' ? `, ${threads} thread(s)` : ''}, ${duration} s x ${rounds} rounds, ${warmup} s warm-up`);
-    for (const s of started) if (warmup > 0) await load(s.url, warmup);
+    for (const s of started) if (warmup > 0) await load(s.url, warmup, s.headers);
     for (let round = 1; round <= rounds; round++) {
       // Rotate the order each round so no server always runs first (or right after a given other one).
       const order = started.map((_, i) => started[(i + round - 1) % started.length]);
       for (const s of order) {
         const cpu0 = s.pid === undefined ? undefined : cpuSecondsOf(s.pid);
-        const run = await load(s.url, duration);
+        const run = await load(s.url, duration, s.headers);
         const cpu1 = s.pid === undefined ? undefined : cpuSecondsOf(s.pid);
         if (cpu0 !== undefined && cpu1 !== undefined && cpu1 > cpu0) run.reqPerCpuSec = run.requests / (cpu1 - cpu0);
         s.runs.push(run);

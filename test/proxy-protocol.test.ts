@@ -49,6 +49,7 @@ describe('PROXY protocol parser', () => {
       ['PROXY TCP4 ::1 127.0.0.1 1 2\r\n', /not IPv4/],
       ['PROXY TCP6 127.0.0.1 ::1 1 2\r\n', /not IPv6/],
       ['PROXY TCP4 192.0.2.300 127.0.0.1 1 2\r\n', /not IPv4/],
+      ['PROXY TCP6 fe80::1%0 ::1 1 2\r\n', /not IPv6/],
       ['PROXY TCP4 192.0.2.7 127.0.0.1 65536 2\r\n', /0-65535/],
       ['PROXY TCP4 192.0.2.7 127.0.0.1 01 2\r\n', /0-65535/],
       ['PROXY TCP4 192.0.2.7 127.0.0.1 -1 2\r\n', /0-65535/],

@@ -80,7 +80,13 @@ export function proxyProtocolReader(opts: ProxyProtocolOptions, next: (socket: n
     };
     const onData = (chunk: Buffer): void => {
       buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
-      const r = parseProxyHeader(buf);
+      let r;
+      try {
+        r = parseProxyHeader(buf);
+      } catch (e) {
+        // The parser answers every input (fuzzed); a throw would be a bug, and must cost this connection only.
+        return refuse(`PROXY header parser failed (${(e as Error).message})`);
+      }
       if (r.state === 'more') return;
       if (r.state === 'error') return refuse(r.reason);
       detach();

@@ -86,7 +86,8 @@ function parseV1(buf: Buffer): ProxyParse {
     if (!isIPv4(src) || !isIPv4(dst)) return err(`v1 TCP4 addresses ${JSON.stringify(`${src} ${dst}`)} are not IPv4`);
     family = 'IPv4';
   } else if (proto === 'TCP6') {
-    if (!isIPv6(src) || !isIPv6(dst)) return err(`v1 TCP6 addresses ${JSON.stringify(`${src} ${dst}`)} are not IPv6`);
+    // No zone index (`fe80::1%eth0`): it names an interface of the proxy's host, not a client address.
+    if (!isIPv6(src) || !isIPv6(dst) || src.includes('%') || dst.includes('%')) return err(`v1 TCP6 addresses ${JSON.stringify(`${src} ${dst}`)} are not IPv6`);
     family = 'IPv6';
   } else return err(`v1 protocol ${JSON.stringify(proto.slice(0, 20))} is not TCP4, TCP6 or UNKNOWN`);
   if (!PORT_RE.test(sport) || !PORT_RE.test(dport) || Number(sport) > 65535 || Number(dport) > 65535) {
