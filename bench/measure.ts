@@ -14,7 +14,7 @@ import { startChild } from '../test/support/child.js';
 export interface BenchServer {
   name: string;
   /** `pid`: the process serving, when there is one to watch: its CPU time per request is reported too. */
-  start(): Promise<{ url: string; stop(): Promise<void>; pid?: number }>;
+  start(): Promise<{ url: string; stop(): Promise<void>; pid?: number; headers?: Record<string, string> }>;
 }
 
 /** Load settings. Defaults come from BENCH_* environment variables, then these values. */
@@ -130,23 +130,24 @@ export async function measure(servers: BenchServer[], opts: MeasureOptions = {})
   const threads = opts.threads ?? envNumber('BENCH_THREADS', 1);
   const tool = opts.tool ?? (process.env.BENCH_TOOL as 'wrk' | 'autocannon' | undefined) ?? (haveWrk() ? 'wrk' : 'autocannon');
   const progress = opts.progress ?? ((line: string) => process.stderr.write(line + '\n'));
-  const load = (url: string, seconds: number): Promise<LoadRun> => (tool === 'wrk' ? runWrk(url, seconds, connections, threads, opts.headers) : runAutocannon(url, seconds, connections, opts.headers));
+  const load = (url: string, seconds: number, headers?: Record<string, string>): Promise<LoadRun> =>
+    tool === 'wrk' ? runWrk(url, seconds, connections, threads, headers ?? opts.headers) : runAutocannon(url, seconds, connections, headers ?? opts.headers);
 
-  const started: Array<{ server: BenchServer; url: string; pid?: number; stop(): Promise<void>; runs: LoadRun[] }> = [];
+  const started: Array<{ server: BenchServer; url: string; pid?: number; headers?: Record<string, string>; stop(): Promise<void>; runs: LoadRun[] }> = [];
   try {
     for (const server of servers) {
       const s = await server.start();
       const url = s.url.replace(/\/$/, '') + (opts.path ?? '/');
-      started.push({ server, url, pid: s.pid, stop: s.stop, runs: [] });
+      started.push({ server, url, pid: s.pid, headers: s.headers, stop: s.stop, runs: [] });
     }
     progress(`load: ${tool}, ${connections} connections${tool === 'wrk' ? `, ${threads} thread(s)` : ''}, ${duration} s x ${rounds} rounds, ${warmup} s warm-up`);
-    for (const s of started) if (warmup > 0) await load(s.url, warmup);
+    for (const s of started) if (warmup > 0) await load(s.url, warmup, s.headers);
     for (let round = 1; round <= rounds; round++) {
       // Rotate the order each round so no server always runs first (or right after a given other one).
       const order = started.map((_, i) => started[(i + round - 1) % started.length]);
       for (const s of order) {
         const cpu0 = s.pid === undefined ? undefined : cpuSecondsOf(s.pid);
-        const run = await load(s.url, duration);
+        const run = await load(s.url, duration, s.headers);
         const cpu1 = s.pid === undefined ? undefined : cpuSecondsOf(s.pid);
         if (cpu0 !== undefined && cpu1 !== undefined && cpu1 > cpu0) run.reqPerCpuSec = run.requests / (cpu1 - cpu0);
         s.runs.push(run);

@@ -18,6 +18,7 @@ import { startFrontWithMetrics } from './metrics/serve-hook.js';
 import { startMetricsServer, type MetricsServer } from './metrics/server.js';
 import { statusRoute } from './metrics/status-route.js';
 import type { Front } from './fronts/types.js';
+import { withTrustedProxies } from './fronts/proxy.js';
 
 /** One started listener, for the start line. */
 export interface ListenerUrl {
@@ -41,7 +42,8 @@ export async function startListeners(config: Config, log: ErrorLog, dispatcher: 
   if (listeners.length === 1) {
     // One listener: exactly what serve() did before there were several (its metered dispatcher answers statusPath).
     const [l] = listeners;
-    const front = await startFrontWithMetrics(l.server, log, dispatcher, (d) => startOne(l, d));
+    // Reverse-proxy mode outermost: the status page's statusAllow then checks the client, not the proxy.
+    const front = await startFrontWithMetrics(l.server, log, dispatcher, (d) => startOne(l, withTrustedProxies(d, l.server, log)));
     return { url: front.url, listeners: [{ section: l.section, url: front.url }], close: (graceMs) => front.close(graceMs) };
   }
 
@@ -60,7 +62,7 @@ export async function startListeners(config: Config, log: ErrorLog, dispatcher: 
       if (metered !== undefined && l.server.statusPath !== undefined) {
         d = statusRoute(metered, metered, { statusPath: l.server.statusPath, allow: l.server.statusAllow, log });
       }
-      started.push({ section: l.section, front: await startOne(l, d) });
+      started.push({ section: l.section, front: await startOne(l, withTrustedProxies(d, l.server, log)) });
     }
     if (metered !== undefined && main.metricsListen !== undefined) {
       metricsServer = await startMetricsServer(parseMetricsListen(main.metricsListen), metered);

@@ -96,6 +96,9 @@ describe('config: the option table', () => {
     metricsListen: ['127.0.0.1:9100', '127.0.0.1:9100'],
     interface: ['fetch', 'fetch'],
     middleware: ['helmet,compression', 'helmet, compression'],
+    trustedProxies: ['10.0.0.0/8, ::1 unix', '10.0.0.0/8,::1,unix'],
+    trustedProxyHeaders: ['X-Forwarded-For, forwarded', 'x-forwarded-for,forwarded'],
+    proxyProtocol: ['on', true],
   } as Record<OptionName, [string, unknown]>;
 
   // Options that are only valid together with another one.

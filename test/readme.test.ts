@@ -68,6 +68,16 @@ describe('README.md', () => {
     }
   });
 
+  it('the reverse-proxy configs are excerpts of the deploy files the integration tests run', () => {
+    const files: Record<string, string> = { apache: 'examples/deploy/apache/proxy-https.conf', nginx: 'examples/deploy/nginx/proxy-https.conf', haproxy: 'examples/deploy/haproxy/proxy-protocol.cfg' };
+    for (const [lang, file] of Object.entries(files)) {
+      const m = new RegExp('```' + lang + '\\n([\\s\\S]*?)```').exec(README);
+      expect(m, `a \`\`\`${lang} block`).to.not.equal(null);
+      const text = readFileSync(path.join(ROOT, file), 'utf8');
+      for (const line of m![1].split('\n').filter((l) => l.trim() !== '')) expect(text, `${file}: ${line}`).to.include(line);
+    }
+  });
+
   it('the config file example is examples/server.cfg as it is', () => {
     const m = /```ini\n(\[server\][\s\S]*?)```/.exec(README)!;
     const cfg = readFileSync(path.join(ROOT, 'examples/server.cfg'), 'utf8');

@@ -19,6 +19,7 @@ import { createScgiHandler, peerName, type ScgiConnectionOptions } from '../scgi
 import { listen, type ListenOptions } from '../listen.js';
 import { refuseConnection } from '../refuse.js';
 import { sniffProtocol, type Sniffed } from './sniff.js';
+import { proxyProtocolReader, type ProxyProtocolOptions } from '../proxy/accept.js';
 
 /** Settings of the auto front other than where it listens: shared and per protocol. */
 export interface AutoHandlerOptions {
@@ -37,7 +38,10 @@ export interface AutoHandlerOptions {
 }
 
 /** Options of the auto front: where to listen, the shared settings, and per-protocol settings. */
-export interface AutoServerOptions extends ListenOptions, AutoHandlerOptions {}
+export interface AutoServerOptions extends ListenOptions, AutoHandlerOptions {
+  /** Read a PROXY protocol header off every connection before the protocol is sniffed (adapters/proxy/accept.ts). */
+  proxyProtocol?: ProxyProtocolOptions;
+}
 
 /** Sniffs and serves connections accepted elsewhere (a worker process's own listener, or a forked child). */
 export interface AutoHandler {
@@ -201,7 +205,8 @@ export async function startAutoServer(dispatcher: Dispatcher, opts: AutoServerOp
   let closing: Promise<void> | null = null;
   // allowHalfOpen: SCGI and FastCGI peers may shut down their sending side and still wait for the response
   // (Node's HTTP server sets the same on its own sockets).
-  const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => handler.handleConnection(socket));
+  const serve = (socket: Socket): void => handler.handleConnection(socket);
+  const server = net.createServer({ allowHalfOpen: true, noDelay: true }, opts.proxyProtocol === undefined ? serve : proxyProtocolReader(opts.proxyProtocol, (s) => (serve(s), s.resume())));
   server.on('error', (err) => log.log('error', 'protocol=auto listener error', err));
   const { port, url } = await listen(server, opts, 8080);
 

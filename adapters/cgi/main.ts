@@ -58,6 +58,7 @@ export async function main(appPath: string, opts: { exit?: boolean } = {}): Prom
     }
   }
   if (app === null) writeAllSync(1, LOAD_ERROR);
-  else await runCgi(app, { log });
+  // Set by the web server's config (SetEnv, setenv.add-environment), never by a client (its headers are HTTP_*).
+  else await runCgi(app, { log, trustedProxies: process.env.TSGI_TRUSTED_PROXIES, trustedProxyHeaders: process.env.TSGI_TRUSTED_PROXY_HEADERS });
   if (opts.exit !== false) process.exit(0);
 }

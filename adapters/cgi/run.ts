@@ -10,6 +10,7 @@
 import { TsgiError } from '../../app-api/errors.js';
 import type { App, CgiVars } from '../../app-api/types.js';
 import { InlineDispatcher } from '../../gateway/core/dispatch.js';
+import { TrustedProxyDispatcher } from '../proxy/dispatcher.js';
 import { cgiFromGateway } from '../../gateway/core/environ.js';
 import { ErrorLog } from '../../gateway/core/log.js';
 import { cgiVarsFromEnv, checkPathEncoding } from './env.js';
@@ -33,6 +34,10 @@ export interface RunCgiOptions {
   extraVars?: readonly string[];
   /** The `[app]` config section, as tsgi.app_config. */
   appConfig?: Readonly<Record<string, string>>;
+  /** Reverse-proxy mode (adapters/proxy): peers whose forwarded headers are believed; the peer is REMOTE_ADDR. Default `127.0.0.1,::1`. */
+  trustedProxies?: string;
+  /** Forwarded headers a trusted peer may set. Default `x-forwarded-for,x-forwarded-proto`. */
+  trustedProxyHeaders?: string;
   /**
    * Take SIGTERM as "the client went away" while the request runs (default true): the web server sends it
    * when the client aborts (Apache, then SIGKILL 3 s later; lighttpd). The body stops, its close() runs,
@@ -112,7 +117,8 @@ async function serve(app: App, opts: RunCgiOptions, sink: FdSink, log: ErrorLog)
     return;
   }
   const body = requestBody(cgi, opts.stdinFd ?? 0);
-  const dispatcher = new InlineDispatcher(app, { log, runOnce: true, multiprocess: true, appConfig: opts.appConfig });
+  const inline = new InlineDispatcher(app, { log, runOnce: true, multiprocess: true, appConfig: opts.appConfig });
+  const dispatcher = new TrustedProxyDispatcher(inline, { trustedProxies: opts.trustedProxies, trustedProxyHeaders: opts.trustedProxyHeaders, log });
   try {
     await dispatcher.dispatch({ cgi, body, bodySync: body === null ? undefined : (n) => body.readSync(n) }, sink);
   } catch (err) {

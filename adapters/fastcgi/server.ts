@@ -13,6 +13,7 @@ import { listen } from '../listen.js';
 import type { Dispatcher } from '../../gateway/core/dispatch.js';
 import { ErrorLog } from '../../gateway/core/log.js';
 import { FcgiConnection, type ConnectionSettings } from './connection.js';
+import { proxyProtocolReader, type ProxyProtocolOptions } from '../proxy/accept.js';
 
 /** File descriptor of the listening socket a FastCGI web server hands its app (spec 2.2). */
 export const FCGI_LISTENSOCK_FILENO = 0;
@@ -47,6 +48,8 @@ export interface FastcgiServerOptions extends FastcgiOptions {
   fd?: number;
   /** Listen backlog. Default 511, as Node. */
   backlog?: number;
+  /** Read a PROXY protocol header off every connection first (adapters/proxy/accept.ts). */
+  proxyProtocol?: ProxyProtocolOptions;
 }
 
 /** Serves FastCGI connections accepted elsewhere. */
@@ -129,7 +132,8 @@ export async function startFastcgiServer(dispatcher: Dispatcher, opts: FastcgiSe
   const where = [opts.port !== undefined, opts.socketFile !== undefined, opts.fd !== undefined].filter(Boolean).length;
   if (where > 1) throw new TsgiError('TSGI_ERR_CONFIG', 'FastCGI: give one of port, socketFile or fd, not several');
   const handler = createFastcgiHandler(dispatcher, opts);
-  const server = net.createServer({ noDelay: true }, (socket) => handler.handleConnection(socket));
+  const serve = (socket: Socket): void => handler.handleConnection(socket);
+  const server = net.createServer({ noDelay: true }, opts.proxyProtocol === undefined ? serve : proxyProtocolReader(opts.proxyProtocol, (s) => (serve(s), s.resume())));
   server.maxConnections = opts.maxConnections ?? 1024;
 
   const hint =

@@ -21,6 +21,7 @@ import type { Dispatcher, RequestHead } from '../../gateway/core/dispatch.js';
 import { ErrorLog } from '../../gateway/core/log.js';
 import type { ResponseSink } from '../../gateway/core/sink.js';
 import { loadMiddleware } from './middleware-modules.js';
+import { acceptProxyProtocol, type ProxyProtocolOptions } from '../proxy/accept.js';
 import { ReverseDns } from './reverse-dns.js';
 import { Http1Sink, Http2Sink } from './sink.js';
 
@@ -63,6 +64,8 @@ export interface HttpServerOptions {
   middlewareModules?: readonly string[];
   /** Error log. */
   log?: ErrorLog;
+  /** Read a PROXY protocol header (v1/v2) off every connection first (adapters/proxy/accept.ts). */
+  proxyProtocol?: ProxyProtocolOptions;
   /**
    * false: build the server but do not listen. The caller feeds it connections itself, with
    * `fastify.server.emit('connection', socket)` (forking) or `fastify.server.listen({ fd })` on an inherited
@@ -141,6 +144,8 @@ export async function startHttpServer(dispatcher: Dispatcher, opts: HttpServerOp
       keepAliveTimeout,
       requestTimeout,
     });
+    // HTTP/2 sessions and TLS sockets pull the pushed-back bytes themselves; HTTP/1's parser needs a resume.
+    if (opts.proxyProtocol !== undefined) acceptProxyProtocol(server as unknown as net.Server, opts.proxyProtocol, !opts.http2 && !tls);
     return server;
   };
 

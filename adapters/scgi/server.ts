@@ -9,9 +9,13 @@ import { ErrorLog } from '../../gateway/core/log.js';
 import { createScgiHandler, type ScgiConnectionOptions } from './connection.js';
 import { stopAccepting } from '../connections/drain.js';
 import { listen, type ListenOptions } from '../listen.js';
+import { proxyProtocolReader, type ProxyProtocolOptions } from '../proxy/accept.js';
 
 /** Options of the SCGI server: where to listen plus the per-connection settings. */
-export interface ScgiServerOptions extends ListenOptions, ScgiConnectionOptions {}
+export interface ScgiServerOptions extends ListenOptions, ScgiConnectionOptions {
+  /** Read a PROXY protocol header off every connection first (adapters/proxy/accept.ts). */
+  proxyProtocol?: ProxyProtocolOptions;
+}
 
 /** A listening SCGI server. */
 export interface ScgiServer {
@@ -35,9 +39,8 @@ export async function startScgiServer(dispatcher: Dispatcher, opts: ScgiServerOp
   const connOpts: ScgiConnectionOptions = { ...opts, log };
   const handler = createScgiHandler(dispatcher, connOpts);
   // allowHalfOpen: a web server may shut down its sending side after the request and still read the response.
-  const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
-    handler.handleConnection(socket);
-  });
+  const serve = (socket: net.Socket): void => void handler.handleConnection(socket);
+  const server = net.createServer({ allowHalfOpen: true, noDelay: true }, opts.proxyProtocol === undefined ? serve : proxyProtocolReader(opts.proxyProtocol, (s) => (serve(s), s.resume())));
   server.on('error', (err) => log.log('error', 'SCGI listener error', err));
   const { port, url } = await listen(server, opts, DEFAULT_SCGI_PORT);
 

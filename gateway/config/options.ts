@@ -13,6 +13,9 @@
  * mode or protocol nobody has plugged in.
  */
 import { BadValue, integerIn, oneOf, parseBoolean, parseHost, parsePath, parseScriptName, seconds } from './values.js';
+import { DEFAULT_TRUSTED_PROXIES } from '../../adapters/proxy/trust.js';
+import { DEFAULT_TRUSTED_PROXY_HEADERS } from '../../adapters/proxy/headers.js';
+import { parseTrustedProxies, parseTrustedProxyHeaders } from './proxy-options.js';
 import { DEFAULT_STATUS_ALLOW, parseMetricsListenOption, parseStatusAllow, parseStatusPath } from '../metrics/options.js';
 
 /** The wire protocols a listening socket can speak. */
@@ -69,6 +72,9 @@ export interface ServerConfig {
   metricsListen: string | undefined;
   interface: AppInterface;
   middleware: string;
+  trustedProxies: string;
+  trustedProxyHeaders: string;
+  proxyProtocol: boolean;
 }
 
 /** An option name. */
@@ -206,6 +212,14 @@ export const OPTIONS: readonly AnyOptionDef[] = [
     doc: 'Client addresses and subnets (comma-separated, e.g. `127.0.0.1, 10.0.0.0/8`) that may read statusPath and metricsListen, checked against REMOTE_ADDR; others get 403. `*` allows everyone. The `[server]` value also guards metricsListen.' }),
   def({ name: 'metricsListen', scope: 'process', type: 'string', default: undefined, parse: parseMetricsListenOption, cli: '--metrics-listen', metavar: 'HOST:PORT',
     doc: 'Also serve the status page (`/`), `/?json` and Prometheus text (`/metrics`) on a separate listener: `HOST:PORT`, `PORT` (on 127.0.0.1) or `unix:/path`. Unset: off.' }),
+
+  // Behind a reverse proxy (adapters/proxy).
+  def({ name: 'trustedProxies', scope: 'listener', type: 'string', default: DEFAULT_TRUSTED_PROXIES, parse: parseTrustedProxies, cli: '--trusted-proxies', metavar: 'LIST',
+    doc: 'Peers whose forwarded headers (trustedProxyHeaders) and PROXY protocol header are believed: addresses and CIDRs, IPv4 or IPv6 (`127.0.0.1, 10.0.0.0/8, fd00::/8`), `loopback`, and `unix` for a peer on a unix socket. From a trusted peer REMOTE_ADDR becomes the client found by walking X-Forwarded-For / Forwarded from the right to the first address not in this list, the peer stays in environ[\'tsgi.proxy_addr\']; from any other peer every forwarded header is removed from the environ. On FastCGI, SCGI and CGI the peer is the REMOTE_ADDR the web server passes.' }),
+  def({ name: 'trustedProxyHeaders', scope: 'listener', type: 'string', default: DEFAULT_TRUSTED_PROXY_HEADERS, parse: parseTrustedProxyHeaders, cli: '--trusted-proxy-headers', metavar: 'LIST',
+    doc: 'Forwarded headers a trusted proxy may set: any of `x-forwarded-for` (REMOTE_ADDR), `x-forwarded-proto` (HTTPS, tsgi.url_scheme), `x-forwarded-host` (HTTP_HOST, SERVER_NAME, SERVER_PORT), `x-forwarded-port` (SERVER_PORT), `x-forwarded-prefix` (prepended to SCRIPT_NAME), `forwarded` (RFC 7239 for/proto/host). The default is the pair every usual proxy config sets; name only headers your proxy sets or overwrites, since a proxy passes the others on from the client unchanged (those are removed). Empty: believe none.' }),
+  def({ name: 'proxyProtocol', scope: 'listener', type: 'boolean', default: false, parse: parseBoolean, cli: '--proxy-protocol',
+    doc: 'Every connection starts with a PROXY protocol header, v1 or v2 (HAProxy `send-proxy` / `send-proxy-v2`): REMOTE_ADDR and REMOTE_PORT become the client it names. Accepted only from trustedProxies; a connection from another peer, or with a missing or malformed header (within headerTimeout), is closed with a log line. Works with every protocol; with `protocol = auto` the header is read before the protocol is sniffed.' }),
 ];
 
 /** Option by name (and by old name). */

@@ -12,6 +12,12 @@ export interface LogTarget {
 
 /** The gateway's error log. */
 export class ErrorLog implements ErrorStream {
+  /**
+   * Whether `debug` lines are written (TSGI_DEBUG=1 in the environment turns them on): they are per request
+   * (e.g. forged forwarded headers removed), too many for a production log.
+   */
+  debugEnabled = process.env.TSGI_DEBUG === '1';
+
   constructor(private readonly target: LogTarget = process.stderr, private readonly tag = 'tsgi') {}
 
   /** Write app text as is (tsgi.errors semantics: the app chooses its own line breaks). */
@@ -22,7 +28,8 @@ export class ErrorLog implements ErrorStream {
   flush(): void {}
 
   /** A gateway log line at a level, with the error's stack when one is given. */
-  log(level: 'error' | 'warn' | 'info', message: string, err?: unknown): void {
+  log(level: 'error' | 'warn' | 'info' | 'debug', message: string, err?: unknown): void {
+    if (level === 'debug' && !this.debugEnabled) return;
     let line = `[${new Date().toISOString()}] [${level}] [${this.tag}] ${message}`;
     if (err !== undefined) {
       const code = (err as { code?: unknown })?.code;

@@ -3,8 +3,9 @@ import { createAutoHandler, startAutoServer, type AutoHandlerOptions } from '../
 import type { ServerConfig } from '../config/options.js';
 import type { ErrorLog } from '../core/log.js';
 import { httpServerOptions } from './http.js';
+import { proxyProtocolOptions } from './proxy.js';
 import type { FrontModule } from './types.js';
-import { socketFront } from './worker-front.js';
+import { socketFront, withProxyProtocol } from './worker-front.js';
 
 /** The per-protocol settings of a listener (not where to listen). Durations in the config are seconds. */
 export function autoHandlerOptions(c: ServerConfig, log: ErrorLog): AutoHandlerOptions {
@@ -30,6 +31,7 @@ export const autoFront: FrontModule = {
       fd: c.socketFd,
       backlog: c.socketQueueSize,
       ...autoHandlerOptions(c, log),
+      proxyProtocol: proxyProtocolOptions(c, log),
     });
     return { url: c.socketFd !== undefined ? `fd://${c.socketFd}` : c.socketFile !== undefined ? `unix:${server.url}` : `auto://${server.url}`, close: (graceMs) => server.close(graceMs) };
   },
@@ -37,7 +39,7 @@ export const autoFront: FrontModule = {
     const handler = await createAutoHandler(dispatcher, autoHandlerOptions(c, log));
     return socketFront(
       {
-        handle: (socket) => handler.handleConnection(socket),
+        handle: withProxyProtocol(proxyProtocolOptions(c, log), (socket) => void handler.handleConnection(socket)),
         close: (graceMs) => handler.close(graceMs),
         get connections() {
           return handler.connections;

@@ -6,8 +6,9 @@
 import { createFastcgiHandler, FCGI_LISTENSOCK_FILENO, isInheritedListenSocket, startFastcgiServer, type FastcgiOptions } from '../../adapters/fastcgi/server.js';
 import type { ServerConfig } from '../config/options.js';
 import type { ErrorLog } from '../core/log.js';
+import { proxyProtocolOptions } from './proxy.js';
 import type { FrontModule } from './types.js';
-import { socketFront } from './worker-front.js';
+import { socketFront, withProxyProtocol } from './worker-front.js';
 
 /** The FastCGI settings of a listener (not where to listen). */
 export function fastcgiOptions(c: ServerConfig, log: ErrorLog): FastcgiOptions {
@@ -29,7 +30,7 @@ export const fastcgiFront: FrontModule = {
     const inherited = !fd0Taken && c.socketFile === undefined && c.socketFd === undefined && isInheritedListenSocket();
     if (inherited) fd0Taken = true;
     const where = inherited ? { fd: FCGI_LISTENSOCK_FILENO } : c.socketFd !== undefined ? { fd: c.socketFd } : c.socketFile !== undefined ? { socketFile: c.socketFile } : { host: c.socketHost, port: c.socketPort };
-    const server = await startFastcgiServer(dispatcher, { ...where, backlog: c.socketQueueSize, ...fastcgiOptions(c, log) });
+    const server = await startFastcgiServer(dispatcher, { ...where, backlog: c.socketQueueSize, ...fastcgiOptions(c, log), proxyProtocol: proxyProtocolOptions(c, log) });
     const url = inherited ? 'fd:0' : c.socketFd !== undefined ? `fd://${c.socketFd}` : c.socketFile !== undefined ? `unix:${c.socketFile}` : server.address;
     return { url, close: (graceMs) => server.close(graceMs) };
   },
@@ -39,7 +40,7 @@ export const fastcgiFront: FrontModule = {
     const handler = createFastcgiHandler(dispatcher, fastcgiOptions(c, log));
     return socketFront(
       {
-        handle: (socket) => handler.handleConnection(socket),
+        handle: withProxyProtocol(proxyProtocolOptions(c, log), (socket) => void handler.handleConnection(socket)),
         close: (graceMs) => handler.close(graceMs),
         get connections() {
           return handler.connections;

@@ -4,6 +4,7 @@
  */
 import { startHttpServer, type HttpServerOptions } from '../../adapters/http/server.js';
 import type { ServerConfig } from '../config/options.js';
+import { proxyProtocolOptions } from './proxy.js';
 import type { FrontModule } from './types.js';
 import { netServerFront } from './worker-front.js';
 
@@ -32,11 +33,11 @@ export function httpServerOptions(c: ServerConfig): HttpServerOptions {
 /** The HTTP front. */
 export const httpFront: FrontModule = {
   async start(dispatcher, c, log) {
-    const server = await startHttpServer(dispatcher, { ...httpServerOptions(c), log });
+    const server = await startHttpServer(dispatcher, { ...httpServerOptions(c), log, proxyProtocol: proxyProtocolOptions(c, log) });
     return { url: c.socketFd !== undefined ? `fd://${c.socketFd}` : c.socketFile !== undefined ? `unix:${server.url}` : server.url, close: (graceMs) => server.close(graceMs) };
   },
   async open(dispatcher, c, log) {
-    const server = await startHttpServer(dispatcher, { ...httpServerOptions(c), log, listen: false });
+    const server = await startHttpServer(dispatcher, { ...httpServerOptions(c), log, listen: false, proxyProtocol: proxyProtocolOptions(c, log) });
     return netServerFront(server);
   },
 };

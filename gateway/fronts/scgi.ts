@@ -3,8 +3,9 @@ import { createScgiHandler, type ScgiConnectionOptions } from '../../adapters/sc
 import { startScgiServer } from '../../adapters/scgi/server.js';
 import type { ServerConfig } from '../config/options.js';
 import type { ErrorLog } from '../core/log.js';
+import { proxyProtocolOptions } from './proxy.js';
 import type { FrontModule } from './types.js';
-import { socketFront } from './worker-front.js';
+import { socketFront, withProxyProtocol } from './worker-front.js';
 
 /** The SCGI settings of a listener (not where to listen). Durations in the config are seconds. */
 export function scgiConnectionOptions(c: ServerConfig, log: ErrorLog): ScgiConnectionOptions {
@@ -28,6 +29,7 @@ export const scgiFront: FrontModule = {
       fd: c.socketFd,
       backlog: c.socketQueueSize,
       ...scgiConnectionOptions(c, log),
+      proxyProtocol: proxyProtocolOptions(c, log),
     });
     return { url: c.socketFd !== undefined ? `fd://${c.socketFd}` : c.socketFile !== undefined ? `unix:${server.url}` : `scgi://${server.url}`, close: (graceMs) => server.close(graceMs) };
   },
@@ -36,7 +38,7 @@ export const scgiFront: FrontModule = {
     const handler = createScgiHandler(dispatcher, opts);
     return socketFront(
       {
-        handle: (socket) => void handler.handleConnection(socket),
+        handle: withProxyProtocol(proxyProtocolOptions(c, log), (socket) => void handler.handleConnection(socket)),
         close: (graceMs) => handler.close(graceMs),
         get connections() {
           return handler.connections;

@@ -10,6 +10,7 @@ import { stopAccepting } from '../../adapters/connections/drain.js';
 import type { HttpServer } from '../../adapters/http/server.js';
 import { listen } from '../../adapters/listen.js';
 import type { OpenFront } from './types.js';
+import { proxyProtocolReader, type ProxyProtocolOptions } from '../../adapters/proxy/accept.js';
 
 function listenOn(server: net.Server, fd: number, backlog?: number): Promise<void> {
   return listen(server, { fd, backlog }, 0).then(() => undefined);
@@ -68,4 +69,16 @@ export function socketFront(handler: ConnectionHandler, opts: { allowHalfOpen: b
       return handler.connections;
     },
   };
+}
+
+/**
+ * A socket front's handler with the PROXY protocol reader in front when `opts` is set. The socket is
+ * resumed once the header is read (the caller's resume after handle() came too early for the front's reader).
+ */
+export function withProxyProtocol(opts: ProxyProtocolOptions | undefined, handle: (socket: net.Socket) => void): (socket: net.Socket) => void {
+  if (opts === undefined) return handle;
+  return proxyProtocolReader(opts, (socket) => {
+    handle(socket);
+    socket.resume();
+  });
 }

@@ -19,6 +19,7 @@ import { openErrorLog } from '../open-error-log.js';
 import { applyFeatures, enabledFeatures } from '../features.js';
 import { getFront, type OpenFront } from '../fronts/registry.js';
 import { applyTools, installLogReopen } from '../tools/apply.js';
+import { withTrustedProxies } from '../fronts/proxy.js';
 import { isTsgiMessage, type RetireReason, type SupervisorMessage, type WorkerMessage } from './messages.js';
 import { planListeners, type WorkerPlan } from './plan.js';
 import { WorkerDispatcher } from './worker-dispatcher.js';
@@ -133,7 +134,7 @@ export async function runWorker(plan: WorkerPlan): Promise<void> {
     // listener whose settings cannot work (an unreadable TLS key) fails the start as in a single process,
     // and a worker never serves on one listener while it may still fail on another.
     const opened: OpenFront[] = [];
-    for (const [i, l] of listeners.entries()) opened.push(await (await getFront(l.server.protocol).load()).open(metrics?.dispatchers[i] ?? d, l.server, log));
+    for (const [i, l] of listeners.entries()) opened.push(await (await getFront(l.server.protocol).load()).open(withTrustedProxies(metrics?.dispatchers[i] ?? d, l.server, log), l.server, log));
     // Told to drain while booting (stop, reload): accept nothing; the drain runs once booted, below.
     // (A cast: TypeScript cannot see that drain() may have set `asked` meanwhile.)
     if (plan.mode === 'pool' && (asked as unknown) === null) {

@@ -43,4 +43,5 @@ export const DEBIAN_PACKAGE: Record<string, string> = {
   lighttpd: 'lighttpd',
   'cgi-fcgi': 'libfcgi-bin',
   'mod_fcgid': 'libapache2-mod-fcgid',
+  haproxy: 'haproxy',
 };

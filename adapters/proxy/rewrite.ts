@@ -1,0 +1,64 @@
+/**
+ * Apply a trusted proxy's view to the CGI variables, or strip what an untrusted peer sent. The scheme is
+ * written as HTTPS (on / absent) because gateway/environ.ts buildEnviron derives `tsgi.url_scheme` from
+ * HTTPS: the two cannot disagree.
+ */
+import type { CgiVars } from '../../app-api/types.js';
+import type { ForwardedView } from './forwarded.js';
+import { FORWARDED_CGI_VARS } from './headers.js';
+
+/** The environ key (a CGI-variable-level key, so it crosses to pool workers with them) of the socket peer. */
+export const PROXY_ADDR_KEY = 'tsgi.proxy_addr';
+
+/** Remove every forwarded-header variable present; returns the names removed (for the log line). */
+export function stripForwarded(cgi: CgiVars, keep?: ReadonlySet<string>): string[] {
+  const removed: string[] = [];
+  for (const name of FORWARDED_CGI_VARS) {
+    if (cgi[name] !== undefined && keep?.has(name) !== true) {
+      delete cgi[name];
+      removed.push(name);
+    }
+  }
+  return removed;
+}
+
+/** Split `host[:port]` / `[v6][:port]` into the name (lower case) and the port ('' when none). */
+function splitHost(host: string): [name: string, port: string] {
+  if (host.startsWith('[')) {
+    const end = host.indexOf(']');
+    return [host.slice(0, end + 1).toLowerCase(), host.slice(end + 2)];
+  }
+  const colon = host.lastIndexOf(':');
+  return colon === -1 ? [host.toLowerCase(), ''] : [host.slice(0, colon).toLowerCase(), host.slice(colon + 1)];
+}
+
+/** Rewrite `cgi` in place from a trusted proxy's view; `peer` is the socket peer the front saw. */
+export function applyForwarded(cgi: CgiVars, peer: string, view: ForwardedView): void {
+  cgi[PROXY_ADDR_KEY] = peer;
+  if (view.remoteAddr !== peer) {
+    cgi.REMOTE_ADDR = view.remoteAddr;
+    // The front's port and reverse-DNS name were the proxy's, not the client's.
+    if (view.remotePort !== undefined) cgi.REMOTE_PORT = view.remotePort;
+    else if (cgi.REMOTE_PORT !== undefined) delete cgi.REMOTE_PORT;
+    if (cgi.REMOTE_HOST !== undefined) delete cgi.REMOTE_HOST;
+  } else if (view.remotePort !== undefined) cgi.REMOTE_PORT = view.remotePort;
+
+  if (view.scheme === 'https') cgi.HTTPS = 'on';
+  else if (view.scheme === 'http' && cgi.HTTPS !== undefined) delete cgi.HTTPS;
+  const defaultPort = (cgi.HTTPS === 'on' || cgi.HTTPS === '1') ? '443' : '80';
+
+  if (view.host !== undefined) {
+    const [name, port] = splitHost(view.host);
+    cgi.HTTP_HOST = view.host;
+    cgi.SERVER_NAME = name;
+    cgi.SERVER_PORT = port !== '' ? port : (view.port ?? defaultPort);
+  } else if (view.port !== undefined) cgi.SERVER_PORT = view.port;
+  else if (view.scheme !== undefined) {
+    // The listener's own port means nothing to a client behind a proxy: take Host's port, or the scheme's.
+    const host = cgi.HTTP_HOST;
+    const port = host === undefined ? '' : splitHost(host)[1];
+    cgi.SERVER_PORT = port !== '' ? port : defaultPort;
+  }
+
+  if (view.prefix !== undefined && view.prefix !== '') cgi.SCRIPT_NAME = view.prefix + (cgi.SCRIPT_NAME ?? '');
+}
