@@ -16,7 +16,7 @@
  * Everything stays on loopback; every process it starts is stopped at the end.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -152,6 +152,46 @@ function runWrk(target: string, seconds: number): Promise<WrkReport> {
   });
 }
 
+/**
+ * A process that serves nothing and only measures how late its 50 ms timer fires: if it also sees
+ * multi-second gaps, the machine (CPU contention) stalled everyone, not tsgi. It prints its figures on
+ * SIGTERM.
+ */
+const PROBE = `
+let last = performance.now(), worst = 0, over500 = 0, over2000 = 0;
+setInterval(() => {
+  const now = performance.now(), late = now - last - 50;
+  last = now;
+  if (late > worst) worst = late;
+  if (late > 500) over500++;
+  if (late > 2000) over2000++;
+}, 50);
+process.on('SIGTERM', () => { process.stdout.write(JSON.stringify({ worst, over500, over2000 })); process.exit(0); });
+`;
+
+function startProbe(): { stop(): Promise<{ worst: number; over500: number; over2000: number }> } {
+  const proc = spawn(benchNode, ['-e', PROBE], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise((r) => proc.once('exit', r));
+  return {
+    async stop() {
+      proc.kill('SIGTERM');
+      await exited;
+      return JSON.parse(out || '{"worst":NaN,"over500":0,"over2000":0}');
+    },
+  };
+}
+
+/** Microseconds some task waited for a CPU (Linux PSI, /proc/pressure/cpu), if the kernel has it. */
+function cpuPressureUs(): number | undefined {
+  try {
+    return Number(/some .*total=(\d+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'))?.[1]);
+  } catch {
+    return undefined;
+  }
+}
+
 function table(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')).join('\n');
@@ -192,11 +232,18 @@ try {
   console.log(`load before: ${(await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' ')} (${(await import('node:os')).cpus().length} CPUs)`);
   if (WARMUP > 0) await Promise.all(backends.map((b) => runWrk(b.target!, WARMUP)));
   const warm = backends.map((b) => footprint(b.proc.pid!));
+  const probe = startProbe();
+  const psi0 = cpuPressureUs();
   const reports = await Promise.all(backends.map((b) => runWrk(b.target!, SECONDS)));
+  const psi1 = cpuPressureUs();
+  const probed = await probe.stop();
   const end = backends.map((b) => footprint(b.proc.pid!));
+  const pressure = psi0 === undefined || psi1 === undefined ? 'unknown' : `${((psi1 - psi0) / 1e4 / SECONDS).toFixed(0)}%`;
+  console.log(`idle probe (a process serving nothing): worst timer lateness ${probed.worst.toFixed(0)} ms, ${probed.over500} times > 500 ms, ${probed.over2000} times > 2 s`);
+  console.log(`CPU pressure (share of the time some task waited for a CPU, /proc/pressure/cpu): ${pressure}`);
   console.log(`load after: ${(await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
 
-  const rows: string[][] = [['front', 'requests', 'req/s', 'timeouts', 'read err', 'conn err', 'write err', 'non-2xx', 'p99 ms', 'max ms', 'RSS MiB warm/end', 'fds warm/end']];
+  const rows: string[][] = [['front', 'requests', 'req/s', `>${TIMEOUT} s (timeouts)`, 'read err', 'conn err', 'write err', 'non-2xx', 'p99 ms', 'max ms', 'RSS MiB warm/end', 'fds warm/end']];
   backends.forEach((b, i) => {
     const r = reports[i];
     rows.push([
@@ -209,7 +256,8 @@ try {
       String(r.write),
       String(r.non2xx),
       r.p99Ms.toFixed(1),
-      r.maxMs.toFixed(1),
+      // wrk keeps no latency above its --timeout: a timed-out request is only counted.
+      r.timeout > 0 ? `>${TIMEOUT * 1000}` : r.maxMs.toFixed(1),
       `${warm[i].rssMiB.toFixed(1)}/${end[i].rssMiB.toFixed(1)}`,
       `${warm[i].fds}/${end[i].fds}`,
     ]);

@@ -93,7 +93,7 @@ describe('FastCGI front: child processes', () => {
     // What the child holds at the moment the upload stalls. Measured there, not as the peak of the whole
     // run: once the app reads, the child hashes 100 MB of socket reads, and how much of that garbage Node
     // leaves resident before it is reused differs by version (a plain net server hashing 100 MB peaks at
-    // +35 MB on Node 20 and +70 MB on Node 24; see RELIABILITY.md), which says nothing about buffering.
+    // +39 MB on Node 20 and +75 MB on Node 24; see RELIABILITY.md), which says nothing about buffering.
     let stall: { sent: number; rss: number } | null = null;
     let released = false;
     const release = async (): Promise<void> => {
