@@ -5,11 +5,12 @@
  * and the server's RSS and open fds (its processes summed, from /proc) after warm-up and at the end.
  *
  * Fronts: HTTP single, threadPool=2 and processPool=2 (the tsgi command, straight from wrk); FastCGI and
- * SCGI (the tsgi command, single) behind one real nginx. Each driven by its own `wrk -t1 -c8 --timeout 2s`.
+ * SCGI (the tsgi command, single) behind one real nginx; and a control that is not tsgi (raw node:http
+ * answering hello), so stalls it shares are the machine's. Each driven by its own `wrk -t1 -c8 --timeout 2s`.
  *
  *     npm run soak                                   # 60 s after a 5 s warm-up
  *     SOAK_SECONDS=600 npm run soak                  # longer
- *     SOAK_FRONTS=http-single,fastcgi npm run soak   # some fronts only
+ *     SOAK_FRONTS=http-single,fastcgi npm run soak   # some fronts only (keys: first column of the report)
  *     SOAK_CONNECTIONS=8 SOAK_TIMEOUT=2              # per wrk (defaults)
  *     TSGI_BENCH_NODE=/path/to/node npm run soak     # servers under another Node binary
  *
@@ -22,7 +23,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/integration/harness/ports.js';
 import { REPO_ROOT } from '../test/integration/harness/template.js';
-import { rssOf } from '../test/support/child.js';
+import { rssOf, startChild } from '../test/support/child.js';
 import { haveWrk } from './measure.js';
 import { childPids, startNginx, type BenchNginx } from './nginx.js';
 import { benchNode, benchNodeDescription } from './node-binary.js';
@@ -30,6 +31,7 @@ import { benchNode, benchNodeDescription } from './node-binary.js';
 const CLI = fileURLToPath(new URL('../gateway/cli.js', import.meta.url));
 const APP = fileURLToPath(new URL('../examples/echo-environ/app.js', import.meta.url));
 const LUA = path.join(REPO_ROOT, 'bench', 'soak-wrk.lua');
+const CONTROL = fileURLToPath(new URL('./servers/node-http-raw.js', import.meta.url));
 const SECONDS = Number(process.env.SOAK_SECONDS ?? '60');
 const WARMUP = Number(process.env.SOAK_WARMUP ?? '5');
 const CONNECTIONS = Number(process.env.SOAK_CONNECTIONS ?? '8');
@@ -38,7 +40,8 @@ const START_LINE = /serving .* on [a-z]+:\/\/([^\s]+?:\d+)/;
 
 interface FrontSpec {
   key: string;
-  protocol: 'http' | 'fastcgi' | 'scgi';
+  /** 'control': raw node:http (bench/servers/node-http-raw.js), not tsgi: its stalls are the machine's. */
+  protocol: 'http' | 'fastcgi' | 'scgi' | 'control';
   server: Record<string, string | number>;
 }
 const FRONTS: FrontSpec[] = [
@@ -47,6 +50,7 @@ const FRONTS: FrontSpec[] = [
   { key: 'http-processPool=2', protocol: 'http', server: { processPool: 2 } },
   { key: 'fastcgi', protocol: 'fastcgi', server: {} },
   { key: 'scgi', protocol: 'scgi', server: {} },
+  { key: 'control-node-http-raw', protocol: 'control', server: {} },
 ];
 
 /** The tsgi command serving echo-environ. */
@@ -61,6 +65,10 @@ interface Backend {
 }
 
 async function startBackend(spec: FrontSpec, dir: string): Promise<Backend> {
+  if (spec.protocol === 'control') {
+    const child = await startChild<{ url: string }>(CONTROL, [], 30_000, [], benchNode);
+    return { spec, proc: child.proc, address: new URL(child.ready.url).host, stderr: '' };
+  }
   const cfg = path.join(dir, `${spec.key}.cfg`);
   const lines = ['[server]', 'socketPort = 0', `protocol = ${spec.protocol}`, ...Object.entries(spec.server).map(([k, v]) => `${k} = ${v}`)];
   writeFileSync(cfg, lines.join('\n') + '\n');
@@ -209,7 +217,7 @@ let nginx: BenchNginx | undefined;
 let failed = false;
 try {
   for (const spec of fronts) backends.push(await startBackend(spec, dir));
-  const behind = backends.filter((b) => b.spec.protocol !== 'http');
+  const behind = backends.filter((b) => b.spec.protocol === 'fastcgi' || b.spec.protocol === 'scgi');
   if (behind.length > 0) {
     const vars: Record<string, string | number> = {};
     const ports: number[] = [];
