@@ -29,6 +29,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startChild, type Child } from '../test/support/child.js';
+import { benchNode } from './node-binary.js';
 import { freePort } from '../test/integration/harness/ports.js';
 import { REPO_ROOT } from '../test/integration/harness/template.js';
 import { cpuSecondsOf, haveWrk, measure, type BenchResult, type BenchServer } from './measure.js';
@@ -108,7 +109,7 @@ async function benchGateways(): Promise<void> {
       const b = backends.find((x) => x.vars === prefix);
       let upstream = `127.0.0.1:${await freePort()}`;
       if (b !== undefined) {
-        const child = await startChild<{ url: string }>(b.script, [], 30_000, b.nodeArgs ?? []);
+        const child = await startChild<{ url: string }>(b.script, [], 30_000, b.nodeArgs ?? [], benchNode);
         children.push(child);
         pidOf.set(b, child.proc.pid);
         upstream = new URL(child.ready.url).host;

@@ -9,6 +9,7 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { startChild } from '../test/support/child.js';
+import { benchNode, benchNodeDescription } from './node-binary.js';
 
 /** A server under load: `start()` brings it up and says where to send requests. */
 export interface BenchServer {
@@ -140,6 +141,7 @@ export async function measure(servers: BenchServer[], opts: MeasureOptions = {})
       const url = s.url.replace(/\/$/, '') + (opts.path ?? '/');
       started.push({ server, url, pid: s.pid, headers: s.headers, stop: s.stop, runs: [] });
     }
+    progress(`servers on Node ${benchNodeDescription()}`);
     progress(`load: ${tool}, ${connections} connections${tool === 'wrk' ? `, ${threads} thread(s)` : ''}, ${duration} s x ${rounds} rounds, ${warmup} s warm-up`);
     for (const s of started) if (warmup > 0) await load(s.url, warmup, s.headers);
     for (let round = 1; round <= rounds; round++) {
@@ -173,7 +175,7 @@ export function childServer(name: string, script: string, args: string[] = [], n
   return {
     name,
     async start() {
-      const child = await startChild<{ url: string }>(script, args, 30_000, nodeArgs);
+      const child = await startChild<{ url: string }>(script, args, 30_000, nodeArgs, benchNode);
       return { url: child.ready.url, stop: () => child.stop(), pid: child.proc.pid };
     },
   };

@@ -2,7 +2,8 @@
  * `npm run bench`: hello world on the built-in server (inline) against raw fastify and raw node:http,
  * each in its own process, measured in the same run (interleaved rounds, median). The target: tsgi inline
  * >= 0.9x raw fastify. Longer runs: BENCH_DURATION=10 BENCH_ROUNDS=5 npm run bench. Profile one server:
- * BENCH_PROFILE=dir writes a --cpu-prof of the tsgi server there.
+ * BENCH_PROFILE=dir writes a --cpu-prof of the tsgi server there. Servers under another Node binary:
+ * TSGI_BENCH_NODE=/path/to/node npm run bench (bench/node-binary.ts; also for modes.js and gateways.js).
  */
 import { fileURLToPath } from 'node:url';
 import { childServer, formatResults, measure } from './measure.js';

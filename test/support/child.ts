@@ -11,9 +11,12 @@ export interface Child<T> {
   stop(graceMs?: number): Promise<void>;
 }
 
-/** Spawn `node script args...` and wait (at most `timeoutMs`) for its first stdout line, parsed as JSON. */
-export function startChild<T>(script: string, args: string[] = [], timeoutMs = 20_000, nodeArgs: string[] = []): Promise<Child<T>> {
-  const proc = spawn(process.execPath, [...nodeArgs, script, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+/**
+ * Spawn `node script args...` and wait (at most `timeoutMs`) for its first stdout line, parsed as JSON.
+ * `node` is this process's binary unless `execPath` names another (benchmarks on another Node line).
+ */
+export function startChild<T>(script: string, args: string[] = [], timeoutMs = 20_000, nodeArgs: string[] = [], execPath = process.execPath): Promise<Child<T>> {
+  const proc = spawn(execPath, [...nodeArgs, script, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   const stop = async (graceMs = 5000): Promise<void> => {
     if (proc.exitCode !== null || proc.signalCode !== null) return;
