@@ -16,13 +16,14 @@ import { manageHttpConnections } from '../connections/http.js';
 import type { ConnectionManager } from '../connections/manager.js';
 import { listen } from '../listen.js';
 import { refuseRequest } from '../refuse.js';
-import { cgiFromHttp, type HttpRequestHead } from '../../gateway/core/environ.js';
+import { cgiFromHttp } from '../../gateway/core/environ.js';
 import type { Dispatcher, RequestHead } from '../../gateway/core/dispatch.js';
 import { ErrorLog } from '../../gateway/core/log.js';
 import type { ResponseSink } from '../../gateway/core/sink.js';
 import { loadMiddleware } from './middleware-modules.js';
 import { acceptProxyProtocol, type ProxyProtocolOptions } from '../proxy/accept.js';
 import { ReverseDns } from './reverse-dns.js';
+import { headFromNode, nodeHasBody } from './request-head.js';
 import { Http1Sink, Http2Sink } from './sink.js';
 
 /** A connect-style middleware: `(req, res, next)`, run by @fastify/middie before the app. */
@@ -93,12 +94,6 @@ function readPem(file: string, option: string): Buffer {
   } catch (err) {
     throw new TsgiError('TSGI_ERR_CONFIG', `${option}: cannot read ${file} (${(err as Error).message}); give the path of a PEM file`, { cause: err });
   }
-}
-
-function hasBody(req: IncomingMessage | Http2ServerRequest): boolean {
-  if (req.httpVersionMajor === 2) return !(req as Http2ServerRequest).stream.endAfterHeaders;
-  const h = req.headers;
-  return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
 }
 
 /** Create and start the built-in server for a dispatcher. */
@@ -172,18 +167,7 @@ export async function startHttpServer(dispatcher: Dispatcher, opts: HttpServerOp
 
   // One function serves a request, whichever way it arrives.
   const serveRequest = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void | Promise<void> => {
-    const socket = req.socket;
-    const head: HttpRequestHead = {
-      method: req.method ?? 'GET',
-      url: req.url ?? '/',
-      httpVersion: req.httpVersion,
-      rawHeaders: req.rawHeaders,
-      remoteAddress: socket.remoteAddress,
-      remotePort: socket.remotePort,
-      localAddress: socket.localAddress,
-      localPort: socket.localPort,
-      scheme,
-    };
+    const head = headFromNode(req, undefined, scheme);
     const sink: ResponseSink = req.httpVersionMajor === 2 ? new Http2Sink(res as Http2ServerResponse) : new Http1Sink(res as ServerResponse);
     let cgi;
     try {
@@ -200,7 +184,7 @@ export async function startHttpServer(dispatcher: Dispatcher, opts: HttpServerOp
         cgi.SERVER_NAME = authority.replace(/:\d+$/, '');
       }
     }
-    const rh: RequestHead = { cgi, body: hasBody(req) ? (req as AsyncIterable<Buffer>) : null };
+    const rh: RequestHead = { cgi, body: nodeHasBody(req) ? (req as AsyncIterable<Buffer>) : null };
     if (rdns !== null && head.remoteAddress) {
       return rdns.lookup(head.remoteAddress).then((name) => {
         if (name !== undefined) cgi.REMOTE_HOST = name;

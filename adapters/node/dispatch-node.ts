@@ -10,7 +10,7 @@ import type { Dispatcher } from '../../gateway/core/dispatch.js';
 import type { ErrorLog } from '../../gateway/core/log.js';
 import type { ResponseSink } from '../../gateway/core/sink.js';
 import { Http1Sink, Http2Sink } from '../http/sink.js';
-import { headFromNode, nodeHasBody } from './request-head.js';
+import { headFromNode, nodeHasBody } from '../http/request-head.js';
 
 /** Serve `req` with the dispatcher's app mounted at `scriptName` (a decoded path, '' for the root). */
 export function dispatchNode(

@@ -5,7 +5,8 @@ import type { ErrorLog } from '../core/log.js';
 import { httpServerOptions } from './http.js';
 import { proxyProtocolOptions } from './proxy.js';
 import type { FrontModule } from './types.js';
-import { socketFront, withProxyProtocol } from './worker-front.js';
+import { handlerFront } from './worker-front.js';
+import { frontUrl, listenOptionsOf } from './where.js';
 
 /** The per-protocol settings of a listener (not where to listen). Durations in the config are seconds. */
 export function autoHandlerOptions(c: ServerConfig, log: ErrorLog): AutoHandlerOptions {
@@ -25,28 +26,14 @@ export function autoHandlerOptions(c: ServerConfig, log: ErrorLog): AutoHandlerO
 export const autoFront: FrontModule = {
   async start(dispatcher, c, log) {
     const server = await startAutoServer(dispatcher, {
-      host: c.socketHost,
-      port: c.socketPort,
-      socketFile: c.socketFile,
-      fd: c.socketFd,
-      backlog: c.socketQueueSize,
+      ...listenOptionsOf(c),
       ...autoHandlerOptions(c, log),
       proxyProtocol: proxyProtocolOptions(c, log),
     });
-    return { url: c.socketFd !== undefined ? `fd://${c.socketFd}` : c.socketFile !== undefined ? `unix:${server.url}` : `auto://${server.url}`, close: (graceMs) => server.close(graceMs) };
+    return { url: frontUrl(c, 'auto', server.url), close: (graceMs) => server.close(graceMs) };
   },
   async open(dispatcher, c, log) {
-    const handler = await createAutoHandler(dispatcher, autoHandlerOptions(c, log));
-    return socketFront(
-      {
-        handle: withProxyProtocol(proxyProtocolOptions(c, log), (socket) => void handler.handleConnection(socket)),
-        close: (graceMs) => handler.close(graceMs),
-        get connections() {
-          return handler.connections;
-        },
-      },
-      // SCGI and FastCGI peers may shut down their sending side (as startAutoServer's listener allows).
-      { allowHalfOpen: true },
-    );
+    // SCGI and FastCGI peers may shut down their sending side (as startAutoServer's listener allows).
+    return handlerFront(await createAutoHandler(dispatcher, autoHandlerOptions(c, log)), proxyProtocolOptions(c, log), { allowHalfOpen: true });
   },
 };

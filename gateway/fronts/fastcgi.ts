@@ -8,7 +8,7 @@ import type { ServerConfig } from '../config/options.js';
 import type { ErrorLog } from '../core/log.js';
 import { proxyProtocolOptions } from './proxy.js';
 import type { FrontModule } from './types.js';
-import { socketFront, withProxyProtocol } from './worker-front.js';
+import { handlerFront } from './worker-front.js';
 
 /** The FastCGI settings of a listener (not where to listen). */
 export function fastcgiOptions(c: ServerConfig, log: ErrorLog): FastcgiOptions {
@@ -37,17 +37,7 @@ export const fastcgiFront: FrontModule = {
   // Under forking, a child gets one connection and serves every request the web server sends on it
   // (FCGI_KEEP_CONN): the child lives as long as that connection.
   async open(dispatcher, c, log) {
-    const handler = createFastcgiHandler(dispatcher, fastcgiOptions(c, log));
-    return socketFront(
-      {
-        handle: withProxyProtocol(proxyProtocolOptions(c, log), (socket) => void handler.handleConnection(socket)),
-        close: (graceMs) => handler.close(graceMs),
-        get connections() {
-          return handler.connections;
-        },
-      },
-      // FastCGI ends a request with records, never with a half-close.
-      { allowHalfOpen: false },
-    );
+    // FastCGI ends a request with records, never with a half-close.
+    return handlerFront(createFastcgiHandler(dispatcher, fastcgiOptions(c, log)), proxyProtocolOptions(c, log), { allowHalfOpen: false });
   },
 };

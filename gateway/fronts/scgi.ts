@@ -5,7 +5,8 @@ import type { ServerConfig } from '../config/options.js';
 import type { ErrorLog } from '../core/log.js';
 import { proxyProtocolOptions } from './proxy.js';
 import type { FrontModule } from './types.js';
-import { socketFront, withProxyProtocol } from './worker-front.js';
+import { handlerFront } from './worker-front.js';
+import { frontUrl, listenOptionsOf } from './where.js';
 
 /** The SCGI settings of a listener (not where to listen). Durations in the config are seconds. */
 export function scgiConnectionOptions(c: ServerConfig, log: ErrorLog): ScgiConnectionOptions {
@@ -23,29 +24,14 @@ export function scgiConnectionOptions(c: ServerConfig, log: ErrorLog): ScgiConne
 export const scgiFront: FrontModule = {
   async start(dispatcher, c, log) {
     const server = await startScgiServer(dispatcher, {
-      host: c.socketHost,
-      port: c.socketPort,
-      socketFile: c.socketFile,
-      fd: c.socketFd,
-      backlog: c.socketQueueSize,
+      ...listenOptionsOf(c),
       ...scgiConnectionOptions(c, log),
       proxyProtocol: proxyProtocolOptions(c, log),
     });
-    return { url: c.socketFd !== undefined ? `fd://${c.socketFd}` : c.socketFile !== undefined ? `unix:${server.url}` : `scgi://${server.url}`, close: (graceMs) => server.close(graceMs) };
+    return { url: frontUrl(c, 'scgi', server.url), close: (graceMs) => server.close(graceMs) };
   },
   async open(dispatcher, c, log) {
-    const opts = scgiConnectionOptions(c, log);
-    const handler = createScgiHandler(dispatcher, opts);
-    return socketFront(
-      {
-        handle: withProxyProtocol(proxyProtocolOptions(c, log), (socket) => void handler.handleConnection(socket)),
-        close: (graceMs) => handler.close(graceMs),
-        get connections() {
-          return handler.connections;
-        },
-      },
-      // A web server may shut down its sending side after the request and still read the response.
-      { allowHalfOpen: true },
-    );
+    // A web server may shut down its sending side after the request and still read the response.
+    return handlerFront(createScgiHandler(dispatcher, scgiConnectionOptions(c, log)), proxyProtocolOptions(c, log), { allowHalfOpen: true });
   },
 };

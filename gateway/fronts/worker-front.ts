@@ -82,3 +82,24 @@ export function withProxyProtocol(opts: ProxyProtocolOptions | undefined, handle
     socket.resume();
   });
 }
+
+/** An adapter's connection handler, as createFastcgiHandler, createScgiHandler and createAutoHandler return it. */
+export interface AdapterHandler {
+  handleConnection(socket: net.Socket): unknown;
+  close(graceMs: number): Promise<void>;
+  readonly connections: number;
+}
+
+/** Open a socket front around an adapter's handler, with the listener's PROXY protocol reader in front. */
+export function handlerFront(handler: AdapterHandler, proxy: ProxyProtocolOptions | undefined, opts: { allowHalfOpen: boolean }): OpenFront {
+  return socketFront(
+    {
+      handle: withProxyProtocol(proxy, (socket) => void handler.handleConnection(socket)),
+      close: (graceMs) => handler.close(graceMs),
+      get connections() {
+        return handler.connections;
+      },
+    },
+    opts,
+  );
+}

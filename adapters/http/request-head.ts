@@ -1,15 +1,14 @@
 /**
  * The HttpRequestHead of a request that a Node server (node:http, express, connect, fastify) already parsed,
- * for the core's cgiFromHttp. Used by toNode and the fastify plugin; the built-in server's route does the same
- * inline (adapters/http/server.ts).
+ * for the core's cgiFromHttp: the built-in server's handler, toNode and the fastify plugin.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import type { HttpRequestHead } from '../../gateway/core/environ.js';
 
-/** The head of `req`; `url` overrides req.url (a mounted app's full path). */
-export function headFromNode(req: IncomingMessage | Http2ServerRequest, url?: string): HttpRequestHead {
+/** The head of `req`; `url` overrides req.url (a mounted app's full path); `scheme` when the caller knows it. */
+export function headFromNode(req: IncomingMessage | Http2ServerRequest, url?: string, scheme?: 'http' | 'https'): HttpRequestHead {
   const socket = req.socket;
   return {
     method: req.method ?? 'GET',
@@ -20,7 +19,7 @@ export function headFromNode(req: IncomingMessage | Http2ServerRequest, url?: st
     remotePort: socket.remotePort,
     localAddress: socket.localAddress,
     localPort: socket.localPort,
-    scheme: (socket as TLSSocket).encrypted === true ? 'https' : 'http',
+    scheme: scheme ?? ((socket as TLSSocket).encrypted === true ? 'https' : 'http'),
   };
 }
 
