@@ -96,7 +96,7 @@ describe('tools config: [/path] sections and log.* keys', () => {
   it('examples/tools/server.cfg loads: every tool of the registry it names is on under [/]', () => {
     const c = loadConfig(path.join(ROOT, 'examples/tools/server.cfg'));
     const root = c.tools!.paths.find((p) => p.path === '/')!;
-    expect(root.tools.map((t) => t.name)).to.deep.equal(['timing', 'sessions', 'caching']);
+    expect(root.tools.map((t) => t.name)).to.deep.equal(['timing', 'sessions', 'caching', 'gzip']);
     expect(c.tools!.log.accessFile).to.equal(path.join(ROOT, 'examples/tools/access.log'));
   });
 

@@ -18,7 +18,9 @@ import { displayPath } from '../config/source.js';
 import { nearest } from '../config/suggest.js';
 
 export type { RawToolKey, PathTool, PathTools, LogSettings, ToolsConfig } from './types.js';
-import type { RawToolKey, PathTool, PathTools, LogSettings, ToolsConfig } from './types.js';
+import { pathCovers, type RawToolKey, type PathTool, type PathTools, type LogSettings, type ToolsConfig } from './types.js';
+
+export { pathCovers };
 
 /** `log.*` keys: name -> type. */
 export const LOG_KEYS = {
@@ -38,10 +40,6 @@ function normalize(p: string): string {
   return t === '' ? '/' : t;
 }
 
-/** True when `prefix` covers `p` by whole segments. */
-export function pathCovers(prefix: string, p: string): boolean {
-  return prefix === '/' || p === prefix || p.startsWith(prefix + '/');
-}
 
 function parseValue(spec: Pick<ToolOptionSpec, 'type' | 'choices'>, raw: string, baseDir: string): unknown {
   const t = raw.trim();

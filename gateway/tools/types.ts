@@ -45,3 +45,8 @@ export interface ToolsConfig {
   paths: PathTools[];
   log: LogSettings;
 }
+
+/** True when `prefix` covers `p` by whole segments (`/static` covers `/static/x`, not `/staticx`). */
+export function pathCovers(prefix: string, p: string): boolean {
+  return prefix === '/' || p === prefix || p.startsWith(prefix + '/');
+}
