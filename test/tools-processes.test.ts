@@ -56,6 +56,8 @@ describe('tools across processes (CLI)', function () {
       sent++;
       const pid = JSON.parse(r.body.toString()).pid as number;
       if (lines(access).some((l) => l.includes(`after=${i} `))) seenNew.add(pid);
+      // The primary forwards the signal: give the workers time to get it (bounded: 200 x 25 ms).
+      else await new Promise((r) => setTimeout(r, 25));
     }
     expect(seenNew.size, 'every worker writes to the new access.log').to.equal(pids.size);
     const rotated = lines(`${access}.1`);
