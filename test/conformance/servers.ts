@@ -16,7 +16,7 @@ import { startScgiServer } from '../../adapters/scgi/index.js';
 import { InlineDispatcher } from '../../gateway/core/dispatch.js';
 import { Daemon, removeDir, tempDir } from '../integration/harness/daemon.js';
 import { freePort } from '../integration/harness/ports.js';
-import { TailLog } from '../integration/harness/backends.js';
+import { startCliDaemon, TailLog } from '../integration/harness/backends.js';
 import { conformanceApp } from './apps.js';
 
 /** Where every server of the matrix mounts the app (the root mount runs in http-conformance.test.ts). */
@@ -58,24 +58,7 @@ const APP_MODULE = join(HERE, 'apps.js');
  * (HTTP/1.1, h2c, FastCGI, SCGI). Resolves once the port answers.
  */
 export async function startCliServer(modeLines: string[]): Promise<MatrixServer> {
-  const dir = tempDir('conformance');
   const port = await freePort();
-  const cfg = join(dir, 'tsgi.cfg');
   const lines = ['[server]', 'protocol = auto', 'http2 = true', 'socketHost = 127.0.0.1', `socketPort = ${port}`, `scriptName = ${MOUNT}`, 'gracefulTimeout = 2', ...modeLines];
-  writeFileSync(cfg, lines.join('\n') + '\n');
-  let daemon: Daemon;
-  try {
-    daemon = await Daemon.start({ name: `tsgi auto (${modeLines.join(', ')})`, command: process.execPath, args: [CLI, APP_MODULE, '-C', cfg], ports: [port] });
-  } catch (err) {
-    removeDir(dir);
-    throw err;
-  }
-  return {
-    port,
-    log: () => daemon.diagnostics(),
-    async close() {
-      await daemon.stop();
-      removeDir(dir);
-    },
-  };
+  return startCliDaemon(`tsgi auto (${modeLines.join(', ')})`, APP_MODULE, lines.join('\n') + '\n', port);
 }

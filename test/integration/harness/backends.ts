@@ -85,13 +85,23 @@ export function cliServes(protocol: 'http' | 'fastcgi' | 'scgi'): boolean {
  * -C generated.cfg`, with `protocol`, a free loopback port and (optionally) scriptName in the config file.
  */
 export async function startCliBackend(protocol: 'http' | 'fastcgi' | 'scgi', scriptName?: string): Promise<Backend> {
-  const dir = tempDir('cli');
   const port = await freePort();
+  const cfg = `[server]\nprotocol = ${protocol}\nsocketHost = 127.0.0.1\nsocketPort = ${port}\n${scriptName === undefined ? '' : `scriptName = ${scriptName}\n`}gracefulTimeout = 2\n`;
+  return startCliDaemon(`tsgi ${protocol} (CLI)`, APP_MODULE, cfg, port);
+}
+
+/**
+ * `node dist/gateway/cli.js APP -C tsgi.cfg` with `cfgText` written to a temporary folder, started once
+ * something listens on `port`; close() stops it and removes the folder. Shared by the integration
+ * backends and the conformance matrix.
+ */
+export async function startCliDaemon(name: string, appModule: string, cfgText: string, port: number): Promise<Backend> {
+  const dir = tempDir('cli');
   const cfg = join(dir, 'tsgi.cfg');
-  writeFileSync(cfg, `[server]\nprotocol = ${protocol}\nsocketHost = 127.0.0.1\nsocketPort = ${port}\n${scriptName === undefined ? '' : `scriptName = ${scriptName}\n`}gracefulTimeout = 2\n`);
+  writeFileSync(cfg, cfgText);
   let daemon: Daemon;
   try {
-    daemon = await Daemon.start({ name: `tsgi ${protocol} (CLI)`, command: process.execPath, args: [CLI, APP_MODULE, '-C', cfg], ports: [port] });
+    daemon = await Daemon.start({ name, command: process.execPath, args: [CLI, appModule, '-C', cfg], ports: [port] });
   } catch (err) {
     removeDir(dir);
     throw err;
