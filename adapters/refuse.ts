@@ -21,6 +21,7 @@ const REASONS: Readonly<Record<number, string>> = {
   413: 'Content Too Large',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
+  505: 'HTTP Version Not Supported',
 };
 
 /** What a refused request was, for the log line. */

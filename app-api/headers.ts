@@ -3,6 +3,7 @@
  * Every front (HTTP, FastCGI, SCGI, CGI) goes through `validateResponse`, so a header that would inject a
  * line (CR/LF) or a NUL is refused the same way everywhere: the gateway answers 500 and sends nothing of it.
  */
+import { STATUS_CODES } from 'node:http';
 import { TsgiError } from './errors.js';
 import type { HeaderList } from './types.js';
 
@@ -16,7 +17,7 @@ const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
  */
 const STATUS = /^([2-5]\d\d)(?: ([\t\x20-\x7e\x80-\xff]*))?$/;
 
-/** A validated status: numeric code and reason phrase. */
+/** A validated status: numeric code and reason phrase (the standard one when the app sent none). */
 export interface ParsedStatus {
   code: number;
   reason: string;
@@ -31,7 +32,13 @@ export function parseStatus(status: unknown): ParsedStatus {
   if (m === null) {
     throw new TsgiError('TSGI_ERR_BAD_STATUS', `status ${JSON.stringify(status)} is not "NNN Reason" with NNN in 200-599 and no CR/LF/NUL`);
   }
-  return { code: +m[1], reason: m[2] ?? '' };
+  const code = +m[1];
+  // A status without a reason phrase ("200", "200 "): the lint refuses it, the server does not. Every
+  // front then sends the standard phrase (Node's table, the one its HTTP writer uses; "Unknown" for a code
+  // it has none for), so HTTP/1.1, FastCGI, SCGI and CGI answer the same `200 OK` (a CGI Status line needs
+  // a reason phrase, RFC 3875 6.3.3).
+  const reason = m[2] === undefined || m[2] === '' ? (STATUS_CODES[code] ?? 'Unknown') : m[2];
+  return { code, reason };
 }
 
 /** Check one header pair. Throws TSGI_ERR_BAD_HEADER naming the header. */

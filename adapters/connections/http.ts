@@ -115,7 +115,8 @@ export function manageHttpConnections(server: net.Server, timeouts: ConnectionTi
     const conn = (req.socket as unknown as Tagged)[kConn];
     if (conn === undefined) return;
     conn.requestStarted(req);
-    if (req.httpVersionMajor === 1) {
+    // Not httpVersionMajor: an HTTP/1 request line may claim HTTP/2.0; only an HTTP/2 request has a stream.
+    if ((req as Http2ServerRequest).stream === undefined) {
       conn.res = res as ServerResponse;
       if (manager.draining) conn.res.shouldKeepAlive = false;
     }

@@ -23,9 +23,17 @@ export function headFromNode(req: IncomingMessage | Http2ServerRequest, url?: st
   };
 }
 
+/**
+ * True for a request that came over an HTTP/2 stream. Not `httpVersionMajor === 2`: an HTTP/1 request line
+ * may claim `HTTP/2.0` (llhttp parses it), and such a request has no stream and needs the HTTP/1 writer.
+ */
+export function isHttp2Request(req: IncomingMessage | Http2ServerRequest): req is Http2ServerRequest {
+  return (req as Http2ServerRequest).stream !== undefined;
+}
+
 /** True when the request has a body to read (Node parsed Content-Length / Transfer-Encoding already). */
 export function nodeHasBody(req: IncomingMessage | Http2ServerRequest): boolean {
-  if (req.httpVersionMajor === 2) return !(req as Http2ServerRequest).stream.endAfterHeaders;
+  if (isHttp2Request(req)) return !(req as Http2ServerRequest).stream.endAfterHeaders;
   const h = req.headers;
   return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
 }

@@ -16,14 +16,15 @@ import { manageHttpConnections } from '../connections/http.js';
 import type { ConnectionManager } from '../connections/manager.js';
 import { listen } from '../listen.js';
 import { refuseRequest } from '../refuse.js';
-import { cgiFromHttp } from '../../gateway/core/environ.js';
+import { cgiFromHttp, type HttpRequestHead } from '../../gateway/core/environ.js';
 import type { Dispatcher, RequestHead } from '../../gateway/core/dispatch.js';
 import { ErrorLog } from '../../gateway/core/log.js';
 import type { ResponseSink } from '../../gateway/core/sink.js';
 import { loadMiddleware } from './middleware-modules.js';
 import { acceptProxyProtocol, type ProxyProtocolOptions } from '../proxy/accept.js';
 import { ReverseDns } from './reverse-dns.js';
-import { headFromNode, nodeHasBody } from './request-head.js';
+import { headFromNode, isHttp2Request, nodeHasBody } from './request-head.js';
+import { checkHttpRequest } from './request-rules.js';
 import { Http1Sink, Http2Sink } from './sink.js';
 
 /** A connect-style middleware: `(req, res, next)`, run by @fastify/middie before the app. */
@@ -96,6 +97,11 @@ function readPem(file: string, option: string): Buffer {
   }
 }
 
+/** The peer as the log lines name it. */
+function peerOf(head: HttpRequestHead): string {
+  return head.remotePort === undefined ? (head.remoteAddress ?? 'a unix socket peer') : `${head.remoteAddress}:${head.remotePort}`;
+}
+
 /** Create and start the built-in server for a dispatcher. */
 export async function startHttpServer(dispatcher: Dispatcher, opts: HttpServerOptions = {}): Promise<HttpServer> {
   const log = opts.log ?? new ErrorLog();
@@ -165,16 +171,32 @@ export async function startHttpServer(dispatcher: Dispatcher, opts: HttpServerOp
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('*', (_req, _payload, done) => done(null));
 
+  // HTTP/1 connections that end after a refused request (request-rules.ts). Node may already have parsed
+  // what followed it (a request pipelined behind a faulty body): that is not a request, the app never sees it.
+  const refusedConnections = new WeakSet<object>();
+
   // One function serves a request, whichever way it arrives.
   const serveRequest = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void | Promise<void> => {
+    const http2 = isHttp2Request(req);
+    if (!http2 && refusedConnections.has(req.socket)) return; // unanswered: the connection closes after the refusal
     const head = headFromNode(req, undefined, scheme);
-    const sink: ResponseSink = req.httpVersionMajor === 2 ? new Http2Sink(res as Http2ServerResponse) : new Http1Sink(res as ServerResponse);
+    const sink: ResponseSink = http2 ? new Http2Sink(res as Http2ServerResponse) : new Http1Sink(res as ServerResponse);
     let cgi;
+    try {
+      checkHttpRequest(head, http2);
+    } catch (err) {
+      // Framing or routing the parser let through: answer, then close (adapters/http/request-rules.ts).
+      if (!http2) {
+        (res as ServerResponse).setHeader('Connection', 'close');
+        refusedConnections.add(req.socket);
+      }
+      refuseRequest(sink, log, err, { what: `HTTP request ${head.method} ${head.url.slice(0, 200)}`, peer: peerOf(head) });
+      return;
+    }
     try {
       cgi = cgiFromHttp(head, { scriptName });
     } catch (err) {
-      const peer = head.remotePort === undefined ? (head.remoteAddress ?? 'a unix socket peer') : `${head.remoteAddress}:${head.remotePort}`;
-      refuseRequest(sink, log, err, { what: `HTTP request ${head.method} ${head.url.slice(0, 200)}`, peer });
+      refuseRequest(sink, log, err, { what: `HTTP request ${head.method} ${head.url.slice(0, 200)}`, peer: peerOf(head) });
       return;
     }
     if (head.httpVersion === '2.0' && cgi.HTTP_HOST === undefined) {

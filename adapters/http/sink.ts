@@ -14,7 +14,12 @@ export class Http1Sink implements ResponseSink {
   constructor(private readonly res: ServerResponse) {}
 
   get closed(): boolean {
-    return this.res.destroyed || this.res.socket === null || this.res.socket.destroyed;
+    if (this.res.destroyed) return true;
+    // A pipelined response has no socket until the responses before it are done (Node assigns it in turn):
+    // it is not closed then, its connection is its request's. Taking it for closed left every pipelined
+    // request after the first unanswered whenever the app ran off the event loop (threadPool).
+    const socket = this.res.socket ?? this.res.req?.socket;
+    return socket === null || socket === undefined || socket.destroyed;
   }
 
   start(code: number, reason: string, headers: HeaderList): void {

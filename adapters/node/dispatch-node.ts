@@ -10,7 +10,7 @@ import type { Dispatcher } from '../../gateway/core/dispatch.js';
 import type { ErrorLog } from '../../gateway/core/log.js';
 import type { ResponseSink } from '../../gateway/core/sink.js';
 import { Http1Sink, Http2Sink } from '../http/sink.js';
-import { headFromNode, nodeHasBody } from '../http/request-head.js';
+import { headFromNode, isHttp2Request, nodeHasBody } from '../http/request-head.js';
 
 /** Serve `req` with the dispatcher's app mounted at `scriptName` (a decoded path, '' for the root). */
 export function dispatchNode(
@@ -33,6 +33,6 @@ export function dispatchNode(
     res.end(body);
     return;
   }
-  const sink: ResponseSink = req.httpVersionMajor === 2 ? new Http2Sink(res as Http2ServerResponse) : new Http1Sink(res as ServerResponse);
+  const sink: ResponseSink = isHttp2Request(req) ? new Http2Sink(res as Http2ServerResponse) : new Http1Sink(res as ServerResponse);
   return dispatcher.dispatch({ cgi, body: nodeHasBody(req) ? (req as AsyncIterable<Buffer>) : null }, sink);
 }

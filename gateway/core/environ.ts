@@ -11,6 +11,7 @@
  */
 import { TsgiError } from '../../app-api/errors.js';
 import type { CgiVars, Environ, ErrorStream, InputStream } from '../../app-api/types.js';
+import { isValidHost } from './host.js';
 
 /** What a front that parsed HTTP itself knows about a request. */
 export interface HttpRequestHead {
@@ -123,7 +124,9 @@ function hostName(host: string): string {
 export function cgiFromHttp(head: HttpRequestHead, opts: CgiOptions = {}): CgiVars {
   let target = head.url;
   if (target.charCodeAt(0) !== 47 /* / */) {
-    if (target === '*') target = '*';
+    // asterisk-form (`OPTIONS *`, RFC 9112 3.2.4): the request is about the server, not a path: PATH_INFO
+    // is '' (a PATH_INFO is '' or starts with '/'), REQUEST_URI keeps the '*'.
+    if (target === '*') target = '';
     else {
       // absolute-form (RFC 9112 3.2.2): keep the path; the Host header still names the server.
       const m = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/.exec(target);
@@ -134,7 +137,7 @@ export function cgiFromHttp(head: HttpRequestHead, opts: CgiOptions = {}): CgiVa
   const q = target.indexOf('?');
   const rawPath = q === -1 ? target : target.slice(0, q);
   const path = decodePath(rawPath);
-  const [scriptName, pathInfo] = splitMount(path, opts.scriptName ?? '');
+  const [scriptName, pathInfo] = target === '' ? [opts.scriptName === '/' ? '' : (opts.scriptName ?? ''), ''] : splitMount(path, opts.scriptName ?? '');
 
   const cgi: CgiVars = {
     REQUEST_METHOD: head.method,
@@ -231,6 +234,11 @@ export function cgiFromGateway(params: CgiVars, opts: CgiOptions = {}): CgiVars 
   if (scriptName === '/') scriptName = '';
   if (scriptName.indexOf('\0') !== -1 || pathInfo.indexOf('\0') !== -1) {
     throw new TsgiError('TSGI_ERR_BAD_REQUEST', 'SCRIPT_NAME or PATH_INFO contains NUL');
+  }
+  const host = cgi.HTTP_HOST;
+  if (host !== undefined && !isValidHost(host)) {
+    // RFC 9112 3.2: more than one Host, or an invalid one, is a 400. Two Host lines arrive joined ("a, b").
+    throw new TsgiError('TSGI_ERR_BAD_REQUEST', `HTTP_HOST ${JSON.stringify(host.slice(0, 200))} is not one valid host[:port] (two Host headers, or an invalid one)`);
   }
   cgi.SCRIPT_NAME = scriptName;
   cgi.PATH_INFO = pathInfo;

@@ -1,0 +1,59 @@
+/**
+ * The RFC 9110/9112 MUST-level refusals that Node's HTTP parser (llhttp, strict: tsgi never turns on
+ * insecureHTTPParser) leaves to the server. llhttp already refuses CL+TE, repeated or signed Content-Length,
+ * obfuscated Transfer-Encoding, bare CR/LF, obs-fold, NUL and control bytes, bad chunk sizes and extensions,
+ * and never merges trailers into the headers. What it accepts and these rules refuse, before the app runs:
+ *
+ * - a version other than HTTP/1.0 and 1.1 on an HTTP/1 connection (`HTTP/2.0`, `HTTP/0.9`): 505;
+ * - the asterisk-form target (`*`) with any method but OPTIONS (RFC 9112 3.2.4): 400;
+ * - more than one Host line, or an invalid Host value (RFC 9112 3.2; the value rule is gateway/core/host.ts,
+ *   which FastCGI, SCGI and CGI apply to HTTP_HOST): 400;
+ * - two Content-Type lines that differ (RFC 9110 8.3, a singleton field; identical repeats are harmless): 400;
+ * - Transfer-Encoding in an HTTP/1.0 request (RFC 9112 6.1: "MUST treat the message as if the framing is
+ *   faulty"): 400.
+ *
+ * The front answers every one of these with `Connection: close`: the framing of what follows on the
+ * connection cannot be trusted after a request the server and an intermediary may have read differently.
+ */
+import { TsgiError } from '../../app-api/errors.js';
+import type { HttpRequestHead } from '../../gateway/core/environ.js';
+import { isValidHost } from '../../gateway/core/host.js';
+
+function bad(message: string, status = 400): TsgiError {
+  return new TsgiError('TSGI_ERR_BAD_REQUEST', message, { status });
+}
+
+/**
+ * Check a request head Node parsed. `http2`: the request came over an HTTP/2 stream (its version is 2.0 and
+ * it has no Transfer-Encoding; nghttp2 checked its pseudo-headers). Throws TsgiError TSGI_ERR_BAD_REQUEST
+ * with the status to answer (400 or 505).
+ */
+export function checkHttpRequest(head: HttpRequestHead, http2: boolean): void {
+  const version = head.httpVersion;
+  if (!http2 && version !== '1.1' && version !== '1.0') {
+    throw bad(`HTTP/${version.slice(0, 16)} is not supported on an HTTP/1 connection (HTTP/1.0 and 1.1 are)`, 505);
+  }
+  if (head.url === '*' && head.method !== 'OPTIONS') {
+    throw bad(`the asterisk-form target "*" is only for OPTIONS, not ${head.method.slice(0, 32)} (RFC 9112 3.2.4)`);
+  }
+  const raw = head.rawHeaders;
+  let hosts = 0;
+  let contentType: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i];
+    // Length first: most names are neither, and this skips the lower-casing for them.
+    const len = name.length;
+    if (len !== 4 && len !== 12 && len !== 17) continue;
+    const lower = name.toLowerCase();
+    const value = raw[i + 1];
+    if (lower === 'host') {
+      if (++hosts > 1) throw bad('more than one Host header (RFC 9112 3.2)');
+      if (!isValidHost(value)) throw bad(`Host ${JSON.stringify(value.slice(0, 200))} is not a valid host[:port] (RFC 9112 3.2)`);
+    } else if (lower === 'content-type') {
+      if (contentType !== undefined && contentType !== value) throw bad('two different Content-Type headers (RFC 9110 8.3: a single value)');
+      contentType = value;
+    } else if (lower === 'transfer-encoding' && version === '1.0') {
+      throw bad('Transfer-Encoding in an HTTP/1.0 request: faulty framing (RFC 9112 6.1)');
+    }
+  }
+}
