@@ -25,8 +25,7 @@ const cases: Array<{ name: string; bytes: Buffer; problem: RegExp }> = [
   { name: "a missing ':' after the length", bytes: Buffer.from(`${VALID.length}${VALID},`, 'latin1'), problem: /non-digit byte 0x43 .*':'/ },
   { name: "an empty length (':' first)", bytes: Buffer.from(`:${VALID},`, 'latin1'), problem: /length is empty/ },
   { name: "a missing ',' after the block", bytes: netstring(VALID, ';'), problem: /',' after the \d+-byte header block is missing/ },
-  { name: 'a header block over the 64 KiB limit', bytes: Buffer.from('65537:', 'latin1'), problem: /over the limit of 65536 bytes/ },
-  { name: 'a huge length', bytes: Buffer.from('99999999999999999999:', 'latin1'), problem: /over the limit/ },
+  // A header block over the limit is answered 431 before the connection closes (test/limits-scgi.test.ts).
   { name: 'an odd number of strings', bytes: netstring('CONTENT_LENGTH\x000\x00SCGI\x001\x00REQUEST_METHOD\x00'), problem: /odd number/ },
   { name: 'a block not ending in NUL', bytes: netstring('CONTENT_LENGTH\x000\x00SCGI\x001'), problem: /does not end with NUL/ },
   { name: 'an empty header name', bytes: netstring(`${VALID}\x00value\x00`), problem: /empty header name/ },
