@@ -80,14 +80,12 @@ export function checkHttpHead(limits: RequestLimits, method: string, target: str
   tooManyFields(limits, count);
 }
 
-/** Request headers that CGI names without the HTTP_ prefix (RFC 3875 4.1.2, 4.1.3). */
-const UNPREFIXED_HEADERS: Readonly<Record<string, string>> = { CONTENT_TYPE: 'Content-Type', CONTENT_LENGTH: 'Content-Length' };
-
 /**
  * Check the CGI variables a web server passed (FastCGI params, the SCGI header block, a CGI environment):
  * the request line is rebuilt from REQUEST_METHOD, REQUEST_URI (or SCRIPT_NAME + PATH_INFO + QUERY_STRING)
- * and SERVER_PROTOCOL; each HTTP_* variable (and CONTENT_TYPE / CONTENT_LENGTH) is a field whose name is as
- * long as the variable name less `HTTP_`. Throws a TsgiError with status 414 or 431.
+ * and SERVER_PROTOCOL; each HTTP_* variable is a field whose name is as long as the variable name less
+ * `HTTP_`. CONTENT_LENGTH and CONTENT_TYPE are not counted: SCGI sends CONTENT_LENGTH with every request,
+ * and nginx passes those headers as HTTP_CONTENT_* too. Throws a TsgiError with status 414 or 431.
  */
 export function checkCgiHead(limits: RequestLimits, cgi: CgiVars): void {
   if (limits.limitRequestLine > 0) {
@@ -101,12 +99,9 @@ export function checkCgiHead(limits: RequestLimits, cgi: CgiVars): void {
   if (limits.limitRequestFields === 0 && limits.limitRequestFieldSize === 0) return;
   let count = 0;
   for (const name in cgi) {
-    let nameLength: number;
-    if (name.startsWith('HTTP_')) nameLength = name.length - 5;
-    else if (UNPREFIXED_HEADERS[name] !== undefined) nameLength = name.length;
-    else continue;
+    if (!name.startsWith('HTTP_')) continue;
     count++;
-    fieldTooLarge(limits, name, nameLength + cgi[name]!.length + LINE_OVERHEAD);
+    fieldTooLarge(limits, name, name.length - 5 + cgi[name]!.length + LINE_OVERHEAD);
   }
   tooManyFields(limits, count);
 }
