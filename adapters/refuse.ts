@@ -19,6 +19,8 @@ const REASONS: Readonly<Record<number, string>> = {
   404: 'Not Found',
   408: 'Request Timeout',
   413: 'Content Too Large',
+  414: 'URI Too Long',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
   505: 'HTTP Version Not Supported',

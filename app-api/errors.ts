@@ -27,6 +27,9 @@ export const ERROR_CODES = {
   TSGI_ERR_WRITE_AFTER_END: 'the write() callable was used after the response was finished',
   TSGI_ERR_INPUT_BUSY: 'tsgi.input was read again before the previous read finished',
   TSGI_ERR_BRIDGE_UNSUPPORTED: 'an app run through the bridge used a part of the Node API the bridge does not provide (see the bridge section of the README)',
+  TSGI_ERR_URI_TOO_LONG: 'the request line is longer than limitRequestLine',
+  TSGI_ERR_HEADERS_TOO_LARGE: 'the request has more header fields than limitRequestFields, one longer than limitRequestFieldSize, or FastCGI params / an SCGI header block over limitParamsSize',
+  TSGI_ERR_BODY_TOO_LARGE: 'the request body is larger than maxBodySize',
 } as const;
 
 /** A stable error code. */
@@ -59,6 +62,9 @@ export const ERROR_STATUS: { readonly [C in TsgiErrorCode]: number } = {
   TSGI_ERR_WRITE_AFTER_END: 500,
   TSGI_ERR_INPUT_BUSY: 500,
   TSGI_ERR_BRIDGE_UNSUPPORTED: 500,
+  TSGI_ERR_URI_TOO_LONG: 414,
+  TSGI_ERR_HEADERS_TOO_LARGE: 431,
+  TSGI_ERR_BODY_TOO_LARGE: 413,
 };
 
 /** An error raised by tsgi itself. `code` is stable; `message` says what to do about it. */

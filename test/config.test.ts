@@ -99,6 +99,12 @@ describe('config: the option table', () => {
     trustedProxies: ['10.0.0.0/8, ::1 unix', '10.0.0.0/8,::1,unix'],
     trustedProxyHeaders: ['X-Forwarded-For, forwarded', 'x-forwarded-for,forwarded'],
     proxyProtocol: ['on', true],
+    limitRequestLine: ['8190', 8190],
+    limitRequestFields: ['0', 0],
+    limitRequestFieldSize: ['16380', 16380],
+    limitParamsSize: ['64k', 65536],
+    maxBodySize: ['1m', 1048576],
+    bodyTimeout: ['2.5', 2.5],
   } as Record<OptionName, [string, unknown]>;
 
   // Options that are only valid together with another one.

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { App } from '../../app-api/types.js';
 import { runCgi, stderrLog } from './run.js';
+import { limitsFromEnv } from '../../gateway/core/limits.js';
 import { writeAllSync } from './sink.js';
 
 const LOAD_ERROR = 'Status: 500 Internal Server Error\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nInternal Server Error\n';
@@ -59,6 +60,6 @@ export async function main(appPath: string, opts: { exit?: boolean } = {}): Prom
   }
   if (app === null) writeAllSync(1, LOAD_ERROR);
   // Set by the web server's config (SetEnv, setenv.add-environment), never by a client (its headers are HTTP_*).
-  else await runCgi(app, { log, trustedProxies: process.env.TSGI_TRUSTED_PROXIES, trustedProxyHeaders: process.env.TSGI_TRUSTED_PROXY_HEADERS });
+  else await runCgi(app, { log, trustedProxies: process.env.TSGI_TRUSTED_PROXIES, trustedProxyHeaders: process.env.TSGI_TRUSTED_PROXY_HEADERS, limits: limitsFromEnv(process.env) });
   if (opts.exit !== false) process.exit(0);
 }

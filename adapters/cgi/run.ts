@@ -12,6 +12,7 @@ import type { App, CgiVars } from '../../app-api/types.js';
 import { InlineDispatcher } from '../../gateway/core/dispatch.js';
 import { TrustedProxyDispatcher } from '../proxy/dispatcher.js';
 import { cgiFromGateway } from '../../gateway/core/environ.js';
+import { checkCgiHead, checkDeclaredBody, LimitedBody, limitSyncReader, requestLimits, type RequestLimits } from '../../gateway/core/limits.js';
 import { ErrorLog } from '../../gateway/core/log.js';
 import { cgiVarsFromEnv, checkPathEncoding } from './env.js';
 import { FdSink, writeAllSync } from './sink.js';
@@ -46,6 +47,8 @@ export interface RunCgiOptions {
   handleSigterm?: boolean;
   /** See handleSigterm. Default 2000 ms (under Apache's 3 s before SIGKILL). */
   termGraceMs?: number;
+  /** Request line, header and body limits (gateway/core/limits.ts); main.ts takes them from TSGI_LIMIT_* / TSGI_MAX_BODY_SIZE. Default gunicorn's, no body limit. */
+  limits?: Partial<RequestLimits>;
 }
 
 /** An error log that writes to stderr with blocking writes (a CGI process may exit right after). */
@@ -103,6 +106,7 @@ function refused(env: NodeJS.ProcessEnv): RefusedRequest {
 
 async function serve(app: App, opts: RunCgiOptions, sink: FdSink, log: ErrorLog): Promise<void> {
   const env = opts.env ?? process.env;
+  const limits = requestLimits(opts.limits);
   delete process.env.HTTP_PROXY;
   let cgi: CgiVars;
   try {
@@ -112,15 +116,21 @@ async function serve(app: App, opts: RunCgiOptions, sink: FdSink, log: ErrorLog)
     if (cgi.CONTENT_LENGTH !== undefined && !/^\d{1,15}$/.test(cgi.CONTENT_LENGTH)) {
       throw new TsgiError('TSGI_ERR_BAD_REQUEST', `CONTENT_LENGTH ${JSON.stringify(cgi.CONTENT_LENGTH.slice(0, 40))} is not a decimal number`);
     }
+    checkCgiHead(limits, cgi);
+    checkDeclaredBody(limits, cgi.CONTENT_LENGTH);
   } catch (err) {
     refuseRequest(sink, log, err, refused(env));
     return;
   }
-  const body = requestBody(cgi, opts.stdinFd ?? 0);
+  const stdin = requestBody(cgi, opts.stdinFd ?? 0);
+  // A body without CONTENT_LENGTH (a de-chunked one, until EOF) is counted as it is read; a declared one was checked above.
+  const counted = stdin !== null && cgi.CONTENT_LENGTH === undefined && limits.maxBodySize > 0;
+  const body = counted ? new LimitedBody(stdin, limits.maxBodySize) : stdin;
+  const bodySync = stdin === null ? undefined : limitSyncReader((n) => stdin.readSync(n), counted ? limits.maxBodySize : 0);
   const inline = new InlineDispatcher(app, { log, runOnce: true, multiprocess: true, appConfig: opts.appConfig });
   const dispatcher = new TrustedProxyDispatcher(inline, { trustedProxies: opts.trustedProxies, trustedProxyHeaders: opts.trustedProxyHeaders, log });
   try {
-    await dispatcher.dispatch({ cgi, body, bodySync: body === null ? undefined : (n) => body.readSync(n) }, sink);
+    await dispatcher.dispatch({ cgi, body, bodySync }, sink);
   } catch (err) {
     // The core never rejects; this is a last guard so stdout always gets a response.
     if (sink.status === 0) refuseRequest(sink, log, err, refused(env));

@@ -14,6 +14,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2';
 import type net from 'node:net';
 import tls from 'node:tls';
+import { bodyTimedOut } from '../../gateway/core/limits.js';
+import type { TsgiError } from '../../app-api/errors.js';
 import { ConnectionManager, HEAD, IDLE, ManagedConnection, REQUEST, type ConnectionTimeouts, type TimeoutKind } from './manager.js';
 
 const kConn = Symbol('tsgi.http.connection');
@@ -28,6 +30,8 @@ class HttpConnection extends ManagedConnection {
   session: Http2Session | null = null;
   /** HTTP/1: the latest response, told `Connection: close` when a drain starts before its head is out. */
   res: ServerResponse | null = null;
+  /** HTTP/1: the latest request's body, failed with 408 when it stalls (watchRequestBody). */
+  body: FailableBody | null = null;
 
   constructor(socket: net.Socket, manager: ConnectionManager) {
     super(socket, manager, HEAD);
@@ -45,6 +49,7 @@ class HttpConnection extends ManagedConnection {
     if (--this.active === 0) {
       this.req = null;
       this.res = null;
+      this.body = null;
       this.enter(IDLE);
     }
   }
@@ -54,6 +59,13 @@ class HttpConnection extends ManagedConnection {
   }
 
   override timedOut(kind: TimeoutKind, ms: number): void {
+    // A declared body that stopped coming: the app's pending read fails and the core answers 408 (the body
+    // closes the connection after it). If the sweep finds the connection still quiet, it is cut below.
+    const body = this.body;
+    if (kind === 'body' && body !== null && !body.failed && this.req !== null && !this.req.complete && this.res !== null && !this.res.headersSent) {
+      const s = this.socket;
+      return body.fail(bodyTimedOut(ms, s.remoteAddress === undefined ? 'a unix socket peer' : `${s.remoteAddress}:${s.remotePort}`));
+    }
     // An idle HTTP/2 session is told to go away (GOAWAY) rather than cut; one that is still open at the
     // next sweep is destroyed.
     if (kind === 'keepAlive' && this.session !== null && !this.session.closed) this.session.close();
@@ -93,6 +105,18 @@ function onSocketClose(this: net.Socket): void {
 
 function onResponseClose(this: (ServerResponse | Http2ServerResponse) & Tagged): void {
   this[kConn]?.responseClosed();
+}
+
+/** A request body a body timeout can fail (gateway/core/limits.ts LimitedBody). */
+export interface FailableBody {
+  readonly failed: boolean;
+  fail(err: TsgiError): void;
+}
+
+/** HTTP/1: tell the connection of `req` its body (null: none), so a body timeout answers 408 instead of cutting. */
+export function watchRequestBody(req: IncomingMessage, body: FailableBody | null): void {
+  const conn = (req.socket as unknown as Tagged)[kConn];
+  if (conn !== undefined) conn.body = body;
 }
 
 /** Watch `server`'s connections with a ConnectionManager of these timeouts; returns the manager (drain with it). */

@@ -45,7 +45,8 @@ import {
 } from './records.js';
 import { FastcgiSink, type SinkHost, type SinkState } from './sink.js';
 import { refuseConnection, refuseRequest } from '../refuse.js';
-import { HEAD, IDLE, ManagedConnection, REQUEST, type ConnectionManager } from '../connections/manager.js';
+import { HEAD, IDLE, ManagedConnection, REQUEST, type ConnectionManager, type TimeoutKind } from '../connections/manager.js';
+import { bodyTimedOut, checkCgiHead, checkDeclaredBody, LimitedBody, type RequestLimits } from '../../gateway/core/limits.js';
 
 /** Limits and settings of a connection (the server fills in defaults). */
 export interface ConnectionSettings {
@@ -55,8 +56,10 @@ export interface ConnectionSettings {
   scriptName?: string;
   /** Concurrent requests on one connection; one more is a protocol error. */
   maxRequestsPerConnection: number;
-  /** Total FCGI_PARAMS bytes of one request. */
+  /** Total FCGI_PARAMS bytes of one request; past it the params are dropped as they come and the request is answered 431. */
   maxParamsBytes: number;
+  /** Request line, header and body limits (gateway/core/limits.ts). */
+  limits: RequestLimits;
   /** Input bytes queued per stream before the socket is paused. */
   inputHighWaterMark: number;
   /** Answers to FCGI_GET_VALUES. */
@@ -74,6 +77,10 @@ class FcgiRequest implements SinkState {
   dataDone = false;
   paramsChunks: Buffer[] = [];
   paramsBytes = 0;
+  /** The params went over maxParamsBytes: answered 431 at their end, nothing of them kept. */
+  paramsOverflow = false;
+  /** Its stalled FCGI_STDIN was failed by the body timeout. */
+  bodyTimedOut = false;
   stdin: RecordStream | null = null;
   data: RecordStream | null = null;
   constructor(
@@ -122,6 +129,22 @@ export class FcgiConnection extends ManagedConnection implements SinkHost, FlowC
 
   override closeIdle(): void {
     if (!this.socket.writableEnded) this.socket.end();
+  }
+
+  /**
+   * bodyTimeout: nothing moved on the connection while requests run. Each request still waiting for its
+   * FCGI_STDIN (a declared body that never came) fails its read with 408, which the core answers if the
+   * response has not begun; the connection and its other requests go on. A slow app whose body is in is
+   * not idle (the web server has its own read timeout).
+   */
+  override timedOut(kind: TimeoutKind, ms: number): void {
+    if (kind !== 'body') return super.timedOut(kind, ms);
+    for (const req of this.requests.values()) {
+      if (!req.running || req.stdinDone || req.stdin === null || req.bodyTimedOut) continue;
+      req.bodyTimedOut = true;
+      this.settings.log.log('warn', `FastCGI request ${req.requestId} from ${this.peer()}: no FCGI_STDIN for ${ms} ms (bodyTimeout); its body read fails with 408 (TSGI_ERR_TIMEOUT)`);
+      req.stdin.fail(bodyTimedOut(ms, this.peer()));
+    }
   }
 
   // ---- input ----
@@ -184,8 +207,13 @@ export class FcgiConnection extends ManagedConnection implements SinkHost, FlowC
         if (req.running) return this.protocolError(`FCGI_PARAMS for request ${id} after its empty end-of-params record`);
         if (content.length === 0) return this.start(req);
         req.paramsBytes += content.length;
+        if (req.paramsOverflow) return;
         if (req.paramsBytes > this.settings.maxParamsBytes) {
-          return this.protocolError(`FCGI_PARAMS of request ${id} exceed the limit of ${this.settings.maxParamsBytes} bytes (maxParamsBytes)`);
+          // Too large to run, but well framed: drop what came and answer 431 at the end of the params, so the
+          // web server's connection (and its other requests) goes on. Nothing past the limit is ever held.
+          req.paramsOverflow = true;
+          req.paramsChunks = [];
+          return;
         }
         req.paramsChunks.push(content);
         return;
@@ -251,6 +279,9 @@ export class FcgiConnection extends ManagedConnection implements SinkHost, FlowC
   private start(req: FcgiRequest): void {
     req.running = true;
     if (this.running++ === 0 && this.phase !== REQUEST) this.enter(REQUEST);
+    if (req.paramsOverflow) {
+      return this.refuse(req, new TsgiError('TSGI_ERR_HEADERS_TOO_LARGE', `FCGI_PARAMS of ${req.paramsBytes} bytes, over limitParamsSize ${this.settings.maxParamsBytes}`));
+    }
     const raw = req.paramsChunks.length === 1 ? req.paramsChunks[0] : Buffer.concat(req.paramsChunks, req.paramsBytes);
     req.paramsChunks = [];
     let params: CgiVars;
@@ -263,6 +294,8 @@ export class FcgiConnection extends ManagedConnection implements SinkHost, FlowC
     let cgi: CgiVars;
     try {
       cgi = cgiFromGateway(params, { scriptName: this.settings.scriptName, prefiltered: true });
+      checkCgiHead(this.settings.limits, cgi);
+      checkDeclaredBody(this.settings.limits, cgi.CONTENT_LENGTH);
     } catch (err) {
       return this.refuse(req, err);
     }
@@ -280,7 +313,9 @@ export class FcgiConnection extends ManagedConnection implements SinkHost, FlowC
         extra = { 'tsgi.fcgi_role': 'FILTER', 'tsgi.fcgi_data': new BodyInput(req.data) };
       }
     }
-    const head: RequestHead = { cgi, body: cgi.CONTENT_LENGTH === '0' ? null : body };
+    const max = this.settings.limits.maxBodySize;
+    const input = body !== null && max > 0 ? new LimitedBody(body, max) : body;
+    const head: RequestHead = { cgi, body: cgi.CONTENT_LENGTH === '0' ? null : input };
     if (extra !== undefined) head.extra = extra;
     this.dispatch(head, req);
   }

@@ -12,6 +12,7 @@ import { ConnectionManager } from '../connections/manager.js';
 import { listen } from '../listen.js';
 import type { Dispatcher } from '../../gateway/core/dispatch.js';
 import { ErrorLog } from '../../gateway/core/log.js';
+import { requestLimits, type RequestLimits } from '../../gateway/core/limits.js';
 import { FcgiConnection, type ConnectionSettings } from './connection.js';
 import { proxyProtocolReader, type ProxyProtocolOptions } from '../proxy/accept.js';
 
@@ -28,8 +29,12 @@ export interface FastcgiOptions {
   maxConnections?: number;
   /** Concurrent (multiplexed) requests per connection; one more closes the connection. Default 128. */
   maxRequestsPerConnection?: number;
-  /** Total FCGI_PARAMS bytes of one request (request headers + CGI variables). Default 1 MiB. */
+  /** Total FCGI_PARAMS bytes of one request (request headers + CGI variables); past it the request is answered 431. Default 1 MiB. */
   maxParamsBytes?: number;
+  /** Request line, header and body limits (gateway/core/limits.ts). Default gunicorn's, no body limit. */
+  limits?: Partial<RequestLimits>;
+  /** A running request whose FCGI_STDIN stalls this long fails its body read with 408. Default 60 s; 0 = never. */
+  bodyTimeout?: number;
   /** Request body bytes queued per request, unread by the app, before the socket is paused. Default 256 KiB. */
   inputHighWaterMark?: number;
   /** Close a connection without a running request after this long without traffic. Default 120 s; 0 = never. */
@@ -100,12 +105,14 @@ export function createFastcgiHandler(dispatcher: Dispatcher, opts: FastcgiOption
     scriptName: opts.scriptName,
     maxRequestsPerConnection: perConn,
     maxParamsBytes: opts.maxParamsBytes ?? 1024 * 1024,
+    limits: requestLimits(opts.limits),
     inputHighWaterMark: opts.inputHighWaterMark ?? 256 * 1024,
     values: { maxConns: maxConnections, maxReqs: maxConnections * perConn },
   };
   const idleTimeout = opts.idleTimeout ?? 120_000;
-  // No timeout while a request runs: a slow app is not idle (FastCGI multiplexes; the web server has its own).
-  const manager = new ConnectionManager({ idleTimeout });
+  // While a request runs only bodyTimeout, and only for a stalled FCGI_STDIN (FcgiConnection.timedOut): a slow
+  // app is not idle (FastCGI multiplexes; the web server has its own read timeout).
+  const manager = new ConnectionManager({ idleTimeout, bodyTimeout: opts.bodyTimeout ?? 60_000 });
   let closing: Promise<void> | null = null;
 
   return {

@@ -12,11 +12,12 @@ import net from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { TsgiError } from '../../app-api/errors.js';
 import { drainFront } from '../connections/drain.js';
-import { manageHttpConnections } from '../connections/http.js';
+import { manageHttpConnections, watchRequestBody } from '../connections/http.js';
 import type { ConnectionManager } from '../connections/manager.js';
 import { listen } from '../listen.js';
 import { refuseRequest } from '../refuse.js';
 import { cgiFromHttp, type HttpRequestHead } from '../../gateway/core/environ.js';
+import { checkDeclaredBody, checkHttpHead, LimitedBody, requestLimits, type RequestLimits } from '../../gateway/core/limits.js';
 import type { Dispatcher, RequestHead } from '../../gateway/core/dispatch.js';
 import { ErrorLog } from '../../gateway/core/log.js';
 import type { ResponseSink } from '../../gateway/core/sink.js';
@@ -58,6 +59,10 @@ export interface HttpServerOptions {
   keepAliveTimeout?: number;
   /** Deadline for receiving the whole request (0 = none, the default: uploads may be long). */
   requestTimeout?: number;
+  /** A request in flight that moves no byte for this long: a stalled body is answered 408, else the connection closes. Default idleTimeout. */
+  bodyTimeout?: number;
+  /** Request line, header and body limits (gateway/core/limits.ts). Default gunicorn's, no body limit. */
+  limits?: Partial<RequestLimits>;
   /** Mount point: SCRIPT_NAME. Requests outside it get 404. */
   scriptName?: string;
   /** Connect-style middleware run before the app. */
@@ -118,6 +123,7 @@ export async function startHttpServer(dispatcher: Dispatcher, opts: HttpServerOp
   const scheme = tls ? 'https' : 'http';
   const rdns = opts.reverseDNS instanceof ReverseDns ? opts.reverseDNS : opts.reverseDNS ? new ReverseDns() : null;
   const scriptName = opts.scriptName ?? '';
+  const limits = requestLimits(opts.limits);
 
   // fastify's router is only worth its cost when something is registered on it (connect middleware through
   // @fastify/middie). With a single catch-all route it only adds work per request, so then the Node server
@@ -141,7 +147,7 @@ export async function startHttpServer(dispatcher: Dispatcher, opts: HttpServerOp
     connections = manageHttpConnections(server as unknown as net.Server, {
       headerTimeout: headersTimeout,
       idleTimeout,
-      bodyTimeout: idleTimeout,
+      bodyTimeout: opts.bodyTimeout ?? idleTimeout,
       keepAliveTimeout,
       requestTimeout,
     });
@@ -194,8 +200,12 @@ export async function startHttpServer(dispatcher: Dispatcher, opts: HttpServerOp
       return;
     }
     try {
+      checkHttpHead(limits, head.method, head.url, head.httpVersion, head.rawHeaders);
       cgi = cgiFromHttp(head, { scriptName });
+      checkDeclaredBody(limits, cgi.CONTENT_LENGTH);
     } catch (err) {
+      // A refused body is not read to its end to keep the connection: it closes after the answer.
+      if (!http2 && (err as { status?: number }).status === 413) (res as ServerResponse).shouldKeepAlive = false;
       refuseRequest(sink, log, err, { what: `HTTP request ${head.method} ${head.url.slice(0, 200)}`, peer: peerOf(head) });
       return;
     }
@@ -206,7 +216,13 @@ export async function startHttpServer(dispatcher: Dispatcher, opts: HttpServerOp
         cgi.SERVER_NAME = authority.replace(/:\d+$/, '');
       }
     }
-    const rh: RequestHead = { cgi, body: nodeHasBody(req) ? (req as AsyncIterable<Buffer>) : null };
+    let body: LimitedBody | null = null;
+    if (nodeHasBody(req)) {
+      // Counts the body against maxBodySize, and lets a body timeout fail a stalled read with 408.
+      body = new LimitedBody(req as AsyncIterable<Buffer>, limits.maxBodySize, req.httpVersionMajor === 1 ? () => ((res as ServerResponse).shouldKeepAlive = false) : undefined);
+    }
+    if (req.httpVersionMajor === 1) watchRequestBody(req as IncomingMessage, body);
+    const rh: RequestHead = { cgi, body };
     if (rdns !== null && head.remoteAddress) {
       return rdns.lookup(head.remoteAddress).then((name) => {
         if (name !== undefined) cgi.REMOTE_HOST = name;

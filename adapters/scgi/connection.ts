@@ -6,7 +6,8 @@
  * the app disagree on request boundaries (the nginx SCGI desync class of bugs).
  */
 import type { Socket } from 'node:net';
-import { TsgiError } from '../../app-api/errors.js';
+import { isTsgiError, TsgiError } from '../../app-api/errors.js';
+import { bodyTimedOut, checkCgiHead, checkDeclaredBody, requestLimits, type RequestLimits } from '../../gateway/core/limits.js';
 import type { CgiVars } from '../../app-api/types.js';
 import type { Dispatcher } from '../../gateway/core/dispatch.js';
 import { cgiFromGateway, decodeUtf8Var, removedFromGateway, UTF8_CGI_VARS } from '../../gateway/core/environ.js';
@@ -24,8 +25,12 @@ export interface ScgiConnectionOptions {
   scriptName?: string;
   /** Error log. Default: stderr. */
   log?: ErrorLog;
-  /** Limit of the header block (netstring payload). Default 64 KiB. */
+  /** Limit of the header block (netstring payload); a longer one is answered 431 and the connection closed. Default 64 KiB. */
   maxHeaderBytes?: number;
+  /** Request line, header and body limits (gateway/core/limits.ts). Default gunicorn's, no body limit. */
+  limits?: Partial<RequestLimits>;
+  /** A request whose body moves no byte for this long fails its read with 408 (answered if the response has not begun). Default idleTimeout. */
+  bodyTimeout?: number;
   /** The whole request head must arrive within this time (slowloris). Default 20 s. */
   headerTimeout?: number;
   /** No bytes either way for this long closes the connection. Default 60 s. */
@@ -95,6 +100,8 @@ interface Settings {
   readonly idleTimeout: number;
   readonly lingerTimeout: number;
   readonly bodyHighWater: number;
+  readonly limits: RequestLimits;
+  readonly bodyTimeout: number;
 }
 
 function settingsOf(dispatcher: Dispatcher, opts: ScgiConnectionOptions): Settings {
@@ -108,6 +115,8 @@ function settingsOf(dispatcher: Dispatcher, opts: ScgiConnectionOptions): Settin
     idleTimeout: opts.idleTimeout ?? 60_000,
     lingerTimeout: opts.lingerTimeout ?? 5_000,
     bodyHighWater: opts.bodyHighWater ?? DEFAULT_BODY_HIGH_WATER,
+    limits: requestLimits(opts.limits),
+    bodyTimeout: opts.bodyTimeout ?? opts.idleTimeout ?? 60_000,
   };
 }
 
@@ -137,6 +146,7 @@ class Connection extends ManagedConnection implements ScgiConnection {
   private body: SocketBody | null = null;
   private peerCache: string | undefined;
   private closeWaiters: Array<() => void> | null = null;
+  private bodyTimedOut = false;
 
   constructor(socket: Socket, manager: ConnectionManager, private readonly s: Settings) {
     super(socket, manager, HEAD);
@@ -186,6 +196,14 @@ class Connection extends ManagedConnection implements ScgiConnection {
       return;
     }
     if (kind === 'linger') return void this.socket.destroy();
+    const body = this.body;
+    if (kind === 'body' && this.phase === REQUEST && body !== null && !body.complete && !this.bodyTimedOut) {
+      // A declared body that stopped coming: the app's read fails and the core answers 408 if nothing went
+      // out. Still quiet at the next sweep, the connection is cut below.
+      this.bodyTimedOut = true;
+      this.s.log.log('warn', `SCGI request from ${this.peer()}: ${body.received} of ${body.length} body bytes, then none for ${ms} ms (bodyTimeout); its body read fails with 408 (TSGI_ERR_TIMEOUT)`);
+      return body.fail(bodyTimedOut(ms, this.peer()));
+    }
     if (this.phase === REQUEST) this.s.log.log('warn', `SCGI connection from ${this.peer()} idle for ${ms} ms; closed (TSGI_ERR_TIMEOUT)`);
     this.body?.fail(new TsgiError('TSGI_ERR_TIMEOUT', `the SCGI connection from ${this.peer()} was idle too long`, { status: 408 }));
     this.socket.destroy();
@@ -208,6 +226,12 @@ class Connection extends ManagedConnection implements ScgiConnection {
     refuseRequest(new ScgiSink(this.socket, this), this.s.log, err, { what, peer: this.peer() });
   }
 
+  /** A header block over the limit: answered 431 without reading it; whatever else comes is dropped until the peer closes (linger). */
+  private refuseHead(err: TsgiError): void {
+    this.failed = true;
+    refuseRequest(new ScgiSink(this.socket, this), this.s.log, err, { what: 'SCGI request (header block)', peer: this.peer() });
+  }
+
   private startRequest(head: ScgiHead, rest: Buffer): void {
     this.enter(REQUEST);
     const body = (this.body = head.contentLength > 0 ? new SocketBody(this.socket, head.contentLength, this.s.bodyHighWater) : null);
@@ -216,6 +240,9 @@ class Connection extends ManagedConnection implements ScgiConnection {
     let cgi: CgiVars;
     try {
       cgi = cgiFromGateway(scgiParams(head.headers), { scriptName: this.s.scriptName, prefiltered: true });
+      checkCgiHead(this.s.limits, cgi);
+      // SCGI always declares the body's length, and no more is read: the declared length is the whole check.
+      checkDeclaredBody(this.s.limits, cgi.CONTENT_LENGTH);
     } catch (err) {
       return this.refuse(head, err);
     }
@@ -247,6 +274,7 @@ class Connection extends ManagedConnection implements ScgiConnection {
       try {
         parsed = this.parser.push(chunk);
       } catch (err) {
+        if (isTsgiError(err, 'TSGI_ERR_HEADERS_TOO_LARGE')) return this.refuseHead(err);
         return this.protocolError((err as Error).message);
       }
       if (parsed !== null) this.startRequest(parsed.head, parsed.rest);
@@ -299,7 +327,7 @@ export interface ScgiHandler {
 /** Build the SCGI protocol handler for a dispatcher: its connections share one ConnectionManager. */
 export function createScgiHandler(dispatcher: Dispatcher, opts: ScgiConnectionOptions = {}): ScgiHandler {
   const s = settingsOf(dispatcher, opts);
-  const manager = new ConnectionManager({ headerTimeout: s.headerTimeout, idleTimeout: s.idleTimeout, bodyTimeout: s.idleTimeout, lingerTimeout: s.lingerTimeout });
+  const manager = new ConnectionManager({ headerTimeout: s.headerTimeout, idleTimeout: s.idleTimeout, bodyTimeout: s.bodyTimeout, lingerTimeout: s.lingerTimeout });
   let closing: Promise<void> | null = null;
   return {
     handleConnection: (socket) => new Connection(socket, manager, s),

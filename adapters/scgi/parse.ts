@@ -92,7 +92,8 @@ export class ScgiHeadParser {
         if (this.prefix === '0') throw protocolError('the netstring length has a leading zero');
         this.prefix += String.fromCharCode(c);
         if (Number(this.prefix) > this.maxHeaderBytes) {
-          throw protocolError(`the header block is over the limit of ${this.maxHeaderBytes} bytes (netstring length ${this.prefix}...)`);
+          // Well framed so far, only too large: the connection answers 431 (Status: line) rather than just closing.
+          throw new TsgiError('TSGI_ERR_HEADERS_TOO_LARGE', `SCGI: the header block is over the limit of ${this.maxHeaderBytes} bytes (netstring length ${this.prefix}...; limitParamsSize)`);
         }
       }
       if (this.need < 0) return null;

@@ -16,6 +16,8 @@ import { BadValue, integerIn, oneOf, parseBoolean, parseHost, parsePath, parseSc
 import { DEFAULT_TRUSTED_PROXIES } from '../../adapters/proxy/trust.js';
 import { DEFAULT_TRUSTED_PROXY_HEADERS } from '../../adapters/proxy/headers.js';
 import { parseTrustedProxies, parseTrustedProxyHeaders } from './proxy-options.js';
+import { parseByteSize } from './limit-options.js';
+import { DEFAULT_LIMITS } from '../core/limits.js';
 import { DEFAULT_STATUS_ALLOW, parseMetricsListenOption, parseStatusAllow, parseStatusPath } from '../metrics/options.js';
 
 /** The wire protocols a listening socket can speak. */
@@ -75,6 +77,12 @@ export interface ServerConfig {
   trustedProxies: string;
   trustedProxyHeaders: string;
   proxyProtocol: boolean;
+  limitRequestLine: number;
+  limitRequestFields: number;
+  limitRequestFieldSize: number;
+  limitParamsSize: number;
+  maxBodySize: number;
+  bodyTimeout: number;
 }
 
 /** An option name. */
@@ -220,6 +228,20 @@ export const OPTIONS: readonly AnyOptionDef[] = [
     doc: 'Forwarded headers a trusted proxy may set: any of `x-forwarded-for` (REMOTE_ADDR), `x-forwarded-proto` (HTTPS, tsgi.url_scheme), `x-forwarded-host` (HTTP_HOST, SERVER_NAME, SERVER_PORT), `x-forwarded-port` (SERVER_PORT), `x-forwarded-prefix` (prepended to SCRIPT_NAME), `forwarded` (RFC 7239 for/proto/host). The default is the pair every usual proxy config sets; name only headers your proxy sets or overwrites, since a proxy passes the others on from the client unchanged (those are removed). Empty: believe none.' }),
   def({ name: 'proxyProtocol', scope: 'listener', type: 'boolean', default: false, parse: parseBoolean, cli: '--proxy-protocol',
     doc: 'Every connection starts with a PROXY protocol header, v1 or v2 (HAProxy `send-proxy` / `send-proxy-v2`): REMOTE_ADDR and REMOTE_PORT become the client it names. Accepted only from trustedProxies; a connection from another peer, or with a missing or malformed header (within headerTimeout), is closed with a log line. Works with every protocol; with `protocol = auto` the header is read before the protocol is sniffed.' }),
+
+  // Request limits (gateway/core/limits.ts), named and defaulted as gunicorn's; 0 turns one off.
+  def({ name: 'limitRequestLine', scope: 'listener', type: 'integer', default: DEFAULT_LIMITS.limitRequestLine, parse: integerIn(0, 1_048_576), cli: '--limit-request-line', metavar: 'BYTES',
+    doc: 'Longest request line (`METHOD target HTTP/1.1`, without CRLF) in bytes; a longer one is answered 414 (gunicorn `--limit-request-line`). On FastCGI, SCGI and CGI the line is rebuilt from REQUEST_METHOD, REQUEST_URI and SERVER_PROTOCOL. The HTTP front\'s parser also refuses a whole head over 16 KiB (Node\'s `--max-http-header-size`) with 431 before this check. 0 = no limit.' }),
+  def({ name: 'limitRequestFields', scope: 'listener', type: 'integer', default: DEFAULT_LIMITS.limitRequestFields, parse: integerIn(0, 32_768), cli: '--limit-request-fields', metavar: 'N',
+    doc: 'Most request header fields; one more is answered 431 (gunicorn `--limit-request-fields`). On FastCGI, SCGI and CGI each HTTP_* variable counts as one field (repeated headers arrive joined; CONTENT_TYPE and CONTENT_LENGTH are not counted). 0 = no limit.' }),
+  def({ name: 'limitRequestFieldSize', scope: 'listener', type: 'integer', default: DEFAULT_LIMITS.limitRequestFieldSize, parse: integerIn(0, 1_048_576), cli: '--limit-request-field-size', metavar: 'BYTES',
+    doc: 'Longest request header line, counted as gunicorn does: name, `: `, value and CRLF; longer is answered 431 (gunicorn `--limit-request-field-size`). 0 = no limit.' }),
+  def({ name: 'limitParamsSize', scope: 'listener', type: 'integer', default: 1_048_576, parse: parseByteSize, cli: '--limit-params-size', metavar: 'BYTES',
+    doc: 'FastCGI and SCGI: most bytes of one request\'s FCGI_PARAMS or SCGI header block (all CGI variables and headers), the memory a request may hold before it runs. FastCGI answers a request over it 431 (the params are dropped as they come, not held); SCGI answers 431 and closes the connection. The default, 1 MiB, leaves room for limitRequestFields x limitRequestFieldSize; sizes as `1048576`, `64k`, `1m`.' }),
+  def({ name: 'maxBodySize', scope: 'listener', type: 'integer', default: DEFAULT_LIMITS.maxBodySize, parse: parseByteSize, cli: '--max-body-size', metavar: 'BYTES',
+    doc: 'Largest request body in bytes (`1048576`, `512k`, `1m` as nginx\'s client_max_body_size). A declared Content-Length over it is answered 413 before the app runs; a body without one (chunked, HTTP/2) fails the app\'s read at the limit and is answered 413 if the response has not begun. Default 0 = no limit, as gunicorn: tsgi streams the body to the app and never buffers it, so size costs the gateway no memory; behind nginx its client_max_body_size (1m by default) refuses first.' }),
+  def({ name: 'bodyTimeout', scope: 'listener', type: 'seconds', default: 60, parse: seconds(false), cli: '--body-timeout', metavar: 'SECONDS',
+    doc: 'A request whose body moves no byte for this long (a declared Content-Length never sent) is answered 408 if its response has not begun, else its connection is closed; on HTTP also a request whose app sends nothing for this long. FastCGI: a stalled FCGI_STDIN. 0 = never.' }),
 ];
 
 /** Option by name (and by old name). */

@@ -11,6 +11,7 @@ import { TsgiError } from '../../app-api/errors.js';
 import { fileRangeOf, type FileRange } from '../../app-api/file-body.js';
 import type { App, Body, Chunk, Environ, HeaderList, StartResponse, Write } from '../../app-api/types.js';
 import { checkHeaders, HOP_BY_HOP, parseStatus } from '../../app-api/headers.js';
+import { requestErrorStatus } from './limits.js';
 import type { ErrorLog } from './log.js';
 import type { ResponseSink } from './sink.js';
 
@@ -253,11 +254,15 @@ class Response {
         /* nobody to tell */
       } else if (!this.headersSent) {
         this.headersSent = true;
-        this.sink.start(500, 'Internal Server Error', [
+        // A request body tsgi.input refused (over maxBodySize, stalled past bodyTimeout) is the client's fault.
+        const status = requestErrorStatus(err);
+        const reason = status === undefined ? 'Internal Server Error' : status === 413 ? 'Content Too Large' : 'Request Timeout';
+        const text = status === undefined ? ERROR_BODY : Buffer.from(reason + '\n');
+        this.sink.start(status ?? 500, reason, [
           ['Content-Type', 'text/plain; charset=utf-8'],
-          ['Content-Length', String(ERROR_BODY.length)],
+          ['Content-Length', String(text.length)],
         ]);
-        this.sink.end(this.env.REQUEST_METHOD === 'HEAD' ? undefined : ERROR_BODY);
+        this.sink.end(this.env.REQUEST_METHOD === 'HEAD' ? undefined : text);
       } else {
         this.sink.abort(err instanceof Error ? err : new Error(String(err)));
       }

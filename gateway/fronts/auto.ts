@@ -5,6 +5,7 @@ import type { ErrorLog } from '../core/log.js';
 import { httpServerOptions } from './http.js';
 import { proxyProtocolOptions } from './proxy.js';
 import type { FrontModule } from './types.js';
+import { limitsOf } from './limits.js';
 import { handlerFront } from './worker-front.js';
 import { frontUrl, listenOptionsOf } from './where.js';
 
@@ -17,8 +18,8 @@ export function autoHandlerOptions(c: ServerConfig, log: ErrorLog): AutoHandlerO
     scriptName: c.scriptName,
     log,
     http,
-    scgi: { headerTimeout: ms(c.headerTimeout), idleTimeout: ms(c.idleTimeout) },
-    fastcgi: { idleTimeout: ms(c.idleTimeout) },
+    scgi: { headerTimeout: ms(c.headerTimeout), idleTimeout: ms(c.idleTimeout), bodyTimeout: ms(c.bodyTimeout), maxHeaderBytes: c.limitParamsSize, limits: limitsOf(c) },
+    fastcgi: { idleTimeout: ms(c.idleTimeout), bodyTimeout: ms(c.bodyTimeout), maxParamsBytes: c.limitParamsSize, limits: limitsOf(c) },
   };
 }
 

@@ -8,6 +8,7 @@ import type { ServerConfig } from '../config/options.js';
 import type { ErrorLog } from '../core/log.js';
 import { proxyProtocolOptions } from './proxy.js';
 import type { FrontModule } from './types.js';
+import { limitsOf } from './limits.js';
 import { handlerFront } from './worker-front.js';
 
 /** The FastCGI settings of a listener (not where to listen). */
@@ -16,6 +17,9 @@ export function fastcgiOptions(c: ServerConfig, log: ErrorLog): FastcgiOptions {
     // '' is the option's default ('not set'): keep the web server's SCRIPT_NAME/PATH_INFO split.
     scriptName: c.scriptName === '' ? undefined : c.scriptName,
     idleTimeout: Math.round(c.idleTimeout * 1000),
+    bodyTimeout: Math.round(c.bodyTimeout * 1000),
+    maxParamsBytes: c.limitParamsSize,
+    limits: limitsOf(c),
     log,
   };
 }

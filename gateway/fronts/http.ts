@@ -6,6 +6,7 @@ import { startHttpServer, type HttpServerOptions } from '../../adapters/http/ser
 import type { ServerConfig } from '../config/options.js';
 import { proxyProtocolOptions } from './proxy.js';
 import type { FrontModule } from './types.js';
+import { limitsOf } from './limits.js';
 import { netServerFront } from './worker-front.js';
 
 /** HttpServerOptions from a listener's settings. protocol=auto takes the same mapping for its HTTP side. */
@@ -25,6 +26,8 @@ export function httpServerOptions(c: ServerConfig): HttpServerOptions {
     idleTimeout: ms(c.idleTimeout),
     keepAliveTimeout: ms(c.keepAliveTimeout),
     requestTimeout: ms(c.requestTimeout),
+    bodyTimeout: ms(c.bodyTimeout),
+    limits: limitsOf(c),
     scriptName: c.scriptName,
     middlewareModules: c.middleware === '' ? undefined : c.middleware.split(/\s*,\s*/),
   };

@@ -5,6 +5,7 @@ import type { ServerConfig } from '../config/options.js';
 import type { ErrorLog } from '../core/log.js';
 import { proxyProtocolOptions } from './proxy.js';
 import type { FrontModule } from './types.js';
+import { limitsOf } from './limits.js';
 import { handlerFront } from './worker-front.js';
 import { frontUrl, listenOptionsOf } from './where.js';
 
@@ -16,6 +17,9 @@ export function scgiConnectionOptions(c: ServerConfig, log: ErrorLog): ScgiConne
     scriptName: c.scriptName === '' ? undefined : c.scriptName,
     headerTimeout: Math.round(c.headerTimeout * 1000),
     idleTimeout: Math.round(c.idleTimeout * 1000),
+    bodyTimeout: Math.round(c.bodyTimeout * 1000),
+    maxHeaderBytes: c.limitParamsSize,
+    limits: limitsOf(c),
     log,
   };
 }
