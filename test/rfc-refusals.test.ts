@@ -10,9 +10,13 @@
  * The raw-request corpus (test/rfc-request-corpus.test.ts) covers what llhttp refuses itself.
  */
 import { spawn } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { checkHttpRequest } from '../adapters/http/request-rules.js';
+import { toNode } from '../adapters/node/to-node.js';
+import { ErrorLog, MemoryLog } from '../gateway/core/log.js';
 import type { App } from '../app-api/types.js';
 import type { HttpRequestHead } from '../gateway/core/environ.js';
 import { isValidHost } from '../gateway/core/host.js';
@@ -113,6 +117,25 @@ describe('RFC 9110/9112 refusals the parser leaves to tsgi', function () {
         expect(servers.logs.text).to.include('TSGI_ERR_BAD_REQUEST');
       });
     }
+  });
+
+  describe('toNode (a tsgi app inside a node:http server): the same rules', () => {
+    let server: http.Server | undefined;
+    after(() => new Promise<void>((resolve) => (server === undefined ? resolve() : server.close(() => resolve()))));
+
+    it('two Host lines: 400, Connection: close, the app never called, the request behind it not served', async () => {
+      const { app, calls } = hostApp();
+      const memory = new MemoryLog();
+      server = http.createServer(toNode(lint(app), { log: new ErrorLog(memory) }));
+      await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+      const port = (server.address() as AddressInfo).port;
+      const x = await sendRaw(port, Buffer.from('GET /p HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\nGET /second HTTP/1.1\r\nHost: a\r\n\r\n', 'latin1'));
+      expect(x.closed).to.equal(true);
+      expect(x.responses.map((r) => r.status)).to.deep.equal([400]);
+      expect(x.responses[0].headers).to.deep.include(['connection', 'close']);
+      expect(calls()).to.equal(0);
+      expect(memory.text).to.include('more than one Host header');
+    });
   });
 
   describe('FastCGI: HTTP_HOST', () => {

@@ -11,6 +11,13 @@ import type { ErrorLog } from '../../gateway/core/log.js';
 import type { ResponseSink } from '../../gateway/core/sink.js';
 import { Http1Sink, Http2Sink } from '../http/sink.js';
 import { headFromNode, isHttp2Request, nodeHasBody } from '../http/request-head.js';
+import { checkHttpRequest } from '../http/request-rules.js';
+
+/**
+ * HTTP/1 connections that end after a refused request: a request Node parsed behind it (pipelined after a
+ * faulty body) is not served.
+ */
+const refusedConnections = new WeakSet<object>();
 
 /** Serve `req` with the dispatcher's app mounted at `scriptName` (a decoded path, '' for the root). */
 export function dispatchNode(
@@ -21,14 +28,26 @@ export function dispatchNode(
   scriptName: string,
   url?: string,
 ): void | Promise<void> {
+  const http2 = isHttp2Request(req);
+  if (!http2 && refusedConnections.has(req.socket)) return; // what followed a refused request: the close ends it
   const head = headFromNode(req, url);
   let cgi;
   try {
+    try {
+      checkHttpRequest(head, http2);
+    } catch (err) {
+      if (!http2) {
+        // As the built-in server: after a request these rules refuse, the connection ends (request-rules.ts).
+        (res as ServerResponse).setHeader('Connection', 'close');
+        refusedConnections.add(req.socket);
+      }
+      throw err;
+    }
     cgi = cgiFromHttp(head, { scriptName });
   } catch (err) {
     if (!isTsgiError(err)) throw err;
     log.log('warn', `refused ${head.method} ${head.url.slice(0, 200)}`, err);
-    const body = Buffer.from(err.status === 404 ? 'Not Found\n' : 'Bad Request\n');
+    const body = Buffer.from(err.status === 404 ? 'Not Found\n' : err.status === 505 ? 'HTTP Version Not Supported\n' : 'Bad Request\n');
     res.writeHead(err.status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(body.length) });
     res.end(body);
     return;
