@@ -75,6 +75,8 @@ export interface ServerConfig {
   trustedProxies: string;
   trustedProxyHeaders: string;
   proxyProtocol: boolean;
+  readyPath: string | undefined;
+  drainDelay: number;
 }
 
 /** An option name. */
@@ -220,6 +222,12 @@ export const OPTIONS: readonly AnyOptionDef[] = [
     doc: 'Forwarded headers a trusted proxy may set: any of `x-forwarded-for` (REMOTE_ADDR), `x-forwarded-proto` (HTTPS, tsgi.url_scheme), `x-forwarded-host` (HTTP_HOST, SERVER_NAME, SERVER_PORT), `x-forwarded-port` (SERVER_PORT), `x-forwarded-prefix` (prepended to SCRIPT_NAME), `forwarded` (RFC 7239 for/proto/host). The default is the pair every usual proxy config sets; name only headers your proxy sets or overwrites, since a proxy passes the others on from the client unchanged (those are removed). Empty: believe none.' }),
   def({ name: 'proxyProtocol', scope: 'listener', type: 'boolean', default: false, parse: parseBoolean, cli: '--proxy-protocol',
     doc: 'Every connection starts with a PROXY protocol header, v1 or v2 (HAProxy `send-proxy` / `send-proxy-v2`): REMOTE_ADDR and REMOTE_PORT become the client it names. Accepted only from trustedProxies; a connection from another peer, or with a missing or malformed header (within headerTimeout), is closed with a log line. Works with every protocol; with `protocol = auto` the header is read before the protocol is sniffed.' }),
+
+  // Health checks for a load balancer in front of several hosts (gateway/health).
+  def({ name: 'readyPath', scope: 'listener', type: 'string', default: undefined, parse: parseStatusPath, cli: '--ready-path', metavar: 'PATH',
+    doc: 'Answer a readiness check at this URL path on this listener, for a load balancer\'s health check (HAProxy `option httpchk GET /ready`): `200 ready` while the server takes traffic, `503 draining` once it is stopping (SIGTERM/SIGINT), in every concurrency model. Any method, any client; the app never sees these requests. Unset: off.' }),
+  def({ name: 'drainDelay', scope: 'process', type: 'seconds', default: 0, parse: seconds(false), cli: '--drain-delay', metavar: 'SECONDS',
+    doc: 'On SIGTERM or Ctrl-C, keep accepting and serving for this long while readyPath answers 503, then stop as gracefulTimeout says. Set it to a little more than the balancer needs to mark the host down (HAProxy: `inter` x `fall`), so no request reaches a host that has stopped accepting. 0 = stop accepting at once.' }),
 ];
 
 /** Option by name (and by old name). */
