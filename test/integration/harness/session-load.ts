@@ -15,6 +15,8 @@ export interface LoadOptions {
   users: number;
   /** Requests in all (the bound). */
   requests: number;
+  /** No new request after this many ms (a bound in time besides the count). Default: none. */
+  deadlineMs?: number;
   /** Per-request limit, ms (above the session lock's stale time). Default 60 s. */
   timeoutMs?: number;
   /** Called after each answered request (for kill/term triggers and "first served by" times). */
@@ -71,7 +73,7 @@ export async function runSessionLoad(opts: LoadOptions): Promise<LoadResult> {
     let cookie: string | undefined;
     let acked = 0;
     let lost = false;
-    while (r.sent < opts.requests) {
+    while (r.sent < opts.requests && (opts.deadlineMs === undefined || Date.now() - t0 < opts.deadlineMs)) {
       r.sent++;
       const seq = acked + 1;
       let reply: Reply;
