@@ -99,6 +99,8 @@ describe('config: the option table', () => {
     trustedProxies: ['10.0.0.0/8, ::1 unix', '10.0.0.0/8,::1,unix'],
     trustedProxyHeaders: ['X-Forwarded-For, forwarded', 'x-forwarded-for,forwarded'],
     proxyProtocol: ['on', true],
+    readyPath: ['/ready/', '/ready'],
+    drainDelay: ['2.5', 2.5],
   } as Record<OptionName, [string, unknown]>;
 
   // Options that are only valid together with another one.
