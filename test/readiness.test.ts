@@ -124,6 +124,18 @@ describe('readyPath: readiness for a load balancer, 503 while draining, in every
     expect(await server.exited).to.equal(0);
   });
 
+  it('under scriptName: readyPath below the mount is answered, the rest of the mount is the app\'s', async () => {
+    const config = join(dir, 'mounted.cfg');
+    writeFileSync(config, `[server]\nsocketPort = 0\nscriptName = /app\nreadyPath = /app/ready\n`);
+    const server = new Server(config);
+    servers.push(server);
+    const url = await server.url();
+    expect(await request(`${url}/app/ready`)).to.deep.equal({ status: 200, body: 'ready\n' });
+    expect(await request(`${url}/app/ready/more`)).to.deep.equal({ status: 200, body: 'app /ready/more\n' });
+    server.proc.kill('SIGTERM');
+    expect(await server.exited).to.equal(0);
+  });
+
   it('without readyPath the path is the app\'s', async () => {
     const config = join(dir, 'off.cfg');
     writeFileSync(config, `[server]\nsocketPort = 0\n`);

@@ -225,7 +225,7 @@ export const OPTIONS: readonly AnyOptionDef[] = [
 
   // Health checks for a load balancer in front of several hosts (gateway/health).
   def({ name: 'readyPath', scope: 'listener', type: 'string', default: undefined, parse: parseStatusPath, cli: '--ready-path', metavar: 'PATH',
-    doc: 'Answer a readiness check at this URL path on this listener, for a load balancer\'s health check (HAProxy `option httpchk GET /ready`): `200 ready` while the server takes traffic, `503 draining` once it is stopping (SIGTERM/SIGINT), in every concurrency model. Any method, any client; the app never sees these requests. Unset: off.' }),
+    doc: 'Answer a readiness check at this URL path on this listener, for a load balancer\'s health check (HAProxy `option httpchk GET /ready`): `200 ready` while the server takes traffic, `503 draining` once it is stopping (SIGTERM/SIGINT), in every concurrency model. Any method, any client; the app never sees these requests. With scriptName, put it under the mount (`/app/ready`). Unset: off.' }),
   def({ name: 'drainDelay', scope: 'process', type: 'seconds', default: 0, parse: seconds(false), cli: '--drain-delay', metavar: 'SECONDS',
     doc: 'On SIGTERM or Ctrl-C, keep accepting and serving for this long while readyPath answers 503, then stop as gracefulTimeout says. Set it to a little more than the balancer needs to mark the host down (HAProxy: `inter` x `fall`), so no request reaches a host that has stopped accepting. 0 = stop accepting at once.' }),
 ];
