@@ -8,6 +8,9 @@
  *   2. Graceful stop: the same number of writes, half through nginx and half through HAProxy; at a quarter,
  *      host3 gets SIGTERM (drainDelay, then drain). Goal: 0 failed, 0 sessions lost, exit 0.
  *
+ * SCALEOUT_RUNS=graceful (or failover) runs one of them; SCALEOUT_DRAIN_DELAY=S overrides the config's
+ * drainDelay on every host (`--drain-delay S`), to see what the readiness window is worth.
+ *
  * Bounded: each run stops sending after SCALEOUT_TIME_S (default 300 s). Needs root (network namespaces),
  * nginx, haproxy and redis-server. Every namespace and process is removed at the end, also on Ctrl-C.
  */
@@ -20,6 +23,8 @@ const REQUESTS = Number(process.env.SCALEOUT_REQUESTS ?? 20_000);
 const USERS = Number(process.env.SCALEOUT_USERS ?? 16);
 const DEADLINE_MS = Number(process.env.SCALEOUT_TIME_S ?? 300) * 1000;
 const RESTART_AFTER_MS = 5000;
+const RUNS = (process.env.SCALEOUT_RUNS ?? 'failover,graceful').split(',');
+const DRAIN_DELAY = process.env.SCALEOUT_DRAIN_DELAY;
 
 function uptime(): string {
   return execFileSync('uptime', { encoding: 'utf8' }).trim();
@@ -103,7 +108,7 @@ async function main(): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  console.log(`scaleout: ${REQUESTS} requests per run, ${USERS} users; node ${process.version}\n  ${uptime()}`);
+  console.log(`scaleout: ${REQUESTS} requests per run, ${USERS} users${DRAIN_DELAY === undefined ? '' : `, drainDelay ${DRAIN_DELAY} s`}; node ${process.version}\n  ${uptime()}`);
   let cluster: ScaleOutCluster | undefined;
   const cleanup = (): void => {
     void cluster?.stop().finally(() => process.exit(130));
@@ -111,11 +116,15 @@ async function main(): Promise<void> {
   process.once('SIGINT', cleanup);
   process.once('SIGTERM', cleanup);
   try {
-    cluster = await ScaleOutCluster.start();
-    await failover(cluster);
-    console.log(`  ${uptime()}`);
-    await graceful(cluster);
-    console.log(`  ${uptime()}`);
+    cluster = await ScaleOutCluster.start({ tsgiArgs: DRAIN_DELAY === undefined ? [] : ['--drain-delay', DRAIN_DELAY] });
+    if (RUNS.includes('failover')) {
+      await failover(cluster);
+      console.log(`  ${uptime()}`);
+    }
+    if (RUNS.includes('graceful')) {
+      await graceful(cluster);
+      console.log(`  ${uptime()}`);
+    }
   } finally {
     await cluster?.stop();
   }

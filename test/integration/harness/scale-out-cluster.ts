@@ -35,6 +35,8 @@ export interface TsgiHost extends NetHost {
 export interface ClusterOptions {
   /** The app module tsgi serves (compiled .js). Default: the example app. */
   app?: string;
+  /** Extra `tsgi` flags for every host, after `-C server.cfg` (e.g. `--drain-delay 0` to compare). */
+  tsgiArgs?: string[];
 }
 
 /** One GET, fresh connection; status and body. */
@@ -64,7 +66,7 @@ export class ScaleOutCluster {
   readonly dir: string;
   readonly config: string;
 
-  private constructor(readonly net: HostNet, readonly app: string) {
+  private constructor(readonly net: HostNet, readonly app: string, readonly tsgiArgs: readonly string[]) {
     this.dir = tempDir('scaleout');
     this.config = join(this.dir, 'server.cfg');
   }
@@ -72,7 +74,7 @@ export class ScaleOutCluster {
   /** Build the network, start redis, the three hosts, nginx and HAProxy. On failure everything is removed. */
   static async start(opts: ClusterOptions = {}): Promise<ScaleOutCluster> {
     const app = opts.app ?? join(REPO_ROOT, 'dist', 'examples', 'deploy', 'scale-out', 'app.js');
-    const c = new ScaleOutCluster(HostNet.create(), app);
+    const c = new ScaleOutCluster(HostNet.create(), app, opts.tsgiArgs ?? []);
     try {
       await c.boot();
     } catch (err) {
@@ -130,7 +132,7 @@ export class ScaleOutCluster {
   async startHost(i: number): Promise<number> {
     const h = this.hosts[i];
     const t0 = Date.now();
-    const cmd = HostNet.exec(h, [process.execPath, join(REPO_ROOT, 'dist', 'gateway', 'cli.js'), this.app, '-C', this.config]);
+    const cmd = HostNet.exec(h, [process.execPath, join(REPO_ROOT, 'dist', 'gateway', 'cli.js'), this.app, '-C', this.config, ...this.tsgiArgs]);
     const proc = spawn(cmd.command, cmd.args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TSGI_HOST: h.label } });
     h.proc = proc;
     h.output = '';
