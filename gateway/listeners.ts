@@ -19,6 +19,8 @@ import { startMetricsServer, type MetricsServer } from './metrics/server.js';
 import { statusRoute } from './metrics/status-route.js';
 import type { Front } from './fronts/types.js';
 import { withTrustedProxies } from './fronts/proxy.js';
+import { Readiness } from './health/readiness.js';
+import { withReadyPath } from './health/ready-route.js';
 
 /** One started listener, for the start line. */
 export interface ListenerUrl {
@@ -36,14 +38,17 @@ export interface ListenersFront extends Front {
 /**
  * Start every listener of `config` for `dispatcher`; `startOne` starts one listener's front on a dispatcher.
  * When one fails to start (EADDRINUSE...), the ones already listening are closed and the error is thrown.
+ * `readiness` answers each listener's readyPath (gateway/health).
  */
-export async function startListeners(config: Config, log: ErrorLog, dispatcher: Dispatcher, startOne: (l: Listener, d: Dispatcher) => Promise<Front>): Promise<ListenersFront> {
+export async function startListeners(config: Config, log: ErrorLog, dispatcher: Dispatcher, startOne: (l: Listener, d: Dispatcher) => Promise<Front>, readiness = new Readiness()): Promise<ListenersFront> {
   const listeners = listenersOf(config);
+  // The readiness check outside the metrics (not counted as the app's traffic), inside the proxy policy.
+  const outer = (d: Dispatcher, l: Listener): Dispatcher => withTrustedProxies(withReadyPath(d, l.server, readiness, log), l.server, log);
   if (listeners.length === 1) {
     // One listener: exactly what serve() did before there were several (its metered dispatcher answers statusPath).
     const [l] = listeners;
     // Reverse-proxy mode outermost: the status page's statusAllow then checks the client, not the proxy.
-    const front = await startFrontWithMetrics(l.server, log, dispatcher, (d) => startOne(l, withTrustedProxies(d, l.server, log)));
+    const front = await startFrontWithMetrics(l.server, log, dispatcher, (d) => startOne(l, outer(d, l)));
     return { url: front.url, listeners: [{ section: l.section, url: front.url }], close: (graceMs) => front.close(graceMs) };
   }
 
@@ -62,7 +67,7 @@ export async function startListeners(config: Config, log: ErrorLog, dispatcher: 
       if (metered !== undefined && l.server.statusPath !== undefined) {
         d = statusRoute(metered, metered, { statusPath: l.server.statusPath, allow: l.server.statusAllow, log });
       }
-      started.push({ section: l.section, front: await startOne(l, withTrustedProxies(d, l.server, log)) });
+      started.push({ section: l.section, front: await startOne(l, outer(d, l)) });
     }
     if (metered !== undefined && main.metricsListen !== undefined) {
       metricsServer = await startMetricsServer(parseMetricsListen(main.metricsListen), metered);

@@ -33,6 +33,11 @@ export interface ModeHandle {
   readonly listeners?: readonly ListenerUrl[];
   /** Graceful stop: fronts stop accepting, in-flight requests get `graceMs`, workers are released. */
   close(graceMs: number): Promise<void>;
+  /**
+   * The server is about to stop: readyPath answers 503 from now on (gateway/health). Modes whose requests
+   * are answered in other processes (processPool, forking) tell them; the others need not set it.
+   */
+  unready?(): void;
   /** Load the app code again without failing a request (SIGHUP); absent when the mode cannot. */
   reload?(): Promise<void>;
 }

@@ -18,6 +18,7 @@ import { applyFeatures, enabledFeatures, FEATURES } from './features.js';
 import { FRONTS, registerFront, startFront } from './fronts/registry.js';
 import { httpServerOptions } from './fronts/http.js';
 import { startListeners, type ListenerUrl } from './listeners.js';
+import { Readiness } from './health/readiness.js';
 import type { ModeHandle, ServeContext } from './mode-types.js';
 import { MODES, registerMode } from './modes.js';
 import { openErrorLog } from './open-error-log.js';
@@ -38,8 +39,11 @@ export interface Running {
   /** The concurrency model. */
   readonly mode: ModeName;
   readonly log: ErrorLog;
-  /** Graceful stop; `graceMs` defaults to the config's gracefulTimeout. */
-  close(graceMs?: number): Promise<void>;
+  /**
+   * Graceful stop; `graceMs` defaults to the config's gracefulTimeout. readyPath answers 503 from the call
+   * on; with drainDelay the server keeps accepting that long first (`drainDelayMs` overrides it).
+   */
+  close(graceMs?: number, drainDelayMs?: number): Promise<void>;
   /** Reload the app code (SIGHUP), when the mode can (processPool, forking). */
   reload?(): Promise<void>;
   /** What a bridged app module was served as (`express app (detected)`...); undefined for a tsgi app, or when only workers loaded it. */
@@ -77,6 +81,8 @@ export async function serve(opts: ServeOptions): Promise<Running> {
   }
   const mode = modeOf(config.server);
   let started: readonly ListenerUrl[] | undefined;
+  // readyPath in this process (single, threading, threadPool); process modes forward it (handle.unready).
+  const readiness = new Readiness();
   const ctx: ServeContext = {
     config,
     appSpec,
@@ -92,7 +98,7 @@ export async function serve(opts: ServeOptions): Promise<Running> {
     },
     // Every listener on this dispatcher; statusPath / metricsListen get a metered one (gateway/listeners.ts).
     async startFront(dispatcher) {
-      const front = await startListeners(config, log, dispatcher, (l, d) => startFront(l.server.protocol, d, l.server, log));
+      const front = await startListeners(config, log, dispatcher, (l, d) => startFront(l.server.protocol, d, l.server, log), readiness);
       started = front.listeners;
       return front;
     },
@@ -127,8 +133,17 @@ export async function serve(opts: ServeOptions): Promise<Running> {
       return found;
     },
     reload: handle.reload === undefined ? undefined : () => handle.reload!(),
-    close(graceMs = config.server.gracefulTimeout * 1000) {
-      closing ??= handle.close(graceMs).finally(() => {
+    close(graceMs = config.server.gracefulTimeout * 1000, drainDelayMs = config.server.drainDelay * 1000) {
+      closing ??= (async () => {
+        // Health checks see 503 at once; the balancer takes the host out while it still accepts (drainDelay).
+        readiness.markDraining();
+        handle.unready?.();
+        if (drainDelayMs > 0) {
+          log.log('info', `draining: readyPath answers 503; still accepting for ${drainDelayMs / 1000} s (drainDelay)`);
+          await new Promise((resolve) => setTimeout(resolve, drainDelayMs));
+        }
+        await handle.close(graceMs);
+      })().finally(() => {
         if (pidFile !== undefined) {
           try {
             unlinkSync(pidFile);

@@ -105,6 +105,8 @@ describe('config: the option table', () => {
     limitParamsSize: ['64k', 65536],
     maxBodySize: ['1m', 1048576],
     bodyTimeout: ['2.5', 2.5],
+    readyPath: ['/ready/', '/ready'],
+    drainDelay: ['2.5', 2.5],
   } as Record<OptionName, [string, unknown]>;
 
   // Options that are only valid together with another one.

@@ -83,6 +83,8 @@ export interface ServerConfig {
   limitParamsSize: number;
   maxBodySize: number;
   bodyTimeout: number;
+  readyPath: string | undefined;
+  drainDelay: number;
 }
 
 /** An option name. */
@@ -242,6 +244,11 @@ export const OPTIONS: readonly AnyOptionDef[] = [
     doc: 'Largest request body in bytes (`1048576`, `512k`, `1m` as nginx\'s client_max_body_size). A declared Content-Length over it is answered 413 before the app runs; a body without one (chunked, HTTP/2) fails the app\'s read at the limit and is answered 413 if the response has not begun. Default 0 = no limit, as gunicorn: tsgi streams the body to the app and never buffers it, so size costs the gateway no memory; behind nginx its client_max_body_size (1m by default) refuses first.' }),
   def({ name: 'bodyTimeout', scope: 'listener', type: 'seconds', default: 60, parse: seconds(false), cli: '--body-timeout', metavar: 'SECONDS',
     doc: 'A request whose body moves no byte for this long (a declared Content-Length never sent) is answered 408 if its response has not begun, else its connection is closed; on HTTP also a request whose app sends nothing for this long. FastCGI: a stalled FCGI_STDIN. 0 = never.' }),
+  // Health checks for a load balancer in front of several hosts (gateway/health).
+  def({ name: 'readyPath', scope: 'listener', type: 'string', default: undefined, parse: parseStatusPath, cli: '--ready-path', metavar: 'PATH',
+    doc: 'Answer a readiness check at this URL path on this listener, for a load balancer\'s health check (HAProxy `option httpchk GET /ready`): `200 ready` while the server takes traffic, `503 draining` once it is stopping (SIGTERM/SIGINT), in every concurrency model. Any method, any client; the app never sees these requests. With scriptName, put it under the mount (`/app/ready`). Unset: off.' }),
+  def({ name: 'drainDelay', scope: 'process', type: 'seconds', default: 0, parse: seconds(false), cli: '--drain-delay', metavar: 'SECONDS',
+    doc: 'On SIGTERM or Ctrl-C, keep accepting and serving for this long while readyPath answers 503, then stop as gracefulTimeout says. Set it to a little more than the balancer needs to mark the host down (HAProxy: `inter` x `fall`), so no request reaches a host that has stopped accepting. 0 = stop accepting at once.' }),
 ];
 
 /** Option by name (and by old name). */

@@ -58,6 +58,8 @@ export class ForkingServer {
   private readonly backoff = new BootBackoff(200, 10_000);
   private topUpTimer: NodeJS.Timeout | undefined;
   private lastOverloadLog = 0;
+  /** unready() was called: the server stops after drainDelay. */
+  private stoppingSoon = false;
   private stopWatchdog: () => void = () => {};
   /** Where clients connect (`[server]`, the first listener). */
   url = '';
@@ -175,7 +177,7 @@ export class ForkingServer {
     child.assigned = true;
     const target = child;
     target.slot.ready
-      .then(() => target.slot.send({ tsgi: 'connection', listener }, socket))
+      .then(() => target.slot.send(this.stoppingSoon ? { tsgi: 'connection', listener, unready: true } : { tsgi: 'connection', listener }, socket))
       .catch(() => this.refuse(socket, listener));
     this.topUp();
   }
@@ -212,6 +214,11 @@ export class ForkingServer {
     }
     for (const c of old) void c.slot.drain('reload', this.opts.plan.graceMs);
     this.topUp();
+  }
+
+  /** The server is stopping (drainDelay): children handed a connection from now on answer readyPath with 503. */
+  unready(): void {
+    this.stoppingSoon = true;
   }
 
   /** Graceful stop: stop accepting; spares exit, serving children finish their request and exit. */

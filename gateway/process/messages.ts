@@ -44,8 +44,11 @@ export type SupervisorMessage =
   /**
    * Forking: serve the connection sent with this message, then exit. `listener`: the index (in the plan's
    * listeners, `[server]` = 0, the default) of the listener that accepted it: its front serves it.
+   * `unready`: the server is stopping (drainDelay), so this child answers readyPath with 503.
    */
-  | { tsgi: 'connection'; listener?: number }
+  | { tsgi: 'connection'; listener?: number; unready?: boolean }
+  /** The server is stopping (drainDelay may still run): answer readyPath with 503 from now on. */
+  | { tsgi: 'unready' }
   /** Metrics on: send your numbers (`metrics` with this id). */
   | { tsgi: 'metrics?'; id: number }
   /** The answer to `status?`: the pool's snapshot or Prometheus text, or why there is none. */

@@ -94,6 +94,7 @@ export const runProcessPool: ModeRunner = async (ctx) => {
       await metrics.close();
     },
     reload: () => pool.reload(),
+    unready: () => pool.unready(),
   };
 };
 
@@ -122,5 +123,6 @@ export const runForking: ModeRunner = async (ctx) => {
       await metrics.close();
     },
     reload: () => server.reload(),
+    unready: () => server.unready(),
   };
 };

@@ -38,6 +38,8 @@ export interface ProcessPoolOptions {
 /** A running process pool. */
 export class ProcessPool {
   private readonly slots = new Set<ProcessSlot>();
+  /** unready() was called: the server stops after drainDelay. */
+  private stoppingSoon = false;
   private started = false;
   private stopping: Promise<void> | null = null;
   /** Workers that failed at boot in a row: delays refilling (100 ms x 2^n, at most 10 s). */
@@ -114,7 +116,11 @@ export class ProcessPool {
       else if (m.tsgi === 'draining' && !slot.expectedExit && this.stopping === null) this.scheduleFill();
     };
     slot.ready.then(
-      () => this.backoff.succeeded(),
+      () => {
+        this.backoff.succeeded();
+        // A replacement that came up during drainDelay is leaving with the others.
+        if (this.stoppingSoon) slot.send({ tsgi: 'unready' }).catch(() => {});
+      },
       () => {},
     );
     void slot.exited.then(({ code, signal }) => {
@@ -182,6 +188,12 @@ export class ProcessPool {
       this.reloading = null;
     });
     return this.reloading;
+  }
+
+  /** The server is stopping: every worker answers readyPath with 503 from now on (they keep serving). */
+  unready(): void {
+    this.stoppingSoon = true;
+    for (const s of this.slots) s.send({ tsgi: 'unready' }).catch(() => {});
   }
 
   /** Graceful stop: every worker drains within `graceMs` and exits; then every socket is closed. */

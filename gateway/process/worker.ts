@@ -20,6 +20,8 @@ import { applyFeatures, enabledFeatures } from '../features.js';
 import { getFront, type OpenFront } from '../fronts/registry.js';
 import { applyTools, installLogReopen } from '../tools/apply.js';
 import { withTrustedProxies } from '../fronts/proxy.js';
+import { Readiness } from '../health/readiness.js';
+import { withReadyPath } from '../health/ready-route.js';
 import { isTsgiMessage, type RetireReason, type SupervisorMessage, type WorkerMessage } from './messages.js';
 import { planListeners, type WorkerPlan } from './plan.js';
 import { WorkerDispatcher } from './worker-dispatcher.js';
@@ -53,6 +55,8 @@ export async function runWorker(plan: WorkerPlan): Promise<void> {
   let draining: Promise<void> | null = null;
   let asked: { reason: RetireReason; graceMs: number } | null = null;
   let retireAsked = false;
+  // readyPath: 503 once the server (not just this worker) is stopping; see gateway/health.
+  const readiness = new Readiness();
 
   const askRetire = (reason: RetireReason): void => {
     if (retireAsked || draining !== null) return;
@@ -90,8 +94,12 @@ export async function runWorker(plan: WorkerPlan): Promise<void> {
   process.on('message', (m: unknown, handle?: net.Socket) => {
     if (!isTsgiMessage(m)) return;
     const msg = m as SupervisorMessage;
-    if (msg.tsgi === 'drain') void drain(msg.reason, msg.graceMs);
+    if (msg.tsgi === 'drain') {
+      if (msg.reason === 'signal') readiness.markDraining();
+      void drain(msg.reason, msg.graceMs);
+    } else if (msg.tsgi === 'unready') readiness.markDraining();
     else if (msg.tsgi === 'connection' && handle !== undefined) {
+      if (msg.unready === true) readiness.markDraining();
       const front = fronts?.[msg.listener ?? 0];
       if (front === undefined || draining !== null) {
         handle.destroy();
@@ -102,7 +110,12 @@ export async function runWorker(plan: WorkerPlan): Promise<void> {
       handle.once('close', () => void drain('connectionClosed', plan.graceMs));
     }
   });
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void drain('signal', plan.graceMs));
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      readiness.markDraining();
+      void drain('signal', plan.graceMs);
+    });
+  }
   // SIGHUP is the primary's (it reloads by replacing workers); a HUP sent to the whole process group must
   // not take the default action and kill the workers.
   process.on('SIGHUP', () => {});
@@ -134,7 +147,7 @@ export async function runWorker(plan: WorkerPlan): Promise<void> {
     // listener whose settings cannot work (an unreadable TLS key) fails the start as in a single process,
     // and a worker never serves on one listener while it may still fail on another.
     const opened: OpenFront[] = [];
-    for (const [i, l] of listeners.entries()) opened.push(await (await getFront(l.server.protocol).load()).open(withTrustedProxies(metrics?.dispatchers[i] ?? d, l.server, log), l.server, log));
+    for (const [i, l] of listeners.entries()) opened.push(await (await getFront(l.server.protocol).load()).open(withTrustedProxies(withReadyPath(metrics?.dispatchers[i] ?? d, l.server, readiness, log), l.server, log), l.server, log));
     // Told to drain while booting (stop, reload): accept nothing; the drain runs once booted, below.
     // (A cast: TypeScript cannot see that drain() may have set `asked` meanwhile.)
     if (plan.mode === 'pool' && (asked as unknown) === null) {
