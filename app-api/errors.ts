@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   TSGI_ERR_WRITE_AFTER_END: 'the write() callable was used after the response was finished',
   TSGI_ERR_INPUT_BUSY: 'tsgi.input was read again before the previous read finished',
   TSGI_ERR_BRIDGE_UNSUPPORTED: 'an app run through the bridge used a part of the Node API the bridge does not provide (see the bridge section of the README)',
+  TSGI_ERR_CLIENT_GONE: 'the client left before the response was done (the reason of an aborted tsgi.client_gone)',
 } as const;
 
 /** A stable error code. */
@@ -59,6 +60,8 @@ export const ERROR_STATUS: { readonly [C in TsgiErrorCode]: number } = {
   TSGI_ERR_WRITE_AFTER_END: 500,
   TSGI_ERR_INPUT_BUSY: 500,
   TSGI_ERR_BRIDGE_UNSUPPORTED: 500,
+  // nginx's 499 "client closed request": what an access log shows for a request whose client left.
+  TSGI_ERR_CLIENT_GONE: 499,
 };
 
 /** An error raised by tsgi itself. `code` is stable; `message` says what to do about it. */

@@ -10,6 +10,7 @@
  * with END_REQUEST are ignored, because a web server may still be sending STDIN for a request the app
  * answered early (or one we refused with FCGI_UNKNOWN_ROLE).
  */
+import { ClientGone } from '../../gateway/core/client-gone.js';
 import type { Socket } from 'node:net';
 import { TsgiError } from '../../app-api/errors.js';
 import type { CgiVars } from '../../app-api/types.js';
@@ -76,6 +77,8 @@ class FcgiRequest implements SinkState {
   paramsBytes = 0;
   stdin: RecordStream | null = null;
   data: RecordStream | null = null;
+  /** tsgi.client_gone: FCGI_ABORT_REQUEST or the connection's close. */
+  gone: ClientGone | null = null;
   constructor(
     readonly requestId: number,
     readonly role: number,
@@ -280,7 +283,7 @@ export class FcgiConnection extends ManagedConnection implements SinkHost, FlowC
         extra = { 'tsgi.fcgi_role': 'FILTER', 'tsgi.fcgi_data': new BodyInput(req.data) };
       }
     }
-    const head: RequestHead = { cgi, body: cgi.CONTENT_LENGTH === '0' ? null : body };
+    const head: RequestHead = { cgi, body: cgi.CONTENT_LENGTH === '0' ? null : body, clientGone: (req.gone = new ClientGone()) };
     if (extra !== undefined) head.extra = extra;
     this.dispatch(head, req);
   }
@@ -315,6 +318,7 @@ export class FcgiConnection extends ManagedConnection implements SinkHost, FlowC
   private abortRequest(req: FcgiRequest): void {
     req.closed = true;
     const gone = new TsgiError('TSGI_ERR_INPUT_CLOSED', 'the web server aborted this request (FCGI_ABORT_REQUEST): the client went away');
+    req.gone?.gone(gone.message);
     req.stdin?.fail(gone);
     req.data?.fail(gone);
     this.send(encodeEndRequest(req.requestId, 0, FCGI_REQUEST_COMPLETE));
@@ -422,6 +426,7 @@ export class FcgiConnection extends ManagedConnection implements SinkHost, FlowC
       req.closed = true;
       req.stdin?.fail(gone);
       req.data?.fail(gone);
+      req.gone?.gone('the web server closed the FastCGI connection before the response was done');
     }
     this.requests.clear();
     this.running = 0;
