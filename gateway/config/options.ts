@@ -52,6 +52,8 @@ export interface ServerConfig {
   spareChildren: number;
   threadQueueSize: number;
   threadQueueWait: number;
+  /** processPool and single: most requests a process runs at once (503 past it); 0 = no limit. */
+  maxInFlight: number;
   threadBatch: number;
   http2: boolean;
   sslKeyFile: string | undefined;
@@ -162,6 +164,8 @@ export const OPTIONS: readonly AnyOptionDef[] = [
     doc: 'threadPool and threading: requests that may wait for a thread when every thread is busy; one more is answered 503 with Retry-After at once (Cheroot\'s overload answer). 0 = none wait.' }),
   def({ name: 'threadQueueWait', scope: 'process', type: 'seconds', default: 0, parse: seconds(false), cli: '--thread-queue-wait', metavar: 'SECONDS',
     doc: 'threadPool and threading: admission control on queue wait. While the oldest queued request has waited longer than this, new requests are answered 503 with Retry-After instead of joining a queue that is not moving. 0 = off (only threadQueueSize limits the queue).' }),
+  def({ name: 'maxInFlight', scope: 'process', type: 'integer', default: 0, parse: integerIn(0, 1_000_000), cli: '--max-in-flight', metavar: 'N',
+    doc: 'processPool and single: most requests one process runs at once; one more is answered 503 with Retry-After at once (TSGI_ERR_OVERLOAD) instead of waiting in an event loop that is already behind (the thread modes bound their queue with threadQueueSize, forking its processes with maxChildren). 0 = no limit.' }),
   def({ name: 'threadBatch', scope: 'process', type: 'integer', default: 16, parse: integerIn(1, 256), cli: '--thread-batch', metavar: 'N',
     doc: 'threadPool: most queued requests a thread that frees takes in one message (its fair share of the queue, never more than N). Each message between threads costs both of them a wake-up, so batches raise the throughput of small requests; a thread that goes idle takes back what another has not started, so a slow request does not hold up the ones behind it. 1 = one request per message.' }),
 

@@ -4,8 +4,8 @@
  * per-request deadline (workerTimeout) after which the client gets 504 instead of waiting forever.
  */
 import { TsgiError } from '../../app-api/errors.js';
-import type { HeaderList } from '../../app-api/types.js';
-import type { Dispatcher, RequestHead } from '../core/dispatch.js';
+import type { App, HeaderList } from '../../app-api/types.js';
+import { InlineDispatcher, type Dispatcher, type RequestHead } from '../core/dispatch.js';
 import type { ErrorLog } from '../core/log.js';
 import type { ResponseSink } from '../core/sink.js';
 
@@ -64,6 +64,23 @@ export interface WorkerDispatcherOptions {
   onTimeout?: (cgi: RequestHead['cgi']) => void;
   /** Called after each request with the number served so far. */
   onServed?: (served: number) => void;
+  /** Most requests in flight at once (the `maxInFlight` option); one more is answered 503 at once. 0 = no limit. */
+  maxInFlight?: number;
+}
+
+/** At most one overload log line per this many ms. */
+const OVERLOAD_LOG_EVERY_MS = 10_000;
+
+/** The 503 a process answers past maxInFlight: made from a TSGI_ERR_OVERLOAD error, with Retry-After. */
+function overloadApp(err: TsgiError): App {
+  const body = Buffer.from(`Service Unavailable: ${err.message}\n`);
+  return (_environ, startResponse) => {
+    startResponse('503 Service Unavailable', [
+      ['Content-Type', 'text/plain; charset=utf-8'],
+      ['Retry-After', '1'],
+    ]);
+    return [body];
+  };
 }
 
 /** Counts, deadlines, and "wait until idle" around a dispatcher. */
@@ -71,8 +88,19 @@ export class WorkerDispatcher implements Dispatcher {
   private inflight = 0;
   private served = 0;
   private idleWaiters: Array<() => void> = [];
+  private readonly maxInFlight: number;
+  private readonly overload: InlineDispatcher | null;
+  private shedSinceLog = 0;
+  private lastShedLog = 0;
 
-  constructor(private readonly inner: Dispatcher, private readonly opts: WorkerDispatcherOptions) {}
+  constructor(private readonly inner: Dispatcher, private readonly opts: WorkerDispatcherOptions) {
+    this.maxInFlight = opts.maxInFlight ?? 0;
+    const err = new TsgiError('TSGI_ERR_OVERLOAD', `this process already runs ${this.maxInFlight} request(s) (maxInFlight); retry later`);
+    this.overload = this.maxInFlight > 0 ? new InlineDispatcher(overloadApp(err), { log: opts.log }) : null;
+  }
+
+  /** Requests answered 503 because maxInFlight were running. */
+  shed = 0;
 
   /** Requests the app is working on now (a timed-out request counts until the app really returns). */
   get inFlight(): number {
@@ -80,6 +108,7 @@ export class WorkerDispatcher implements Dispatcher {
   }
 
   dispatch(head: RequestHead, sink: ResponseSink): void | Promise<void> {
+    if (this.overload !== null && this.inflight >= this.maxInFlight) return this.refuse(head, sink);
     this.inflight++;
     const timeoutMs = this.opts.timeoutMs;
     if (timeoutMs <= 0) return this.track(this.inner.dispatch(head, sink));
@@ -116,6 +145,19 @@ export class WorkerDispatcher implements Dispatcher {
       this.opts.log.log('error', 'the dispatcher failed', err);
       finish();
     });
+  }
+
+  /** Past maxInFlight: 503 with Retry-After at once (a fast answer beats one served late), logged once per burst. */
+  private refuse(head: RequestHead, sink: ResponseSink): void | Promise<void> {
+    this.shed++;
+    this.shedSinceLog++;
+    const now = Date.now();
+    if (now - this.lastShedLog >= OVERLOAD_LOG_EVERY_MS) {
+      this.opts.log.log('warn', `TSGI_ERR_OVERLOAD: ${this.maxInFlight} request(s) in flight (maxInFlight); ${this.shedSinceLog} request(s) answered 503 with Retry-After since the last such line`);
+      this.lastShedLog = now;
+      this.shedSinceLog = 0;
+    }
+    return this.overload!.dispatch({ cgi: head.cgi, body: null }, sink);
   }
 
   /** Resolves when no request is in flight, or after `maxMs`. */

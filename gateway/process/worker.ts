@@ -116,6 +116,7 @@ export async function runWorker(plan: WorkerPlan): Promise<void> {
     const d = new WorkerDispatcher(inline, {
       log,
       timeoutMs: plan.timeoutMs,
+      maxInFlight: plan.config.server.maxInFlight,
       onTimeout: () => askRetire('timeout'),
       onServed: (n) => {
         if (limit > 0 && n >= limit) askRetire('maxRequests');
