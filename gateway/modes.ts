@@ -21,7 +21,8 @@ const runSingle: ModeRunner = async (ctx) => {
   const timeoutMs = Math.round(ctx.config.server.workerTimeout * 1000);
   // maxInFlight: past it, 503 at once (the same counter the process workers keep).
   const maxInFlight = ctx.config.server.maxInFlight;
-  const dispatcher = timeoutMs > 0 || maxInFlight > 0 ? new WorkerDispatcher(inline, { log: ctx.log, timeoutMs, maxInFlight }) : inline;
+  const queueWaitMs = Math.round(ctx.config.server.threadQueueWait * 1000);
+  const dispatcher = timeoutMs > 0 || maxInFlight > 0 || queueWaitMs > 0 ? new WorkerDispatcher(inline, { log: ctx.log, timeoutMs, maxInFlight, queueWaitMs }) : inline;
   const front = await ctx.startFront(dispatcher);
   return {
     url: front.url,

@@ -8,6 +8,7 @@ import type { App, HeaderList } from '../../app-api/types.js';
 import { InlineDispatcher, type Dispatcher, type RequestHead } from '../core/dispatch.js';
 import type { ErrorLog } from '../core/log.js';
 import type { ResponseSink } from '../core/sink.js';
+import { LoopDelay } from '../workers/loop-delay.js';
 
 const TIMEOUT_BODY = Buffer.from('Gateway Timeout: the application did not answer in time.\n');
 
@@ -66,6 +67,11 @@ export interface WorkerDispatcherOptions {
   onServed?: (served: number) => void;
   /** Most requests in flight at once (the `maxInFlight` option); one more is answered 503 at once. 0 = no limit. */
   maxInFlight?: number;
+  /**
+   * Queue wait, ms (the `threadQueueWait` option): a request read while the event loop runs later than
+   * this has waited at least that long unseen, and is answered 503 at once instead of served late. 0 = off.
+   */
+  queueWaitMs?: number;
 }
 
 /** At most one overload log line per this many ms. */
@@ -90,6 +96,9 @@ export class WorkerDispatcher implements Dispatcher {
   private idleWaiters: Array<() => void> = [];
   private readonly maxInFlight: number;
   private readonly overload: InlineDispatcher | null;
+  private readonly late: InlineDispatcher | null;
+  private readonly loop: LoopDelay | null;
+  private readonly queueWaitMs: number;
   private shedSinceLog = 0;
   private lastShedLog = 0;
 
@@ -97,6 +106,11 @@ export class WorkerDispatcher implements Dispatcher {
     this.maxInFlight = opts.maxInFlight ?? 0;
     const err = new TsgiError('TSGI_ERR_OVERLOAD', `this process already runs ${this.maxInFlight} request(s) (maxInFlight); retry later`);
     this.overload = this.maxInFlight > 0 ? new InlineDispatcher(overloadApp(err), { log: opts.log }) : null;
+    this.queueWaitMs = opts.queueWaitMs ?? 0;
+    const lateErr = new TsgiError('TSGI_ERR_OVERLOAD', `this request waited behind an event loop running more than ${this.queueWaitMs} ms late (threadQueueWait): answered now rather than served late; retry later`);
+    this.late = this.queueWaitMs > 0 ? new InlineDispatcher(overloadApp(lateErr), { log: opts.log }) : null;
+    // Ticks at a quarter of the limit (10 ms to 250 ms): a delay past the limit is seen within a quarter of it.
+    this.loop = this.queueWaitMs > 0 ? new LoopDelay(Math.max(10, Math.min(250, Math.floor(this.queueWaitMs / 4)))) : null;
   }
 
   /** Requests answered 503 because maxInFlight were running. */
@@ -108,7 +122,8 @@ export class WorkerDispatcher implements Dispatcher {
   }
 
   dispatch(head: RequestHead, sink: ResponseSink): void | Promise<void> {
-    if (this.overload !== null && this.inflight >= this.maxInFlight) return this.refuse(head, sink);
+    if (this.overload !== null && this.inflight >= this.maxInFlight) return this.refuse(this.overload, 'maxInFlight', head, sink);
+    if (this.loop !== null && this.loop.lateMs > this.queueWaitMs) return this.refuse(this.late!, 'threadQueueWait', head, sink);
     this.inflight++;
     const timeoutMs = this.opts.timeoutMs;
     if (timeoutMs <= 0) return this.track(this.inner.dispatch(head, sink));
@@ -147,17 +162,18 @@ export class WorkerDispatcher implements Dispatcher {
     });
   }
 
-  /** Past maxInFlight: 503 with Retry-After at once (a fast answer beats one served late), logged once per burst. */
-  private refuse(head: RequestHead, sink: ResponseSink): void | Promise<void> {
+  /** Overload (maxInFlight, threadQueueWait): 503 with Retry-After at once, logged once per burst. */
+  private refuse(answer: InlineDispatcher, why: 'maxInFlight' | 'threadQueueWait', head: RequestHead, sink: ResponseSink): void | Promise<void> {
     this.shed++;
     this.shedSinceLog++;
     const now = Date.now();
     if (now - this.lastShedLog >= OVERLOAD_LOG_EVERY_MS) {
-      this.opts.log.log('warn', `TSGI_ERR_OVERLOAD: ${this.maxInFlight} request(s) in flight (maxInFlight); ${this.shedSinceLog} request(s) answered 503 with Retry-After since the last such line`);
+      const state = why === 'maxInFlight' ? `${this.maxInFlight} request(s) in flight (maxInFlight)` : `the event loop ran ${this.loop!.lateMs} ms late (threadQueueWait ${this.queueWaitMs} ms)`;
+      this.opts.log.log('warn', `TSGI_ERR_OVERLOAD: ${state}; ${this.shedSinceLog} request(s) answered 503 with Retry-After since the last such line`);
       this.lastShedLog = now;
       this.shedSinceLog = 0;
     }
-    return this.overload!.dispatch({ cgi: head.cgi, body: null }, sink);
+    return answer.dispatch({ cgi: head.cgi, body: null }, sink);
   }
 
   /** Resolves when no request is in flight, or after `maxMs`. */
@@ -174,6 +190,7 @@ export class WorkerDispatcher implements Dispatcher {
   }
 
   close(): Promise<void> {
+    this.loop?.stop();
     return this.inner.close();
   }
 }

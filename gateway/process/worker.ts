@@ -117,6 +117,7 @@ export async function runWorker(plan: WorkerPlan): Promise<void> {
       log,
       timeoutMs: plan.timeoutMs,
       maxInFlight: plan.config.server.maxInFlight,
+      queueWaitMs: Math.round(plan.config.server.threadQueueWait * 1000),
       onTimeout: () => askRetire('timeout'),
       onServed: (n) => {
         if (limit > 0 && n >= limit) askRetire('maxRequests');
