@@ -46,7 +46,7 @@ import {
 } from './records.js';
 import { FastcgiSink, type SinkHost, type SinkState } from './sink.js';
 import { refuseConnection, refuseRequest } from '../refuse.js';
-import { HEAD, IDLE, ManagedConnection, REQUEST, type ConnectionManager } from '../connections/manager.js';
+import { HEAD, IDLE, ManagedConnection, REQUEST, type ConnectionManager, type TimeoutKind } from '../connections/manager.js';
 
 /** Limits and settings of a connection (the server fills in defaults). */
 export interface ConnectionSettings {
@@ -116,6 +116,11 @@ export class FcgiConnection extends ManagedConnection implements SinkHost, FlowC
     });
     socket.on('close', () => this.onClose());
     socket.on('drain', () => this.wakeDrain());
+  }
+
+  override timedOut(kind: TimeoutKind, ms: number): void {
+    if (kind === 'header') this.settings.log.log('warn', `FastCGI connection from ${this.peer()}: FCGI_PARAMS not complete within ${ms} ms of FCGI_BEGIN_REQUEST (headerTimeout); closed`);
+    super.timedOut(kind, ms);
   }
 
   /** Drain: new requests are answered FCGI_OVERLOADED; the connection closes once nothing is active. */

@@ -34,6 +34,11 @@ export interface FastcgiOptions {
   inputHighWaterMark?: number;
   /** Close a connection without a running request after this long without traffic. Default 120 s; 0 = never. */
   idleTimeout?: number;
+  /**
+   * Deadline, ms, for a request's FCGI_PARAMS to be complete once its FCGI_BEGIN_REQUEST arrived (a peer
+   * dripping params bytes is never idle, so idleTimeout alone would hold it forever). 0 = none. Default 20 s.
+   */
+  headerTimeout?: number;
 }
 
 /** Where to listen. Exactly one of port, socketFile or fd. */
@@ -104,8 +109,9 @@ export function createFastcgiHandler(dispatcher: Dispatcher, opts: FastcgiOption
     values: { maxConns: maxConnections, maxReqs: maxConnections * perConn },
   };
   const idleTimeout = opts.idleTimeout ?? 120_000;
+  const headerTimeout = opts.headerTimeout ?? 20_000;
   // No timeout while a request runs: a slow app is not idle (FastCGI multiplexes; the web server has its own).
-  const manager = new ConnectionManager({ idleTimeout });
+  const manager = new ConnectionManager({ idleTimeout, headerTimeout });
   let closing: Promise<void> | null = null;
 
   return {

@@ -191,7 +191,7 @@ export const OPTIONS: readonly AnyOptionDef[] = [
 
   // Timeouts (seconds).
   def({ name: 'headerTimeout', scope: 'listener', type: 'seconds', default: 20, parse: seconds(true), cli: '--header-timeout', metavar: 'SECONDS',
-    doc: 'Deadline for receiving a request head; slow clients (slowloris) are cut off after it.' }),
+    doc: 'Deadline for receiving a request head (HTTP/1.1, HTTP/2, SCGI; FastCGI: its FCGI_PARAMS, from FCGI_BEGIN_REQUEST on); slow clients (slowloris) are cut off after it.' }),
   def({ name: 'idleTimeout', scope: 'listener', type: 'seconds', default: 60, parse: seconds(false), cli: '--idle-timeout', metavar: 'SECONDS',
     doc: 'Close a connection with no traffic in either direction for this long; 0 = never.' }),
   def({ name: 'keepAliveTimeout', scope: 'listener', type: 'seconds', default: 5, parse: seconds(false), cli: '--keep-alive-timeout', metavar: 'SECONDS',

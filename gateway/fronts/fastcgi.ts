@@ -16,6 +16,7 @@ export function fastcgiOptions(c: ServerConfig, log: ErrorLog): FastcgiOptions {
     // '' is the option's default ('not set'): keep the web server's SCRIPT_NAME/PATH_INFO split.
     scriptName: c.scriptName === '' ? undefined : c.scriptName,
     idleTimeout: Math.round(c.idleTimeout * 1000),
+    headerTimeout: Math.round(c.headerTimeout * 1000),
     log,
   };
 }
