@@ -1,7 +1,10 @@
 /**
  * The dispatcher of a worker process: the real dispatcher, plus what the supervisor needs to know and
  * enforce per process: how many requests are in flight (drain), how many were served (maxRequests), and a
- * per-request deadline (workerTimeout) after which the client gets 504 instead of waiting forever.
+ * per-request deadline (workerTimeout) after which the client gets 504 instead of waiting forever. Also the
+ * admission of the event-loop modes (single, processPool): past `maxInFlight` requests at once, or while the
+ * event loop runs later than the queue wait (loop-delay.ts), a request is answered 503 with Retry-After at
+ * once, as the thread modes answer past their queue (gateway/threads/admission.ts).
  */
 import { TsgiError } from '../../app-api/errors.js';
 import type { App, HeaderList } from '../../app-api/types.js';
@@ -101,6 +104,8 @@ export class WorkerDispatcher implements Dispatcher {
   private readonly queueWaitMs: number;
   private shedSinceLog = 0;
   private lastShedLog = 0;
+  /** Requests answered 503 at once (maxInFlight, threadQueueWait). */
+  shed = 0;
 
   constructor(private readonly inner: Dispatcher, private readonly opts: WorkerDispatcherOptions) {
     this.maxInFlight = opts.maxInFlight ?? 0;
@@ -112,9 +117,6 @@ export class WorkerDispatcher implements Dispatcher {
     // Ticks at a quarter of the limit (10 ms to 250 ms): a delay past the limit is seen within a quarter of it.
     this.loop = this.queueWaitMs > 0 ? new LoopDelay(Math.max(10, Math.min(250, Math.floor(this.queueWaitMs / 4)))) : null;
   }
-
-  /** Requests answered 503 because maxInFlight were running. */
-  shed = 0;
 
   /** Requests the app is working on now (a timed-out request counts until the app really returns). */
   get inFlight(): number {
