@@ -30,6 +30,7 @@ export const ERROR_CODES = {
   TSGI_ERR_URI_TOO_LONG: 'the request line is longer than limitRequestLine',
   TSGI_ERR_HEADERS_TOO_LARGE: 'the request has more header fields than limitRequestFields, one longer than limitRequestFieldSize, or FastCGI params / an SCGI header block over limitParamsSize',
   TSGI_ERR_BODY_TOO_LARGE: 'the request body is larger than maxBodySize',
+  TSGI_ERR_CLIENT_GONE: 'the client left before the response was done (the reason of an aborted tsgi.client_gone)',
 } as const;
 
 /** A stable error code. */
@@ -65,6 +66,8 @@ export const ERROR_STATUS: { readonly [C in TsgiErrorCode]: number } = {
   TSGI_ERR_URI_TOO_LONG: 414,
   TSGI_ERR_HEADERS_TOO_LARGE: 431,
   TSGI_ERR_BODY_TOO_LARGE: 413,
+  // nginx's 499 "client closed request": what an access log shows for a request whose client left.
+  TSGI_ERR_CLIENT_GONE: 499,
 };
 
 /** An error raised by tsgi itself. `code` is stable; `message` says what to do about it. */

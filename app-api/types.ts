@@ -79,6 +79,12 @@ export interface TsgiKeys {
   'tsgi.input_terminated': boolean;
   /** The `[app]` section of the config file (strings), or {} when there is none. */
   'tsgi.app_config': Readonly<Record<string, string>>;
+  /**
+   * Aborts when the client leaves while the app is still working (its `reason` is an Error with code
+   * TSGI_ERR_CLIENT_GONE saying how). Present on the HTTP/1.1, HTTP/2, FastCGI and SCGI fronts in every
+   * concurrency mode; absent under CGI, which cannot know.
+   */
+  'tsgi.client_gone'?: AbortSignal;
 }
 
 /** The environ an app receives: CGI variables, `tsgi.*` keys, and anything middleware added. */

@@ -4,9 +4,12 @@
  * >= 0.9x raw fastify. Longer runs: BENCH_DURATION=10 BENCH_ROUNDS=5 npm run bench. Profile one server:
  * BENCH_PROFILE=dir writes a --cpu-prof of the tsgi server there. Servers under another Node binary:
  * TSGI_BENCH_NODE=/path/to/node npm run bench (bench/node-binary.ts; also for modes.js and gateways.js).
+ * Also the cost of reverse-proxy mode and the PROXY protocol (bench/proxy-rows.ts: goal <= 3% fewer req/s);
+ * BENCH_PROXY=0 leaves those rows out.
  */
 import { fileURLToPath } from 'node:url';
 import { childServer, formatResults, measure } from './measure.js';
+import { proxyBaselines, proxyServers, reportProxy } from './proxy-rows.js';
 
 const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
 const profileDir = process.env.BENCH_PROFILE;
@@ -17,14 +20,23 @@ const servers = [
   childServer('fastify raw', here('./servers/fastify-raw.js')),
   childServer('node:http raw', here('./servers/node-http-raw.js')),
 ];
+const withProxy = process.env.BENCH_PROXY !== '0';
+const proxyRows = withProxy ? proxyServers() : [];
+servers.push(...proxyRows);
 
 const results = await measure(servers);
 console.log('');
-console.log(formatResults(results, ['fastify raw', 'node:http raw']));
+const isProxyRow = (name: string): boolean => proxyRows.some((p) => p.name === name);
+console.log(formatResults(results.filter((r) => !isProxyRow(r.name)), ['fastify raw', 'node:http raw']));
 const tsgi = results.find((r) => r.name === 'tsgi inline')!;
 const fastify = results.find((r) => r.name === 'fastify raw')!;
 const ratio = tsgi.medianRps / fastify.medianRps;
 console.log(`\ntarget: tsgi inline >= 0.90x raw fastify: ${ratio.toFixed(2)}x ${ratio >= 0.9 ? 'met' : 'MISSED'}`);
+if (withProxy) {
+  console.log('\nreverse-proxy mode and PROXY protocol v2 (same run):');
+  console.log(formatResults(results.filter((r) => isProxyRow(r.name)), proxyBaselines()));
+  reportProxy(results);
+}
 if (results.some((r) => r.errors > 0)) {
   console.error('some responses were errors: the figures are not comparable');
   process.exitCode = 1;

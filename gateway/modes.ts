@@ -19,7 +19,10 @@ const runSingle: ModeRunner = async (ctx) => {
   // workerTimeout: the event loop cannot be preempted, but a request waiting on I/O past it still gets its
   // 504 instead of hanging the client (the same deadline wrapper the process workers use).
   const timeoutMs = Math.round(ctx.config.server.workerTimeout * 1000);
-  const dispatcher = timeoutMs > 0 ? new WorkerDispatcher(inline, { log: ctx.log, timeoutMs }) : inline;
+  // maxInFlight: past it, 503 at once (the same counter the process workers keep).
+  const maxInFlight = ctx.config.server.maxInFlight;
+  const queueWaitMs = Math.round(ctx.config.server.threadQueueWait * 1000);
+  const dispatcher = timeoutMs > 0 || maxInFlight > 0 || queueWaitMs > 0 ? new WorkerDispatcher(inline, { log: ctx.log, timeoutMs, maxInFlight, queueWaitMs }) : inline;
   const front = await ctx.startFront(dispatcher);
   return {
     url: front.url,

@@ -75,6 +75,7 @@ describe('config: the option table', () => {
     spareChildren: ['2', 2],
     threadQueueSize: ['64', 64],
     threadQueueWait: ['0.5', 0.5],
+    maxInFlight: ['64', 64],
     threadBatch: ['4', 4],
     http2: ['true', true],
     sslKeyFile: ['/etc/tsgi/key.pem', '/etc/tsgi/key.pem'],

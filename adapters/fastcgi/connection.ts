@@ -10,6 +10,7 @@
  * with END_REQUEST are ignored, because a web server may still be sending STDIN for a request the app
  * answered early (or one we refused with FCGI_UNKNOWN_ROLE).
  */
+import { ClientGone } from '../../gateway/core/client-gone.js';
 import type { Socket } from 'node:net';
 import { TsgiError } from '../../app-api/errors.js';
 import type { CgiVars } from '../../app-api/types.js';
@@ -83,6 +84,8 @@ class FcgiRequest implements SinkState {
   bodyTimedOut = false;
   stdin: RecordStream | null = null;
   data: RecordStream | null = null;
+  /** tsgi.client_gone: FCGI_ABORT_REQUEST or the connection's close. */
+  gone: ClientGone | null = null;
   constructor(
     readonly requestId: number,
     readonly role: number,
@@ -135,9 +138,11 @@ export class FcgiConnection extends ManagedConnection implements SinkHost, FlowC
    * bodyTimeout: nothing moved on the connection while requests run. Each request still waiting for its
    * FCGI_STDIN (a declared body that never came) fails its read with 408, which the core answers if the
    * response has not begun; the connection and its other requests go on. A slow app whose body is in is
-   * not idle (the web server has its own read timeout).
+   * not idle (the web server has its own read timeout). headerTimeout: FCGI_PARAMS not complete in time
+   * (a peer dripping params is never idle): logged, and the connection closed.
    */
   override timedOut(kind: TimeoutKind, ms: number): void {
+    if (kind === 'header') this.settings.log.log('warn', `FastCGI connection from ${this.peer()}: FCGI_PARAMS not complete within ${ms} ms of FCGI_BEGIN_REQUEST (headerTimeout); closed`);
     if (kind !== 'body') return super.timedOut(kind, ms);
     for (const req of this.requests.values()) {
       if (!req.running || req.stdinDone || req.stdin === null || req.bodyTimedOut) continue;
@@ -315,7 +320,7 @@ export class FcgiConnection extends ManagedConnection implements SinkHost, FlowC
     }
     const max = this.settings.limits.maxBodySize;
     const input = body !== null && max > 0 ? new LimitedBody(body, max) : body;
-    const head: RequestHead = { cgi, body: cgi.CONTENT_LENGTH === '0' ? null : input };
+    const head: RequestHead = { cgi, body: cgi.CONTENT_LENGTH === '0' ? null : input, clientGone: (req.gone = new ClientGone()) };
     if (extra !== undefined) head.extra = extra;
     this.dispatch(head, req);
   }
@@ -350,6 +355,7 @@ export class FcgiConnection extends ManagedConnection implements SinkHost, FlowC
   private abortRequest(req: FcgiRequest): void {
     req.closed = true;
     const gone = new TsgiError('TSGI_ERR_INPUT_CLOSED', 'the web server aborted this request (FCGI_ABORT_REQUEST): the client went away');
+    req.gone?.gone(gone.message);
     req.stdin?.fail(gone);
     req.data?.fail(gone);
     this.send(encodeEndRequest(req.requestId, 0, FCGI_REQUEST_COMPLETE));
@@ -457,6 +463,7 @@ export class FcgiConnection extends ManagedConnection implements SinkHost, FlowC
       req.closed = true;
       req.stdin?.fail(gone);
       req.data?.fail(gone);
+      req.gone?.gone('the web server closed the FastCGI connection before the response was done');
     }
     this.requests.clear();
     this.running = 0;

@@ -39,6 +39,11 @@ export interface FastcgiOptions {
   inputHighWaterMark?: number;
   /** Close a connection without a running request after this long without traffic. Default 120 s; 0 = never. */
   idleTimeout?: number;
+  /**
+   * Deadline, ms, for a request's FCGI_PARAMS to be complete once its FCGI_BEGIN_REQUEST arrived (a peer
+   * dripping params bytes is never idle, so idleTimeout alone would hold it forever). 0 = none. Default 20 s.
+   */
+  headerTimeout?: number;
 }
 
 /** Where to listen. Exactly one of port, socketFile or fd. */
@@ -110,9 +115,11 @@ export function createFastcgiHandler(dispatcher: Dispatcher, opts: FastcgiOption
     values: { maxConns: maxConnections, maxReqs: maxConnections * perConn },
   };
   const idleTimeout = opts.idleTimeout ?? 120_000;
+  const headerTimeout = opts.headerTimeout ?? 20_000;
   // While a request runs only bodyTimeout, and only for a stalled FCGI_STDIN (FcgiConnection.timedOut): a slow
-  // app is not idle (FastCGI multiplexes; the web server has its own read timeout).
-  const manager = new ConnectionManager({ idleTimeout, bodyTimeout: opts.bodyTimeout ?? 60_000 });
+  // app is not idle (FastCGI multiplexes; the web server has its own read timeout). headerTimeout bounds
+  // FCGI_BEGIN_REQUEST .. the end of FCGI_PARAMS (a peer dripping params is never idle).
+  const manager = new ConnectionManager({ idleTimeout, headerTimeout, bodyTimeout: opts.bodyTimeout ?? 60_000 });
   let closing: Promise<void> | null = null;
 
   return {

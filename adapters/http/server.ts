@@ -24,6 +24,7 @@ import type { ResponseSink } from '../../gateway/core/sink.js';
 import { loadMiddleware } from './middleware-modules.js';
 import { acceptProxyProtocol, type ProxyProtocolOptions } from '../proxy/accept.js';
 import { ReverseDns } from './reverse-dns.js';
+import { http1ClientGone, http2ClientGone } from './client-gone.js';
 import { headFromNode, isHttp2Request, nodeHasBody } from './request-head.js';
 import { checkHttpRequest } from './request-rules.js';
 import { Http1Sink, Http2Sink } from './sink.js';
@@ -144,6 +145,10 @@ export async function startHttpServer(dispatcher: Dispatcher, opts: HttpServerOp
       server = (tls ? http2.createSecureServer({ key, cert, allowHTTP1: true }, handler as never) : http2.createServer({}, handler as never)) as unknown as http.Server;
     } else if (tls) server = https.createServer({ key, cert, ...h1 }, handler);
     else server = http.createServer(h1, handler);
+    // A client that half-closes (shutdown(SHUT_WR)) after its request still gets its response: by default
+    // Node takes the FIN as the request aborted and ends the socket, which loses any response not written in
+    // the same tick (every thread-pool response). The client leaving is told through tsgi.client_gone instead.
+    (server as unknown as { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
     connections = manageHttpConnections(server as unknown as net.Server, {
       headerTimeout: headersTimeout,
       idleTimeout,
@@ -222,7 +227,11 @@ export async function startHttpServer(dispatcher: Dispatcher, opts: HttpServerOp
       body = new LimitedBody(req as AsyncIterable<Buffer>, limits.maxBodySize, req.httpVersionMajor === 1 ? () => ((res as ServerResponse).shouldKeepAlive = false) : undefined);
     }
     if (req.httpVersionMajor === 1) watchRequestBody(req as IncomingMessage, body);
-    const rh: RequestHead = { cgi, body };
+    const rh: RequestHead = {
+      cgi,
+      body,
+      clientGone: http2 ? http2ClientGone(req as Http2ServerRequest) : http1ClientGone(req as IncomingMessage),
+    };
     if (rdns !== null && head.remoteAddress) {
       return rdns.lookup(head.remoteAddress).then((name) => {
         if (name !== undefined) cgi.REMOTE_HOST = name;

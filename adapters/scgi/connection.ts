@@ -5,6 +5,7 @@
  * peer. Bytes after the body are never read as a second request: a front that did so would let a proxy and
  * the app disagree on request boundaries (the nginx SCGI desync class of bugs).
  */
+import { ClientGone } from '../../gateway/core/client-gone.js';
 import type { Socket } from 'node:net';
 import { isTsgiError, TsgiError } from '../../app-api/errors.js';
 import { bodyTimedOut, checkCgiHead, checkDeclaredBody, requestLimits, type RequestLimits } from '../../gateway/core/limits.js';
@@ -147,6 +148,11 @@ class Connection extends ManagedConnection implements ScgiConnection {
   private peerCache: string | undefined;
   private closeWaiters: Array<() => void> | null = null;
   private bodyTimedOut = false;
+  /**
+   * tsgi.client_gone: the socket's close, or its FIN while the request runs. A web server closes its
+   * connection when its client leaves; one that only half-closes after the request still gets the response.
+   */
+  private clientGone: ClientGone | null = null;
 
   constructor(socket: Socket, manager: ConnectionManager, private readonly s: Settings) {
     super(socket, manager, HEAD);
@@ -248,7 +254,7 @@ class Connection extends ManagedConnection implements ScgiConnection {
     }
     const sink = new ScgiSink(this.socket, this);
     try {
-      const done = this.s.dispatcher.dispatch({ cgi, body }, sink);
+      const done = this.s.dispatcher.dispatch({ cgi, body, clientGone: (this.clientGone = new ClientGone()) }, sink);
       if (done !== undefined) done.then(() => this.settled(), (err) => this.dispatchFailed(err));
       else this.settled();
     } catch (err) {
@@ -291,6 +297,7 @@ class Connection extends ManagedConnection implements ScgiConnection {
     } else if (this.body !== null && !this.body.complete) {
       this.body.fail(truncatedBody(this.body.received, this.body.length, this.peer()));
     }
+    if (this.phase === REQUEST) this.clientGone?.gone('the web server closed its side of the SCGI connection (FIN) before the response was done');
   }
 
   onError(err: Error): void {
@@ -300,6 +307,7 @@ class Connection extends ManagedConnection implements ScgiConnection {
 
   onClose(): void {
     this.isClosed = true;
+    if (this.phase === REQUEST) this.clientGone?.gone('the SCGI connection closed before the response was done');
     this.left();
     const body = this.body;
     body?.fail(truncatedBody(body.received, body.length, this.peer()));

@@ -54,6 +54,8 @@ export interface ServerConfig {
   spareChildren: number;
   threadQueueSize: number;
   threadQueueWait: number;
+  /** processPool and single: most requests a process runs at once (503 past it); 0 = no limit. */
+  maxInFlight: number;
   threadBatch: number;
   http2: boolean;
   sslKeyFile: string | undefined;
@@ -171,7 +173,9 @@ export const OPTIONS: readonly AnyOptionDef[] = [
   def({ name: 'threadQueueSize', scope: 'process', type: 'integer', default: 256, parse: integerIn(0, 1_000_000), cli: '--thread-queue-size', metavar: 'N',
     doc: 'threadPool and threading: requests that may wait for a thread when every thread is busy; one more is answered 503 with Retry-After at once (Cheroot\'s overload answer). 0 = none wait.' }),
   def({ name: 'threadQueueWait', scope: 'process', type: 'seconds', default: 0, parse: seconds(false), cli: '--thread-queue-wait', metavar: 'SECONDS',
-    doc: 'threadPool and threading: admission control on queue wait. While the oldest queued request has waited longer than this, new requests are answered 503 with Retry-After instead of joining a queue that is not moving. 0 = off (only threadQueueSize limits the queue).' }),
+    doc: 'Admission control on queue wait, in every mode but forking (despite the name). threadPool and threading: while the oldest queued request has waited longer than this, new requests are answered 503 with Retry-After instead of joining a queue that is not moving. single and processPool, where the queue is the event loop: a request read while the loop runs later than this (it waited at least that long unseen) is answered 503 with Retry-After instead of being served late. 0 = off (only threadQueueSize and maxInFlight bound the queue).' }),
+  def({ name: 'maxInFlight', scope: 'process', type: 'integer', default: 0, parse: integerIn(0, 1_000_000), cli: '--max-in-flight', metavar: 'N',
+    doc: 'processPool and single: most requests one process runs at once; one more is answered 503 with Retry-After at once (TSGI_ERR_OVERLOAD) instead of waiting in an event loop that is already behind (the thread modes bound their queue with threadQueueSize, forking its processes with maxChildren). 0 = no limit.' }),
   def({ name: 'threadBatch', scope: 'process', type: 'integer', default: 16, parse: integerIn(1, 256), cli: '--thread-batch', metavar: 'N',
     doc: 'threadPool: most queued requests a thread that frees takes in one message (its fair share of the queue, never more than N). Each message between threads costs both of them a wake-up, so batches raise the throughput of small requests; a thread that goes idle takes back what another has not started, so a slow request does not hold up the ones behind it. 1 = one request per message.' }),
 
@@ -197,7 +201,7 @@ export const OPTIONS: readonly AnyOptionDef[] = [
 
   // Timeouts (seconds).
   def({ name: 'headerTimeout', scope: 'listener', type: 'seconds', default: 20, parse: seconds(true), cli: '--header-timeout', metavar: 'SECONDS',
-    doc: 'Deadline for receiving a request head; slow clients (slowloris) are cut off after it.' }),
+    doc: 'Deadline for receiving a request head (HTTP/1.1, HTTP/2, SCGI; FastCGI: its FCGI_PARAMS, from FCGI_BEGIN_REQUEST on); slow clients (slowloris) are cut off after it.' }),
   def({ name: 'idleTimeout', scope: 'listener', type: 'seconds', default: 60, parse: seconds(false), cli: '--idle-timeout', metavar: 'SECONDS',
     doc: 'Close a connection with no traffic in either direction for this long; 0 = never.' }),
   def({ name: 'keepAliveTimeout', scope: 'listener', type: 'seconds', default: 5, parse: seconds(false), cli: '--keep-alive-timeout', metavar: 'SECONDS',

@@ -5,6 +5,7 @@
  * Because fronts only know this interface, every front works with every concurrency model.
  */
 import type { App, CgiVars } from '../../app-api/types.js';
+import type { ClientGone } from './client-gone.js';
 import { buildEnviron } from './environ.js';
 import { serveApp } from './serve-app.js';
 import { BodyInput, emptyInput, type SyncReader } from '../../app-api/input.js';
@@ -23,6 +24,11 @@ export interface RequestHead {
    * copied into the environ by buildEnviron. The standard `tsgi.*` keys always win over these.
    */
   extra?: Readonly<Record<string, unknown>>;
+  /**
+   * Told when the client leaves before the response is done; becomes `tsgi.client_gone` in the environ.
+   * Absent where the front cannot know (CGI).
+   */
+  clientGone?: ClientGone;
 }
 
 /** Runs apps. */
@@ -64,8 +70,14 @@ export class InlineDispatcher implements Dispatcher {
       runOnce: this.opts.runOnce === true,
       appConfig: this.appConfig,
       extra: head.extra,
+      clientGone: head.clientGone,
     });
-    return serveApp(this.app, env, sink, { log: this.opts.log });
+    const done = serveApp(this.app, env, sink, { log: this.opts.log });
+    const gone = head.clientGone;
+    if (gone === undefined) return done;
+    // Once the response is done, the connection closing is its ordinary end, not a client leaving.
+    if (done === undefined) gone.settle();
+    else return done.then(() => gone.settle());
   }
 
   async close(): Promise<void> {}

@@ -12,6 +12,7 @@
 import { TsgiError } from '../../app-api/errors.js';
 import type { CgiVars, Environ, ErrorStream, InputStream } from '../../app-api/types.js';
 import { isValidHost } from './host.js';
+import { defineClientGone, type ClientGone } from './client-gone.js';
 
 /** What a front that parsed HTTP itself knows about a request. */
 export interface HttpRequestHead {
@@ -255,6 +256,8 @@ export interface EnvironContext {
   appConfig: Readonly<Record<string, string>>;
   /** Front-specific keys (RequestHead.extra); copied first, so the standard keys below win. */
   extra?: Readonly<Record<string, unknown>>;
+  /** Becomes `tsgi.client_gone` (client-gone.ts); absent where the front cannot know. */
+  clientGone?: ClientGone;
 }
 
 const VERSION = Object.freeze([1, 0] as const);
@@ -272,5 +275,6 @@ export function buildEnviron(cgi: CgiVars, ctx: EnvironContext): Environ {
   env['tsgi.run_once'] = ctx.runOnce;
   env['tsgi.input_terminated'] = true;
   env['tsgi.app_config'] = ctx.appConfig;
+  if (ctx.clientGone !== undefined) defineClientGone(env, ctx.clientGone);
   return env;
 }

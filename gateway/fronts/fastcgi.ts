@@ -20,6 +20,7 @@ export function fastcgiOptions(c: ServerConfig, log: ErrorLog): FastcgiOptions {
     bodyTimeout: Math.round(c.bodyTimeout * 1000),
     maxParamsBytes: c.limitParamsSize,
     limits: limitsOf(c),
+    headerTimeout: Math.round(c.headerTimeout * 1000),
     log,
   };
 }

@@ -22,6 +22,9 @@ export function netServerFront(http: HttpServer): OpenFront {
   return {
     listenOnFd: (fd, backlog) => listenOn(server, fd, backlog),
     handleConnection(socket: net.Socket): void {
+      // Built by the IPC channel with Node's defaults: a client's FIN would end it before the response
+      // (the HTTP server lets a half-closing client read its answer, adapters/http/server.ts).
+      socket.allowHalfOpen = true;
       server.emit('connection', socket);
       // A socket handed over by the parent was accepted with pauseOnConnect.
       socket.resume();

@@ -1,13 +1,17 @@
 /**
  * The dispatcher of a worker process: the real dispatcher, plus what the supervisor needs to know and
  * enforce per process: how many requests are in flight (drain), how many were served (maxRequests), and a
- * per-request deadline (workerTimeout) after which the client gets 504 instead of waiting forever.
+ * per-request deadline (workerTimeout) after which the client gets 504 instead of waiting forever. Also the
+ * admission of the event-loop modes (single, processPool): past `maxInFlight` requests at once, or while the
+ * event loop runs later than the queue wait (loop-delay.ts), a request is answered 503 with Retry-After at
+ * once, as the thread modes answer past their queue (gateway/threads/admission.ts).
  */
 import { TsgiError } from '../../app-api/errors.js';
-import type { HeaderList } from '../../app-api/types.js';
-import type { Dispatcher, RequestHead } from '../core/dispatch.js';
+import type { App, HeaderList } from '../../app-api/types.js';
+import { InlineDispatcher, type Dispatcher, type RequestHead } from '../core/dispatch.js';
 import type { ErrorLog } from '../core/log.js';
 import type { ResponseSink } from '../core/sink.js';
+import { LoopDelay } from '../workers/loop-delay.js';
 
 const TIMEOUT_BODY = Buffer.from('Gateway Timeout: the application did not answer in time.\n');
 
@@ -64,6 +68,28 @@ export interface WorkerDispatcherOptions {
   onTimeout?: (cgi: RequestHead['cgi']) => void;
   /** Called after each request with the number served so far. */
   onServed?: (served: number) => void;
+  /** Most requests in flight at once (the `maxInFlight` option); one more is answered 503 at once. 0 = no limit. */
+  maxInFlight?: number;
+  /**
+   * Queue wait, ms (the `threadQueueWait` option): a request read while the event loop runs later than
+   * this has waited at least that long unseen, and is answered 503 at once instead of served late. 0 = off.
+   */
+  queueWaitMs?: number;
+}
+
+/** At most one overload log line per this many ms. */
+const OVERLOAD_LOG_EVERY_MS = 10_000;
+
+/** The 503 a process answers past maxInFlight: made from a TSGI_ERR_OVERLOAD error, with Retry-After. */
+function overloadApp(err: TsgiError): App {
+  const body = Buffer.from(`Service Unavailable: ${err.message}\n`);
+  return (_environ, startResponse) => {
+    startResponse('503 Service Unavailable', [
+      ['Content-Type', 'text/plain; charset=utf-8'],
+      ['Retry-After', '1'],
+    ]);
+    return [body];
+  };
 }
 
 /** Counts, deadlines, and "wait until idle" around a dispatcher. */
@@ -71,8 +97,26 @@ export class WorkerDispatcher implements Dispatcher {
   private inflight = 0;
   private served = 0;
   private idleWaiters: Array<() => void> = [];
+  private readonly maxInFlight: number;
+  private readonly overload: InlineDispatcher | null;
+  private readonly late: InlineDispatcher | null;
+  private readonly loop: LoopDelay | null;
+  private readonly queueWaitMs: number;
+  private shedSinceLog = 0;
+  private lastShedLog = 0;
+  /** Requests answered 503 at once (maxInFlight, threadQueueWait). */
+  shed = 0;
 
-  constructor(private readonly inner: Dispatcher, private readonly opts: WorkerDispatcherOptions) {}
+  constructor(private readonly inner: Dispatcher, private readonly opts: WorkerDispatcherOptions) {
+    this.maxInFlight = opts.maxInFlight ?? 0;
+    const err = new TsgiError('TSGI_ERR_OVERLOAD', `this process already runs ${this.maxInFlight} request(s) (maxInFlight); retry later`);
+    this.overload = this.maxInFlight > 0 ? new InlineDispatcher(overloadApp(err), { log: opts.log }) : null;
+    this.queueWaitMs = opts.queueWaitMs ?? 0;
+    const lateErr = new TsgiError('TSGI_ERR_OVERLOAD', `this request waited behind an event loop running more than ${this.queueWaitMs} ms late (threadQueueWait): answered now rather than served late; retry later`);
+    this.late = this.queueWaitMs > 0 ? new InlineDispatcher(overloadApp(lateErr), { log: opts.log }) : null;
+    // Ticks at a quarter of the limit (10 ms to 250 ms): a delay past the limit is seen within a quarter of it.
+    this.loop = this.queueWaitMs > 0 ? new LoopDelay(Math.max(10, Math.min(250, Math.floor(this.queueWaitMs / 4)))) : null;
+  }
 
   /** Requests the app is working on now (a timed-out request counts until the app really returns). */
   get inFlight(): number {
@@ -80,6 +124,8 @@ export class WorkerDispatcher implements Dispatcher {
   }
 
   dispatch(head: RequestHead, sink: ResponseSink): void | Promise<void> {
+    if (this.overload !== null && this.inflight >= this.maxInFlight) return this.refuse(this.overload, 'maxInFlight', head, sink);
+    if (this.loop !== null && this.loop.lateMs > this.queueWaitMs) return this.refuse(this.late!, 'threadQueueWait', head, sink);
     this.inflight++;
     const timeoutMs = this.opts.timeoutMs;
     if (timeoutMs <= 0) return this.track(this.inner.dispatch(head, sink));
@@ -118,6 +164,20 @@ export class WorkerDispatcher implements Dispatcher {
     });
   }
 
+  /** Overload (maxInFlight, threadQueueWait): 503 with Retry-After at once, logged once per burst. */
+  private refuse(answer: InlineDispatcher, why: 'maxInFlight' | 'threadQueueWait', head: RequestHead, sink: ResponseSink): void | Promise<void> {
+    this.shed++;
+    this.shedSinceLog++;
+    const now = Date.now();
+    if (now - this.lastShedLog >= OVERLOAD_LOG_EVERY_MS) {
+      const state = why === 'maxInFlight' ? `${this.maxInFlight} request(s) in flight (maxInFlight)` : `the event loop ran ${this.loop!.lateMs} ms late (threadQueueWait ${this.queueWaitMs} ms)`;
+      this.opts.log.log('warn', `TSGI_ERR_OVERLOAD: ${state}; ${this.shedSinceLog} request(s) answered 503 with Retry-After since the last such line`);
+      this.lastShedLog = now;
+      this.shedSinceLog = 0;
+    }
+    return answer.dispatch({ cgi: head.cgi, body: null }, sink);
+  }
+
   /** Resolves when no request is in flight, or after `maxMs`. */
   whenIdle(maxMs: number): Promise<void> {
     if (this.inflight === 0) return Promise.resolve();
@@ -132,6 +192,7 @@ export class WorkerDispatcher implements Dispatcher {
   }
 
   close(): Promise<void> {
+    this.loop?.stop();
     return this.inner.close();
   }
 }

@@ -129,6 +129,8 @@ export async function runWorker(plan: WorkerPlan): Promise<void> {
     const d = new WorkerDispatcher(inline, {
       log,
       timeoutMs: plan.timeoutMs,
+      maxInFlight: plan.config.server.maxInFlight,
+      queueWaitMs: Math.round(plan.config.server.threadQueueWait * 1000),
       onTimeout: () => askRetire('timeout'),
       onServed: (n) => {
         if (limit > 0 && n >= limit) askRetire('maxRequests');

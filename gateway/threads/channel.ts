@@ -74,8 +74,13 @@ export type ToWorker =
   | { t: 'req'; batch: RequestSpec[] }
   /** Response credit: `n` bytes the real sink has taken. */
   | { t: 'credit'; id: number; n: number }
-  /** The client went away: stop producing the body. */
+  /** The sink is closed (the client went away): stop producing the body. */
   | { t: 'gone'; id: number }
+  /**
+   * The front saw the client leave (FIN, close, abort record): abort the app's tsgi.client_gone. The
+   * response still goes out if the connection can take it (a client that only half-closed).
+   */
+  | { t: 'left'; id: number; why: string }
   /** The thread is idle and retired: run the app's lifecycle end (reload/graceful/stop/exit), then exit. */
   | { t: 'stop'; reason: StopReason };
 

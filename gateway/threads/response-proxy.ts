@@ -9,6 +9,7 @@
  * Messages are merged where the core allows it: startResponse's head rides on the first write or on the end,
  * and the end rides with "the thread is free" (`done`), so a hello-world response is one message.
  */
+import { ClientGone } from '../core/client-gone.js';
 import type { HeaderList } from '../../app-api/types.js';
 import type { ResponseSink } from '../core/sink.js';
 import { bodyFromWire, bodyToWire, decodeHead, encodeHead, wireLength, type FromWorker, type ToWorker, type WireHead } from './channel.js';
@@ -31,6 +32,9 @@ export class ProxySink implements ResponseSink {
   private batchLength = 0;
   private flushScheduled = false;
   private lastTransfer: ArrayBuffer[] | undefined;
+
+  /** The thread's side of the request's tsgi.client_gone, aborted when the main thread says the client left. */
+  readonly clientGone = new ClientGone();
 
   constructor(readonly id: number, private readonly post: Post, private readonly window: number) {}
 
@@ -134,7 +138,10 @@ export class ProxySink implements ResponseSink {
   /** Main-thread messages for this request. */
   control(m: ToWorker): void {
     if (m.t === 'credit') this.outstanding -= m.n;
-    else if (m.t === 'gone') this._closed = true;
+    else if (m.t === 'gone') {
+      this._closed = true;
+      this.clientGone.gone('the client went away while the response was being written');
+    } else if (m.t === 'left') this.clientGone.gone(m.why);
     if ((this._closed || this.outstanding < this.window) && this.waiter !== null) {
       const w = this.waiter;
       this.waiter = null;

@@ -162,6 +162,15 @@ export class ThreadPoolDispatcher implements Dispatcher {
       this.stat.counters.completed++;
       job.finish();
     });
+    const gone = job.head.clientGone;
+    if (gone !== undefined) {
+      // Forwarded to the thread, which aborts the app's tsgi.client_gone (posted after the request itself).
+      const tell = (why: string): void => {
+        if (slot.job === job && !job.finalReceived) slot.post({ t: 'left', id: job.id, why });
+      };
+      if (gone.isGone) queueMicrotask(() => tell(gone.why));
+      else gone.onGone = tell;
+    }
     if (this.requestTimeoutMs > 0) {
       job.timer = setTimeout(() => this.onTimeout(job), this.requestTimeoutMs);
       job.timer.unref();

@@ -60,7 +60,7 @@ function serve(index: number): void {
   const sink = new ProxySink(id, post, boot.window);
   current = sink;
   const source = input.begin(id);
-  const done = dispatcher.dispatch({ cgi: decodeCgi(cgi), body: hasBody ? source.body : null, bodySync: hasBody ? source.bodySync : undefined, extra }, sink);
+  const done = dispatcher.dispatch({ cgi: decodeCgi(cgi), body: hasBody ? source.body : null, bodySync: hasBody ? source.bodySync : undefined, extra, clientGone: sink.clientGone }, sink);
   if (done === undefined) next(sink, index);
   else done.then(() => next(sink, index), () => next(sink, index));
 }
