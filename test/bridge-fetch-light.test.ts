@@ -60,7 +60,7 @@ describe('fromFetch: the light Request', () => {
       urls.push(req.url);
       return new Response(null, { status: 204 });
     }, { url: 'full' }));
-    const cases = ['http://h.example/x/./y/%2e%2e/z', 'http://h.example/%7Etilde/"quote"?a=<b>', 'http://h.example:8080/ok?x=1', 'http://H.EXAMPLE:443/'];
+    const cases = ['http://h.example/x/./y/%2e%2e/z', 'http://h.example/%7Etilde/"quote"?a=<b>', 'http://h.example:8080/ok?x=1', 'http://H.EXAMPLE:443/', "http://h.example:59999/it's?q='x'"];
     for (const url of cases) await inject(app, url);
     const expected = cases.map((u) => {
       const parsed = new URL(u);

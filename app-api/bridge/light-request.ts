@@ -44,10 +44,11 @@ export function requestInit(environ: Environ, headers: HeadersInit, signal?: Abo
 // The methods a Request keeps as they are: anything else (lower case, CONNECT, TRACE, a bad token) goes
 // through the real Request at once, which normalises or rejects it exactly as before.
 const PLAIN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']);
-// A URL the WHATWG parser would give back unchanged: a lower-case host with a non-default-looking port, and
-// a path/query of characters it leaves alone, without dot segments. Anything else is parsed (new URL).
-const PLAIN_HOST = /^[a-z0-9.-]+(?::[1-9]\d{3,4})?$/;
-const PLAIN_TARGET = /^\/[!#$&-;=?-[\]_a-z~]*$/;
+// A URL the WHATWG parser would give back unchanged: a lower-case host with a port of 1000-59999 (never a
+// default one, never out of range), and a path/query of characters it encodes in neither (so no ' either:
+// a query encodes it), without dot segments. Anything else is parsed (new URL).
+const PLAIN_HOST = /^[a-z0-9.-]+(?::(?:[1-5]\d{3,4}|[6-9]\d{3}))?$/;
+const PLAIN_TARGET = /^\/[!#$&(-;=?-[\]_a-z~]*$/;
 const DOT_SEGMENT = /\/\.\.?(?:[/?#]|$)/;
 
 /** The URL string `new Request(url).url` would give for scheme://host + target. */
