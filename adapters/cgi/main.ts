@@ -5,20 +5,40 @@
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { adaptApp, APP_INTERFACES, type AppInterface } from '../../app-api/bridge/shape.js';
 import type { App } from '../../app-api/types.js';
+import { TsgiError } from '../../app-api/errors.js';
 import { runCgi, stderrLog } from './run.js';
 import { limitsFromEnv } from '../../gateway/core/limits.js';
 import { writeAllSync } from './sink.js';
 
 const LOAD_ERROR = 'Status: 500 Internal Server Error\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nInternal Server Error\n';
 
-/** The app a module exports: `app`, or the default export (`module.exports = app` for CommonJS). */
-function pickApp(mod: unknown): App | null {
+/** A function, or an object with a fetch method (a Hono app, `export default { fetch }`). */
+function isAppLike(value: unknown): boolean {
+  return typeof value === 'function' || (value !== null && typeof value === 'object' && typeof (value as { fetch?: unknown }).fetch === 'function');
+}
+
+/**
+ * The export a module serves, and its name for messages: `app`, or the default export (`module.exports = app`
+ * for CommonJS, an express app or a Hono app as the default export), as the CLI picks it.
+ */
+function pickExport(mod: unknown): { value: unknown; name: string } | null {
   if (mod === null || mod === undefined) return null;
   const m = mod as Record<string, unknown>;
-  if (typeof m.app === 'function') return m.app as App;
-  if (typeof m.default === 'function') return m.default as App;
-  return typeof mod === 'function' ? (mod as App) : null;
+  if (isAppLike(m.app)) return { value: m.app, name: 'app' };
+  if (isAppLike(m.default)) return { value: m.default, name: 'default' };
+  return isAppLike(mod) ? { value: mod, name: 'module.exports' } : null;
+}
+
+/**
+ * The interface asked for by TSGI_INTERFACE in the web server's environment (the CLI's `--interface`):
+ * `auto` when unset. Throws TSGI_ERR_APP_LOAD naming the variable for any other value.
+ */
+export function cgiInterface(value: string | undefined): AppInterface {
+  if (value === undefined || value === '') return 'auto';
+  if ((APP_INTERFACES as readonly string[]).includes(value)) return value as AppInterface;
+  throw new TsgiError('TSGI_ERR_APP_LOAD', `TSGI_INTERFACE=${value} is not an interface: set it to one of ${APP_INTERFACES.join(', ')} (or leave it unset for auto)`);
 }
 
 /** Errors of require() that mean "this module needs import()": top-level await, or a Node without require(esm). */
@@ -52,8 +72,11 @@ export async function main(appPath: string, opts: { exit?: boolean } = {}): Prom
     log.log('error', 'no app to serve (TSGI_ERR_APP_LOAD): set APP in the CGI script, or TSGI_APP in the web server environment (Apache: SetEnv TSGI_APP /path/to/app.js)');
   } else {
     try {
-      app = pickApp(await loadModule(resolve(appPath)));
-      if (app === null) log.log('error', `${appPath} exports no app (TSGI_ERR_APP_LOAD): export a function as \`app\` or as the default export`);
+      const iface = cgiInterface(process.env.TSGI_INTERFACE);
+      const picked = pickExport(await loadModule(resolve(appPath)));
+      if (picked === null) log.log('error', `${appPath} exports no app (TSGI_ERR_APP_LOAD): export a tsgi app, a fetch handler (a Hono app) or a Node listener (an express app) as \`app\` or as the default export`);
+      // The CLI's detection: a Hono app, an express/connect app or a fetch function runs as it is.
+      else app = adaptApp(picked.value, iface, `${appPath}: ${picked.name}`);
     } catch (err) {
       log.log('error', `cannot load the app module ${appPath} (TSGI_ERR_APP_LOAD)`, err);
     }

@@ -12,10 +12,17 @@
  * The handler's second argument is the environ, so a Hono app sees it as `c.env` (REMOTE_ADDR, tsgi.*).
  */
 import { TsgiError } from '../errors.js';
-import type { App, Body, Environ, HeaderList } from '../types.js';
-import { inputStream } from './input-stream.js';
+import type { App, Body, Environ } from '../types.js';
+import { fetchGlobalsInstalled, installFetchGlobals } from './fetch-globals.js';
+import { headerList } from './header-list.js';
+import { LazyAbort } from './lazy-abort.js';
+import { canonicalUrl, lightRequest, requestInit } from './light-request.js';
+import { LightResponse, partsHeaderList } from './light-response.js';
+import { natives } from './natives.js';
 import { statusLine } from './reason.js';
-import { hasRequestBody, origin, relativeTarget, requestHeaders, requestUrl } from './target.js';
+import { fullTarget, origin, relativeTarget, requestHeaders, requestUrl } from './target.js';
+
+export { headerList } from './header-list.js';
 
 /** A fetch handler as a function: gets the Request (and the environ), answers a Response. */
 export type FetchFunction = (request: Request, environ: Environ) => Response | Promise<Response>;
@@ -32,51 +39,29 @@ export interface FromFetchOptions {
    * client asked for.
    */
   url?: 'relative' | 'full';
+  /**
+   * `true` (default): replace the global Request, Response and fetch once, as @hono/node-server does, so the
+   * handler gets a light Request and its `new Response(...)` is a light Response (light-request.ts,
+   * light-response.ts): no real Request/Response is built unless the handler needs one, which is what makes
+   * a Hono app as fast through tsgi as on its own server. `new Request(request)`, `fetch(request)` and
+   * `instanceof` keep working. `false`: leave the globals alone; the handler gets real Requests (slower).
+   */
+  globals?: boolean;
 }
 
-/** The Request a tsgi request becomes. `signal` aborts when the gateway stops the response early. */
+/** The Request a tsgi request becomes (a real one). `signal` aborts when the gateway stops the response early. */
 export function requestFromEnviron(environ: Environ, signal?: AbortSignal, url: 'relative' | 'full' = 'full'): Request {
-  const method = environ.REQUEST_METHOD;
-  const init: RequestInit & { duplex?: 'half' } = { method, headers: requestHeaders(environ), signal };
-  // GET and HEAD cannot carry a body in a Request; a body sent with them is left unread.
-  if (method !== 'GET' && method !== 'HEAD' && hasRequestBody(environ)) {
-    init.body = inputStream(environ['tsgi.input']);
-    init.duplex = 'half';
-  }
-  return new Request(url === 'full' ? requestUrl(environ) : origin(environ) + relativeTarget(environ), init);
+  return new natives.Request(url === 'full' ? requestUrl(environ) : origin(environ) + relativeTarget(environ), requestInit(environ, requestHeaders(environ), signal));
 }
 
-/** The Response's headers as a tsgi header list: repeated Set-Cookie kept apart, everything else as Headers joins it. */
-export function headerList(headers: Headers): HeaderList {
-  const out: HeaderList = [];
-  for (const [name, value] of headers) if (name !== 'set-cookie') out.push([name, value]);
-  for (const cookie of headers.getSetCookie()) out.push(['set-cookie', cookie]);
-  return out;
+/** The absolute URL of the request as `new Request(url).url` would read it. */
+function lightUrl(environ: Environ, url: 'relative' | 'full'): string {
+  const o = origin(environ);
+  const at = o.indexOf('://');
+  return canonicalUrl(o.slice(0, at), o.slice(at + 3), url === 'full' ? fullTarget(environ) : relativeTarget(environ));
 }
 
 /** The Response body as a tsgi body: chunks read one at a time; close() cancels the stream and aborts the request. */
-/** An AbortController made on first use of its signal. */
-class LazyAbort {
-  private controller: AbortController | null = null;
-  private reason: unknown = undefined;
-  private aborted = false;
-
-  get signal(): AbortSignal {
-    if (this.controller === null) {
-      this.controller = new AbortController();
-      if (this.aborted) this.controller.abort(this.reason);
-    }
-    return this.controller.signal;
-  }
-
-  abort(reason: unknown): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    this.reason = reason;
-    this.controller?.abort(reason);
-  }
-}
-
 function responseBody(response: Response, abort: LazyAbort): Body {
   const stream = response.body;
   let finished = false;
@@ -115,17 +100,28 @@ function responseBody(response: Response, abort: LazyAbort): Body {
  */
 export function fromFetch(handler: FetchHandler, opts: FromFetchOptions = {}): App {
   const url = opts.url ?? 'relative';
+  if (opts.globals !== false) installFetchGlobals();
+  // Light Requests only where the globals that accept them are in place (installed here or by anyone before).
+  const light = fetchGlobalsInstalled();
   const call: FetchFunction = typeof handler === 'function' ? handler : typeof handler?.fetch === 'function' ? handler.fetch.bind(handler) : notAHandler(handler);
   return async (environ, startResponse) => {
     const abort = new LazyAbort();
-    const request = requestFromEnviron(environ, undefined, url);
-    // `signal` in RequestInit costs ~100 us per Request (undici links a new signal to it), more than the rest
-    // of the bridge together (measured: bench/bridge.ts); most handlers never read it. So the signal is made
-    // when the handler first reads request.signal, and aborting is free when nobody did.
-    Object.defineProperty(request, 'signal', { get: () => abort.signal, configurable: true });
+    let request: Request;
+    if (light) request = lightRequest(environ, lightUrl(environ, url), abort);
+    else {
+      request = requestFromEnviron(environ, undefined, url);
+      // The signal is made when the handler first reads it (see LazyAbort).
+      Object.defineProperty(request, 'signal', { get: () => abort.signal, configurable: true });
+    }
     const response = await call(request, environ);
-    if (!(response instanceof Response)) {
+    if (!(response instanceof natives.Response)) {
       throw new TsgiError('TSGI_ERR_BAD_BODY', `the fetch handler must answer a Response, got ${response === null ? 'null' : typeof response}`);
+    }
+    // A light Response still light: its string or bytes are the body, no stream to read.
+    const parts = LightResponse.parts(response);
+    if (parts !== undefined) {
+      startResponse(statusLine(parts.status, parts.statusText), partsHeaderList(parts));
+      return parts.body === null ? [] : [typeof parts.body === 'string' ? Buffer.from(parts.body) : parts.body];
     }
     startResponse(statusLine(response.status, response.statusText), headerList(response.headers));
     return responseBody(response, abort);

@@ -3,6 +3,9 @@
 //   - set APP below to the app module (it exports `app` or a default app function), or
 //   - set TSGI_APP in the web server's environment (Apache: `SetEnv TSGI_APP /srv/app/dist/app.js`;
 //     lighttpd: `setenv.add-environment = ("TSGI_APP" => "/srv/app/dist/app.js")`).
+// The module's `app` (else default) export may be a tsgi app, a Hono app or an express app, told apart by
+// shape as `tsgi module.js` does; TSGI_INTERFACE=node|fetch|tsgi in the same environment says it instead
+// (a plain node:http (req, res) listener needs TSGI_INTERFACE=node).
 // If this file is not inside the tsgi package any more, set TSGI_HOME (or HOME_DIR below) to tsgi's
 // package directory.
 // CommonJS on purpose: a `.cgi` file is not an ES module to Node, and this file must start fast.
