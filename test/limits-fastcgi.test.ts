@@ -79,6 +79,24 @@ describe('limits: FastCGI front (raw client)', function () {
     expect(h.memory.text).to.include(`FCGI_PARAMS of ${PARAMS_LIMIT + 1} bytes, over limitParamsSize ${PARAMS_LIMIT}`);
   });
 
+  it('a connection holds at most 2 x limitParamsSize of params of requests not yet started: one byte more closes it, logged', async () => {
+    const before = h.linesWith('TSGI_ERR_PROTOCOL').length;
+    const greedy = await FcgiClient.connect({ port: h.port });
+    try {
+      // Two requests with exactly the limit each, never ended: held, the connection still answers.
+      await greedy.write(Buffer.concat([beginRecord(1), streamRecords(T.PARAMS, 1, Buffer.alloc(PARAMS_LIMIT, 0x61), false), beginRecord(2), streamRecords(T.PARAMS, 2, Buffer.alloc(PARAMS_LIMIT, 0x61), false)]));
+      expect(await greedy.getValues(['FCGI_MPXS_CONNS'])).to.deep.equal({ FCGI_MPXS_CONNS: '1' });
+      await greedy.write(Buffer.concat([beginRecord(3), record(T.PARAMS, 3, Buffer.from('a'))]));
+      await greedy.closed;
+    } finally {
+      greedy.close();
+    }
+    const lines = h.linesWith('TSGI_ERR_PROTOCOL').slice(before);
+    expect(lines).to.have.length(1);
+    expect(lines[0]).to.include(`hold more than 2 x limitParamsSize (${PARAMS_LIMIT} bytes) on one connection`);
+    expect((await send(cgiParams('GET', '/after'))).status).to.equal(200);
+  });
+
   it('maxBodySize: CONTENT_LENGTH of the limit passes, one more is 413 before the app runs', async () => {
     const ok = await send(cgiParams('POST', '/', { CONTENT_LENGTH: String(TEST_MAX_BODY) }), Buffer.alloc(TEST_MAX_BODY, 1));
     expect(ok.body.toString()).to.equal(`length=${TEST_MAX_BODY}`);

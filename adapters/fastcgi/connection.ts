@@ -67,6 +67,13 @@ export interface ConnectionSettings {
   values: { maxConns: number; maxReqs: number };
 }
 
+/**
+ * Params of requests not yet started that one connection may hold, in limitParamsSize units: the web servers
+ * (nginx, Apache, lighttpd) send one request at a time per connection, so 2 leaves room and bounds what a
+ * peer that begins many requests and never ends their params can make the process hold.
+ */
+const HELD_PARAMS_REQUESTS = 2;
+
 const ROLE_NAMES: Record<number, string> = { [FCGI_RESPONDER]: 'RESPONDER', [FCGI_AUTHORIZER]: 'AUTHORIZER', [FCGI_FILTER]: 'FILTER' };
 
 /** One request id's state. */
@@ -78,6 +85,8 @@ class FcgiRequest implements SinkState {
   dataDone = false;
   paramsChunks: Buffer[] = [];
   paramsBytes = 0;
+  /** Bytes in paramsChunks (counted in the connection's paramsHeld). */
+  paramsHeld = 0;
   /** The params went over maxParamsBytes: answered 431 at their end, nothing of them kept. */
   paramsOverflow = false;
   /** Its stalled FCGI_STDIN was failed by the body timeout. */
@@ -100,6 +109,8 @@ export class FcgiConnection extends ManagedConnection implements SinkHost, FlowC
   /** Ids answered with END_REQUEST and not begun again: their records are ignored (spec 3.3). */
   private readonly finished = new Set<number>();
   private inflight = 0;
+  /** Bytes of params held for requests not yet started, on this connection (HELD_PARAMS_REQUESTS). */
+  private paramsHeld = 0;
   /** Requests whose params are complete and whose response has not ended. */
   private running = 0;
   private holds = 0;
@@ -217,10 +228,15 @@ export class FcgiConnection extends ManagedConnection implements SinkHost, FlowC
           // Too large to run, but well framed: drop what came and answer 431 at the end of the params, so the
           // web server's connection (and its other requests) goes on. Nothing past the limit is ever held.
           req.paramsOverflow = true;
-          req.paramsChunks = [];
+          this.dropParams(req);
           return;
         }
         req.paramsChunks.push(content);
+        req.paramsHeld += content.length;
+        this.paramsHeld += content.length;
+        if (this.paramsHeld > this.settings.maxParamsBytes * HELD_PARAMS_REQUESTS) {
+          return this.protocolError(`FCGI_PARAMS of requests not yet started hold more than ${HELD_PARAMS_REQUESTS} x limitParamsSize (${this.settings.maxParamsBytes} bytes) on one connection`);
+        }
         return;
       case FCGI_STDIN:
         if (req === undefined) return this.unknownId(id, type);
@@ -288,7 +304,7 @@ export class FcgiConnection extends ManagedConnection implements SinkHost, FlowC
       return this.refuse(req, new TsgiError('TSGI_ERR_HEADERS_TOO_LARGE', `FCGI_PARAMS of ${req.paramsBytes} bytes, over limitParamsSize ${this.settings.maxParamsBytes}`));
     }
     const raw = req.paramsChunks.length === 1 ? req.paramsChunks[0] : Buffer.concat(req.paramsChunks, req.paramsBytes);
-    req.paramsChunks = [];
+    this.dropParams(req);
     let params: CgiVars;
     try {
       params = parseParams(raw);
@@ -405,6 +421,7 @@ export class FcgiConnection extends ManagedConnection implements SinkHost, FlowC
     if (req === undefined) return;
     req.closed = true;
     this.requests.delete(requestId);
+    this.dropParams(req);
     if (req.running) this.running--;
     this.finished.add(requestId);
     // Whatever input the app did not read is dropped, and still-arriving STDIN is ignored.
@@ -442,6 +459,13 @@ export class FcgiConnection extends ManagedConnection implements SinkHost, FlowC
     if (this.closeWhenIdle || (this.shuttingDown && this.inflight === 0)) this.closeIdle();
   }
 
+  /** The request's params are parsed, dropped or gone: they no longer count against the connection. */
+  private dropParams(req: FcgiRequest): void {
+    this.paramsHeld -= req.paramsHeld;
+    req.paramsHeld = 0;
+    req.paramsChunks = [];
+  }
+
   private protocolError(what: string): void {
     if (this.dead) return;
     refuseConnection(this.socket, this.settings.log, `FastCGI protocol error: ${what}`, this.peer(), 'warn');
@@ -464,6 +488,7 @@ export class FcgiConnection extends ManagedConnection implements SinkHost, FlowC
       req.stdin?.fail(gone);
       req.data?.fail(gone);
       req.gone?.gone('the web server closed the FastCGI connection before the response was done');
+      this.dropParams(req);
     }
     this.requests.clear();
     this.running = 0;
