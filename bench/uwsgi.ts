@@ -7,6 +7,7 @@
  *   fastcgi uwsgi   `uwsgi --master --processes 2 --fastcgi-socket`, bench/uwsgi/hello_wsgi.py (python3 plugin)
  *   scgi tsgi       the tsgi command, `protocol = scgi`, `processPool = 2`
  *   scgi uwsgi      `uwsgi --master --processes 2 --scgi-socket`
+ *   scgi tsgi single  the tsgi command, `protocol = scgi`, single mode (one process): the pool's share
  * nginx (1 worker, access_log off; bench/nginx/uwsgi.conf) has one port per backend; FastCGI with
  * fastcgi_keep_conn on and upstream keep-alive for both (BENCH_KEEP_CONN=off to compare without).
  * Load: measure() (wrk -t1 -c32 against nginx, interleaved rounds, medians). Reported: req/s, and the
@@ -43,10 +44,10 @@ interface Backend {
   command(port: number, dir: string): { command: string; args: string[] };
 }
 
-function tsgi(protocol: 'fastcgi' | 'scgi'): Backend['command'] {
+function tsgi(protocol: 'fastcgi' | 'scgi', pool = true): Backend['command'] {
   return (port, dir) => {
-    const cfg = join(dir, `tsgi-${protocol}.cfg`);
-    writeFileSync(cfg, `[server]\nsocketHost = 127.0.0.1\nsocketPort = ${port}\nprotocol = ${protocol}\nprocessPool = 2\n`);
+    const cfg = join(dir, `tsgi-${protocol}${pool ? '-pool' : ''}.cfg`);
+    writeFileSync(cfg, `[server]\nsocketHost = 127.0.0.1\nsocketPort = ${port}\nprotocol = ${protocol}\n${pool ? 'processPool = 2\n' : ''}`);
     const profile = process.env.BENCH_PROFILE === undefined || process.env.BENCH_PROFILE === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`];
     return { command: benchNode, args: [...profile, CLI, APP, '-C', cfg] };
   };
@@ -64,6 +65,8 @@ const BACKENDS: Backend[] = [
   { name: 'fastcgi uwsgi processes=2', vars: 'UWSGI_FCGI', command: uwsgi('--fastcgi-socket') },
   { name: 'scgi tsgi processPool=2', vars: 'TSGI_SCGI', command: tsgi('scgi') },
   { name: 'scgi uwsgi processes=2', vars: 'UWSGI_SCGI', command: uwsgi('--scgi-socket') },
+  // One process, no pool: tells the pool's share of the SCGI figure from the SCGI front's.
+  { name: 'scgi tsgi single', vars: 'TSGI_SCGI_SINGLE', command: tsgi('scgi', false) },
 ];
 
 /** CPU seconds of a process and every process below it. */
@@ -153,6 +156,9 @@ try {
     const cpuRatio = perCpu(t) !== undefined && perCpu(u) !== undefined ? `${(perCpu(t)! / perCpu(u)!).toFixed(2)}x` : '-';
     console.log(`  ${proto} tsgi / uwsgi: req/s ${(t.medianRps / u.medianRps).toFixed(2)}x, req/cpu-s ${cpuRatio}`);
   }
+  const single = get('scgi tsgi single');
+  const pool = get('scgi tsgi processPool=2');
+  console.log(`  scgi tsgi processPool=2 / single: req/s ${(pool.medianRps / single.medianRps).toFixed(2)}x`);
   if (results.some((r) => r.errors > 0)) {
     console.error('some responses were errors: the figures are not comparable');
     process.exitCode = 1;
