@@ -3,7 +3,7 @@
  * server has no sendfile(2), so the bytes pass through memory once).
  *
  * Why not `createReadStream(...).pipe(res)`: a CPU profile of `npm run bench:static` (1 MiB file, see
- * BENCHMARKS.md) spent ~30% of the process in the ReadStream's own costs: a fresh `allocUnsafeSlow` buffer per
+ * BENCHMARKS.md) had ~30% of its samples in the ReadStream's own costs: a fresh `allocUnsafeSlow` buffer per
  * chunk (page faults on every new buffer, and 13% in the garbage collector freeing them) and one hop to the
  * libuv thread pool per 256 KiB chunk. Here a file is read in chunks of up to 1 MiB (one read for the common
  * asset size, no EOF read since the range is known) into buffers taken from a small free list, and a buffer
