@@ -70,6 +70,56 @@ export const ERROR_STATUS: { readonly [C in TsgiErrorCode]: number } = {
   TSGI_ERR_CLIENT_GONE: 499,
 };
 
+/** A code's message template: what went wrong, then the fix. `{name}` placeholders are filled by the throw site. */
+export interface ErrorTemplate {
+  readonly message: string;
+  readonly fix: string;
+}
+
+/**
+ * The message of each code (as Fastify's `createError(code, message, statusCode)`): throw sites build
+ * their errors with `tsgiError(code, values)`, so one code always reads the same way and always ends with
+ * what to do. `{name}` placeholders take the site's details (a header name, the file and line of a bad
+ * setting); a site with nothing to add fills none. The README's error-code table shows these templates.
+ */
+export const ERROR_TEMPLATES: { readonly [C in TsgiErrorCode]: ErrorTemplate } = {
+  TSGI_ERR_BAD_STATUS: { message: 'status {status} is not "NNN Reason" with NNN in 200-599 and no CR/LF/NUL', fix: 'pass a string such as "200 OK" to startResponse' },
+  TSGI_ERR_BAD_HEADER: { message: '{problem}', fix: 'pass headers as [name, value] pairs of strings: a token name, a value without CR, LF or NUL' },
+  TSGI_ERR_START_RESPONSE_TWICE: { message: 'startResponse was already called', fix: 'call it again only with excInfo (the caught error) as the third argument, to replace a response whose headers are not sent yet' },
+  TSGI_ERR_NO_START_RESPONSE: { message: '{what} before startResponse was called', fix: 'call startResponse(status, headers) before returning a body or calling write()' },
+  TSGI_ERR_BAD_BODY: { message: '{problem}', fix: 'return an iterable or async iterable of chunks (e.g. [text]), or a promise of one' },
+  TSGI_ERR_BAD_CHUNK: { message: '{where}a body chunk is {got}', fix: 'yield strings or Uint8Arrays (under the encode tool, strings of characters its encoding can represent)' },
+  TSGI_ERR_CONTENT_LENGTH_MISMATCH: { message: 'the body {problem} the Content-Length {length} the app declared', fix: 'send exactly Content-Length bytes, or leave the header out and let the front frame the body' },
+  TSGI_ERR_SYNC_INPUT: { message: '{problem}', fix: 'await tsgi.input.read() (or use readSync only in threadPool/threading, where a thread can block)' },
+  TSGI_ERR_INPUT_CLOSED: { message: '{problem}', fix: 'nothing to fix in the app when the client went away; catch the error if the app must clean up' },
+  TSGI_ERR_BAD_REQUEST: { message: '{problem}', fix: 'the client (or the web server in front) sent a request tsgi cannot map to an environ: check the URL encoding and the mount point' },
+  TSGI_ERR_LINT: { message: '{rule}', fix: 'change the app or the server to follow app-api/SPEC.md at the section the rule names' },
+  TSGI_ERR_CONFIG: { message: '{where}: {problem}', fix: '{fix}' },
+  TSGI_ERR_APP_LOAD: { message: '{problem}', fix: 'check the module path and that it exports the app (default export, or module:name)' },
+  TSGI_ERR_NOT_YET: { message: '{feature} is not available in this version', fix: '{instead}' },
+  TSGI_ERR_PROTOCOL: { message: '{protocol}: {problem}', fix: 'the peer sent malformed bytes; that connection was closed and the server goes on: check what the web server in front sends' },
+  TSGI_ERR_OVERLOAD: { message: '{problem}', fix: 'raise the pool size or its queue (threadPool, maxQueue), or shed load in front' },
+  TSGI_ERR_TIMEOUT: { message: '{problem}', fix: 'raise the time limit the message names, or make the app answer sooner' },
+  TSGI_ERR_WRITE_AFTER_END: { message: 'write() was called after the response was finished', fix: 'stop writing once the body iterable has ended, or return the rest as the body' },
+  TSGI_ERR_INPUT_BUSY: { message: 'tsgi.input was read again before the previous read finished', fix: 'await each read before the next' },
+  TSGI_ERR_BRIDGE_UNSUPPORTED: { message: "{what} is not available to an app run through tsgi's Node bridge", fix: '{instead}' },
+  TSGI_ERR_URI_TOO_LONG: { message: '{problem}', fix: 'shorten the URL (move data into a POST body), or raise limitRequestLine' },
+  TSGI_ERR_HEADERS_TOO_LARGE: { message: '{problem}', fix: 'send fewer or shorter header fields (large cookies are the usual cause), or raise limitRequestFields / limitRequestFieldSize / limitParamsSize' },
+  TSGI_ERR_BODY_TOO_LARGE: { message: '{problem}', fix: 'send a smaller body, or raise maxBodySize for this server' },
+  TSGI_ERR_CLIENT_GONE: { message: '{problem}', fix: 'nothing to fix: stop the work for this request when tsgi.client_gone aborts (its reason is this error)' },
+};
+
+/** Fill `{name}` placeholders; a name without a value stays as written, so a missing detail shows instead of vanishing. */
+function fill(template: string, values: Readonly<Record<string, string | number>>): string {
+  return template.replace(/\{([a-z]+)\}/g, (whole, name: string) => (values[name] === undefined ? whole : String(values[name])));
+}
+
+/** The message of `code` with `values` in its placeholders: "what went wrong; the fix". */
+export function errorMessage(code: TsgiErrorCode, values: Readonly<Record<string, string | number>> = {}): string {
+  const t = ERROR_TEMPLATES[code];
+  return `${fill(t.message, values)}; ${fill(t.fix, values)}`;
+}
+
 /** An error raised by tsgi itself. `code` is stable; `message` says what to do about it. */
 export class TsgiError extends Error {
   readonly code: TsgiErrorCode;
@@ -86,4 +136,9 @@ export class TsgiError extends Error {
 /** True when `err` is a TsgiError with the given code (or any code when none is given). */
 export function isTsgiError(err: unknown, code?: TsgiErrorCode): err is TsgiError {
   return err instanceof TsgiError && (code === undefined || err.code === code);
+}
+
+/** A TsgiError whose message is its code's template (ERROR_TEMPLATES) filled with `values`. */
+export function tsgiError(code: TsgiErrorCode, values: Readonly<Record<string, string | number>> = {}, options?: { cause?: unknown; status?: number }): TsgiError {
+  return new TsgiError(code, errorMessage(code, values), options);
 }

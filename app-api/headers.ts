@@ -4,7 +4,7 @@
  * line (CR/LF) or a NUL is refused the same way everywhere: the gateway answers 500 and sends nothing of it.
  */
 import { STATUS_CODES } from 'node:http';
-import { TsgiError } from './errors.js';
+import { TsgiError, tsgiError } from './errors.js';
 import type { HeaderList } from './types.js';
 
 /** RFC 9110 token: what a header name may be made of. */
@@ -26,11 +26,11 @@ export interface ParsedStatus {
 /** Parse and check a status line such as `"200 OK"`. Throws TSGI_ERR_BAD_STATUS. */
 export function parseStatus(status: unknown): ParsedStatus {
   if (typeof status !== 'string') {
-    throw new TsgiError('TSGI_ERR_BAD_STATUS', `status must be a string like "200 OK", got ${typeof status}`);
+    throw tsgiError('TSGI_ERR_BAD_STATUS', { status: `of type ${typeof status}` });
   }
   const m = STATUS.exec(status);
   if (m === null) {
-    throw new TsgiError('TSGI_ERR_BAD_STATUS', `status ${JSON.stringify(status)} is not "NNN Reason" with NNN in 200-599 and no CR/LF/NUL`);
+    throw tsgiError('TSGI_ERR_BAD_STATUS', { status: JSON.stringify(status) });
   }
   const code = +m[1];
   // A status without a reason phrase ("200", "200 "): the lint refuses it, the server does not. Every

@@ -1,6 +1,6 @@
 /** The application side of tsgi: types, errors, and tools for writing and testing apps. */
 export * from './types.js';
-export { TsgiError, isTsgiError, ERROR_CODES, ERROR_STATUS, type TsgiErrorCode } from './errors.js';
+export { TsgiError, isTsgiError, tsgiError, errorMessage, ERROR_CODES, ERROR_STATUS, ERROR_TEMPLATES, type ErrorTemplate, type TsgiErrorCode } from './errors.js';
 export { lint, LintError, LINT_RULES, type LintOptions, type LintRule, type LintRuleId, type LintSide } from './lint.js';
 export { parseStatus, checkHeader, checkHeaders, findHeader, HOP_BY_HOP, type ParsedStatus } from './headers.js';
 export { BodyInput, emptyInput, type SyncReader } from './input.js';

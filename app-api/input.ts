@@ -3,7 +3,7 @@
  * FastCGI STDIN record queue, CGI stdin, a worker-thread channel). Nothing is read until the app asks, so a
  * request whose body the app never reads costs nothing here, and a 1 GB upload is never held in memory.
  */
-import { TsgiError } from './errors.js';
+import { TsgiError, tsgiError } from './errors.js';
 import type { InputStream } from './types.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -39,7 +39,7 @@ export class BodyInput implements InputStream {
 
   private async pull(): Promise<boolean> {
     if (this.done) return false;
-    if (this.reading) throw new TsgiError('TSGI_ERR_INPUT_BUSY', 'tsgi.input: concurrent reads are not allowed; await each read before the next');
+    if (this.reading) throw tsgiError('TSGI_ERR_INPUT_BUSY');
     this.reading = true;
     try {
       if (this.iterator === null) this.iterator = this.source![Symbol.asyncIterator]();

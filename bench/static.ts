@@ -1,8 +1,9 @@
 /**
  * `npm run bench:static`: the static-files and gzip tools, measured in one run.
  *
- * 1. A 1 MiB file: tsgi's staticDir on the built-in server (single mode: the file is piped from a ReadStream
- *    by the HTTP sink) against nginx (1 worker, sendfile on) serving the same file from the same folder.
+ * 1. A 1 MiB file: tsgi's staticDir on the built-in server (single mode: the HTTP sink reads the file into
+ *    reused buffers, adapters/http/send-file.ts) against nginx (1 worker, sendfile on) serving the same file
+ *    from the same folder.
  *    Goal: tsgi >= 0.5x nginx's req/s.
  * 2. The gzip cost: a 20 KiB text/plain response, without the gzip tool and with it (the client sends
  *    Accept-Encoding: gzip, so every response is compressed at level 5).

@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ERROR_CODES } from '../app-api/errors.js';
+import { ERROR_CODES, ERROR_STATUS, ERROR_TEMPLATES, type TsgiErrorCode } from '../app-api/errors.js';
 import { notYetNote } from './availability.js';
 import { flagUsage } from './config/argv.js';
 import { defaultText } from './config/help.js';
@@ -54,9 +54,13 @@ export function renderConfigReference(): string {
 /** The error codes as a Markdown table. */
 export function renderErrorCodes(): string {
   return [
-    '| code | meaning |',
-    '|---|---|',
-    ...Object.entries(ERROR_CODES).map(([code, meaning]) => `| \`${code}\` | ${cell(meaning)} |`),
+    'Messages read "what went wrong; the fix"; `{name}` is filled by the throw site (`tsgiError(code, values)`).',
+    '',
+    '| code | status | meaning | message template | fix |',
+    '|---|---|---|---|---|',
+    ...(Object.keys(ERROR_CODES) as TsgiErrorCode[]).map(
+      (code) => `| \`${code}\` | ${ERROR_STATUS[code]} | ${cell(ERROR_CODES[code])} | ${cell(ERROR_TEMPLATES[code].message)} | ${cell(ERROR_TEMPLATES[code].fix)} |`,
+    ),
   ].join('\n');
 }
 

@@ -1,7 +1,7 @@
 /**
  * The tools across processes, through the real CLI: processPool=2 writes one whole access-log line per
  * request from both workers (none lost, none interleaved) and reopens the file on SIGUSR1 after a
- * logrotate-style rename; file and redis sessions are shared by the workers of a pool and by two separate
+ * logrotate-style rename, and so does the error log (log.error_file and errorLog); file and redis sessions are shared by the workers of a pool and by two separate
  * servers; memory sessions under processPool get a startup warning.
  */
 import { mkdtempSync, readFileSync, renameSync, existsSync, rmSync } from 'node:fs';
@@ -14,6 +14,10 @@ import { COMBINED, setCookieId, startToolsCli, type ToolsServer } from './suppor
 
 const get = (port: number, p: string, id?: string): Promise<RawResponse> =>
   sendRequest({ port }, { method: 'GET', path: p, headers: id !== undefined ? [['Cookie', `session_id=${id}`]] : [] });
+/** The entries of an error log: each starts with a `[ISO time] [level]` line; stack lines follow it. */
+const entries = (file: string): string[] => (existsSync(file) ? readFileSync(file, 'utf8').split(/\n(?=\[\d{4}-)/).map((e) => e.trimEnd()).filter((e) => e !== '') : []);
+/** One whole error entry of the fixture's /boom-pid: the gateway's line, the message naming pid and query, a stack. */
+const ERROR_ENTRY = /^\[\d{4}-\d\d-\d\dT[\d:.]+Z\] \[error\] \[[^\]]+\] error in app for GET \/boom-pid\n(?:\S+: )?Error: boom in pid (\d+) for ((?:i|after)=\d+)(?:\n\s+at [^\n]+)+$/;
 const lines = (file: string): string[] => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l !== '') : []);
 
 describe('tools across processes (CLI)', function () {
@@ -66,6 +70,52 @@ describe('tools across processes (CLI)', function () {
     expect(rotated.length - 60 + fresh.length, 'no line lost across the rename').to.equal(sent);
     for (const l of [...rotated, ...fresh]) expect(l).to.match(COMBINED);
   });
+
+  // The error log is reopened the same way: `log.error_file` (the tool key) and `errorLog` (the [server]
+  // option) are both LogFiles. One entry is a whole multi-line write: the message line and the stack.
+  for (const [key, section, file] of [
+    ['log.error_file', '[global]', 'tool-error.log'],
+    ['errorLog', '[server]', 'server-error.log'],
+  ] as const) {
+    it(`processPool=2: ${key} keeps whole entries from both workers; SIGUSR1 after a rename reopens it in every worker, losing no entry`, async () => {
+      const ini = section === '[server]' ? `processPool = 2\n${key} = ${file}\n` : `processPool = 2\n${section}\n${key} = ${file}\n`;
+      const s = await startToolsCli(dir, `pool-${file}`, ini);
+      servers.push(s);
+      const log = path.join(dir, file);
+      // Both workers must be in play, or the test would prove the reopen of one only (bounded: 10 x 20 requests).
+      const pids = new Set<number>();
+      for (let round = 0; round < 10 && pids.size < 2; round++) {
+        for (const r of await Promise.all(Array.from({ length: 20 }, () => get(s.port, '/whoami')))) pids.add(JSON.parse(r.body.toString()).pid as number);
+      }
+      expect(pids.size, 'both workers answer').to.equal(2);
+      const first = await Promise.all(Array.from({ length: 20 }, (_, i) => get(s.port, `/boom-pid?i=${i}`)));
+      expect(first.every((r) => r.status === 500)).to.equal(true);
+      const before = entries(log).filter((e) => e.includes('/boom-pid'));
+      expect(before).to.have.length(20);
+      for (const e of before) expect(e).to.match(ERROR_ENTRY);
+      expect(new Set(before.map((e) => ERROR_ENTRY.exec(e)![2])).size, 'each request once').to.equal(20);
+
+      renameSync(log, `${log}.1`);
+      process.kill(s.daemon.child.pid!, 'SIGUSR1');
+      // Every worker reopens: keep failing requests until each pid seen above has written to the new file (bounded).
+      let sent = 0;
+      const seenNew = new Set<number>();
+      for (let i = 0; i < 200 && seenNew.size < pids.size; i++) {
+        await get(s.port, `/boom-pid?after=${i}`);
+        sent++;
+        const mine = entries(log).find((e) => e.includes(` for after=${i}\n`));
+        if (mine !== undefined) seenNew.add(Number(ERROR_ENTRY.exec(mine)![1]));
+        // The primary forwards the signal: give the workers time to get it (bounded: 200 x 25 ms).
+        else await new Promise((r) => setTimeout(r, 25));
+      }
+      expect(seenNew.size, `every worker writes to the new ${file}`).to.equal(pids.size);
+      const rotated = entries(`${log}.1`).filter((e) => e.includes('/boom-pid'));
+      const fresh = entries(log).filter((e) => e.includes('/boom-pid'));
+      expect(rotated.slice(0, 20)).to.deep.equal(before);
+      expect(rotated.length - 20 + fresh.length, 'no entry lost across the rename').to.equal(sent);
+      for (const e of [...rotated, ...fresh]) expect(e).to.match(ERROR_ENTRY);
+    });
+  }
 
   for (const store of ['file', 'redis'] as const) {
     const opts = (): string => (store === 'file' ? `tools.sessions.storage_type = file\ntools.sessions.storage_path = shared-sessions\n` : `tools.sessions.storage_type = redis\ntools.sessions.redis_url = ${redis!.url}\n`);

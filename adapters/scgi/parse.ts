@@ -17,7 +17,7 @@
  *   and the app come to disagree about a request). A repeated HTTP_* name is a request header sent once per
  *   header line (nginx <= 1.22 does this): joined by default, as the FastCGI front and the HTTP front do.
  */
-import { TsgiError } from '../../app-api/errors.js';
+import { TsgiError, tsgiError } from '../../app-api/errors.js';
 import { joinRepeatedVar } from '../../gateway/core/environ.js';
 import { latin1Text, markName, newNameSet } from '../latin1-text.js';
 
@@ -39,7 +39,7 @@ export interface ScgiHead {
 }
 
 function protocolError(problem: string): TsgiError {
-  return new TsgiError('TSGI_ERR_PROTOCOL', `SCGI: ${problem}`, { status: 400 });
+  return tsgiError('TSGI_ERR_PROTOCOL', { protocol: 'SCGI', problem }, { status: 400 });
 }
 
 const DIGITS_CL = /^(?:0|[1-9][0-9]{0,14})$/;

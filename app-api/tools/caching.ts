@@ -8,7 +8,7 @@
  * In threadPool and threading modes the entries live in the pool's shared cache (ToolContext.sharedCache):
  * one copy for all threads, single-flight across threads. Elsewhere each process has its own.
  */
-import { TsgiError } from '../errors.js';
+import { tsgiError } from '../errors.js';
 import type { App, Body, Chunk, Environ, HeaderList, StartResponse } from '../types.js';
 import { freshnessMs, requestMayUseCache, varyNames } from './cache-policy.js';
 import { LocalEntries, SharedEntries, type CachedResponse, type EntryStore } from './response-cache.js';
@@ -72,7 +72,7 @@ async function capture(app: App, environ: Environ, limit: number): Promise<Captu
 }
 
 function requireStatus(status: string): string {
-  if (status === '') throw new TsgiError('TSGI_ERR_NO_START_RESPONSE', 'the app returned a body without calling startResponse');
+  if (status === '') throw tsgiError('TSGI_ERR_NO_START_RESPONSE', { what: 'the app returned a body' });
   return status;
 }
 

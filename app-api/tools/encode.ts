@@ -6,7 +6,7 @@
  * already names a charset is left alone (the app knows better). A character the encoding cannot represent
  * (e.g. `€` in ISO-8859-1) is an error, so the response becomes a 500 instead of silently wrong text.
  */
-import { TsgiError } from '../errors.js';
+import { TsgiError, tsgiError } from '../errors.js';
 import type { App, Body, Chunk, HeaderList } from '../types.js';
 import { chunksOf, filterResponse, getHeader, type FilteredResponse } from './response-filter.js';
 import type { ToolDef } from './tool-def.js';
@@ -37,7 +37,7 @@ export function encode(app: App, opts: EncodeOptions = {}): App {
 
   const toBytes = (c: Chunk): Chunk => {
     if (typeof c !== 'string') return c;
-    if (limit !== null && limit.test(c)) throw new TsgiError('TSGI_ERR_BAD_CHUNK', `encode: the body has a character that ${name} cannot represent`);
+    if (limit !== null && limit.test(c)) throw tsgiError('TSGI_ERR_BAD_CHUNK', { where: 'encode: ', got: `a string with a character that ${name} cannot represent` });
     return Buffer.from(c, nodeName);
   };
 

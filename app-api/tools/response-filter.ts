@@ -6,7 +6,7 @@
  * until it returns: write() is the legacy path, PEP 3333 says as much). An app that calls startResponse only
  * when its body is first iterated is supported: the first chunk is pulled before the rewrite runs.
  */
-import { TsgiError } from '../errors.js';
+import { TsgiError, tsgiError } from '../errors.js';
 import type { App, Body, Chunk, Environ, HeaderList, StartResponse } from '../types.js';
 
 /** A response as the rewrite sees it. */
@@ -59,7 +59,7 @@ export function filterResponse(app: App, rewrite: ResponseRewrite): App {
     const written: Chunk[] = [];
     const own: StartResponse = (s, h, excInfo) => {
       if ((excInfo === undefined || excInfo === null) && status !== null) {
-        throw new TsgiError('TSGI_ERR_START_RESPONSE_TWICE', 'startResponse was already called; call it again only with excInfo (the caught error)');
+        throw tsgiError('TSGI_ERR_START_RESPONSE_TWICE');
       }
       status = s;
       headers = h;
@@ -68,7 +68,7 @@ export function filterResponse(app: App, rewrite: ResponseRewrite): App {
       };
     };
     const send = (body: Body): Body => {
-      if (status === null) throw new TsgiError('TSGI_ERR_NO_START_RESPONSE', 'the app returned a body without calling startResponse');
+      if (status === null) throw tsgiError('TSGI_ERR_NO_START_RESPONSE', { what: 'the app returned a body' });
       const out = rewrite(environ, { status, headers, body });
       startResponse(out.status, out.headers);
       return out.body;

@@ -33,7 +33,7 @@
  * and XML POSTs whose root element is not methodCall (SOAP, say) with the bytes read to find that out given
  * back in front of the rest of the body.
  */
-import { isTsgiError, TsgiError } from '../errors.js';
+import { isTsgiError, TsgiError, tsgiError } from '../errors.js';
 import { parseStatus } from '../headers.js';
 import { BodyInput } from '../input.js';
 import type { App, Body, Chunk, Environ, HeaderList, InputStream, StartResponse } from '../types.js';
@@ -120,7 +120,7 @@ interface Collected {
 function toBuffer(chunk: Chunk): Buffer {
   if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8');
   if (chunk instanceof Uint8Array) return Buffer.from(chunk); // a copy: the app may reuse its buffer
-  throw new TsgiError('TSGI_ERR_BAD_CHUNK', `xmlrpc: a body chunk is ${chunk === null ? 'null' : typeof chunk}, not a string or Uint8Array`);
+  throw tsgiError('TSGI_ERR_BAD_CHUNK', { where: 'xmlrpc: ', got: chunk === null ? 'null' : typeof chunk });
 }
 
 /** Run the app and buffer its whole response (converting it is the point of this middleware). */
@@ -137,7 +137,7 @@ async function collect(app: App, env: Environ, maxBytes: number): Promise<Collec
   };
   const startResponse: StartResponse = (s, h, excInfo) => {
     if (status !== undefined && excInfo === undefined) {
-      throw new TsgiError('TSGI_ERR_START_RESPONSE_TWICE', 'startResponse was called again without excInfo; pass the error as the third argument to replace the response');
+      throw tsgiError('TSGI_ERR_START_RESPONSE_TWICE');
     }
     // Nothing has gone to the client yet, so an error response (excInfo) can always replace what was written.
     status = s;
@@ -156,7 +156,7 @@ async function collect(app: App, env: Environ, maxBytes: number): Promise<Collec
   } finally {
     await body.close?.();
   }
-  if (status === undefined) throw new TsgiError('TSGI_ERR_NO_START_RESPONSE', 'xmlrpc: the app returned a body without calling startResponse');
+  if (status === undefined) throw tsgiError('TSGI_ERR_NO_START_RESPONSE', { what: 'xmlrpc: the app returned a body' });
   const { code, reason } = parseStatus(status);
   return { code, reason, headers, body: Buffer.concat(parts) };
 }

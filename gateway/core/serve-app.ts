@@ -7,7 +7,7 @@
  * Hot path: an app that returns an array (the common `[body]`) is served synchronously, with
  * Content-Length computed and headers and body handed to the sink in one `end()` call.
  */
-import { TsgiError } from '../../app-api/errors.js';
+import { TsgiError, tsgiError } from '../../app-api/errors.js';
 import { fileRangeOf, type FileRange } from '../../app-api/file-body.js';
 import type { App, Body, Chunk, Environ, HeaderList, StartResponse, Write } from '../../app-api/types.js';
 import { checkHeaders, HOP_BY_HOP, parseStatus } from '../../app-api/headers.js';
@@ -22,7 +22,7 @@ function toBuffer(chunk: Chunk): Buffer {
   if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8');
   if (Buffer.isBuffer(chunk)) return chunk;
   if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  throw new TsgiError('TSGI_ERR_BAD_CHUNK', `body chunks must be strings or Uint8Arrays, got ${chunk === null ? 'null' : typeof chunk}`);
+  throw tsgiError('TSGI_ERR_BAD_CHUNK', { where: '', got: chunk === null ? 'null' : typeof chunk });
 }
 
 function isThenable(x: unknown): x is PromiseLike<unknown> {
@@ -60,7 +60,7 @@ class Response {
       // PEP 3333: too late to change the response once headers are out, so re-throw the app's error.
       if (this.headersSent) throw excInfo;
     } else if (this.status !== null) {
-      throw new TsgiError('TSGI_ERR_START_RESPONSE_TWICE', 'startResponse was already called; call it again only with excInfo (the caught error)');
+      throw tsgiError('TSGI_ERR_START_RESPONSE_TWICE');
     }
     const parsed = parseStatus(status);
     checkHeaders(headers);
@@ -71,8 +71,8 @@ class Response {
 
   /** The PEP 3333 `write` callable: sends headers if needed, then the chunk, now. */
   readonly write: Write = (chunk) => {
-    if (this.status === null) throw new TsgiError('TSGI_ERR_NO_START_RESPONSE', 'write() called before startResponse');
-    if (this.finished) throw new TsgiError('TSGI_ERR_WRITE_AFTER_END', 'write() called after the response was finished');
+    if (this.status === null) throw tsgiError('TSGI_ERR_NO_START_RESPONSE', { what: 'write() was called' });
+    if (this.finished) throw tsgiError('TSGI_ERR_WRITE_AFTER_END');
     const buf = toBuffer(chunk);
     if (buf.length === 0) return;
     if (!this.headersSent) this.sendHeaders(-1);
@@ -82,7 +82,7 @@ class Response {
   /** Apply framing rules and hand status + headers to the sink. `knownLength` < 0: unknown. */
   private sendHeaders(knownLength: number): void {
     if (this.status === null || this.headers === null) {
-      throw new TsgiError('TSGI_ERR_NO_START_RESPONSE', 'the app returned a body without calling startResponse');
+      throw tsgiError('TSGI_ERR_NO_START_RESPONSE', { what: 'the app returned a body' });
     }
     const code = this.status.code;
     const bodyForbidden = code < 200 || code === 204 || code === 304;
@@ -112,7 +112,7 @@ class Response {
     }
     if (hasLength && knownLength >= 0 && !this.noBody && knownLength !== this.declaredLength) {
       // The whole body is in hand and nothing is on the wire yet: a clean 500 beats an aborted connection.
-      throw new TsgiError('TSGI_ERR_CONTENT_LENGTH_MISMATCH', `the body is ${knownLength} bytes but its Content-Length says ${this.declaredLength}`);
+      throw tsgiError('TSGI_ERR_CONTENT_LENGTH_MISMATCH', { problem: `is ${knownLength} bytes, not`, length: this.declaredLength });
     }
     this.headersSent = true;
     this.sink.start(code, this.status.reason, out);
@@ -122,7 +122,7 @@ class Response {
     if (this.noBody || this.sink.closed) return;
     this.written += buf.length;
     if (this.declaredLength >= 0 && this.written > this.declaredLength) {
-      throw new TsgiError('TSGI_ERR_CONTENT_LENGTH_MISMATCH', `the body is longer than the declared Content-Length ${this.declaredLength}`);
+      throw tsgiError('TSGI_ERR_CONTENT_LENGTH_MISMATCH', { problem: 'is longer than', length: this.declaredLength });
     }
     return this.sink.write(buf);
   }
@@ -157,7 +157,7 @@ class Response {
     if (last.length > 0 && !this.noBody) {
       this.written += last.length;
       if (this.declaredLength >= 0 && this.written > this.declaredLength) {
-        throw new TsgiError('TSGI_ERR_CONTENT_LENGTH_MISMATCH', `the body is longer than the declared Content-Length ${this.declaredLength}`);
+        throw tsgiError('TSGI_ERR_CONTENT_LENGTH_MISMATCH', { problem: 'is longer than', length: this.declaredLength });
       }
     }
     this.finish(this.noBody ? undefined : last);
@@ -238,7 +238,7 @@ class Response {
     if (this.finished) return;
     if (!this.headersSent) this.sendHeaders(this.written);
     if (!this.noBody && this.declaredLength >= 0 && this.written < this.declaredLength && !this.sink.closed) {
-      throw new TsgiError('TSGI_ERR_CONTENT_LENGTH_MISMATCH', `the body ended after ${this.written} of the ${this.declaredLength} bytes its Content-Length declared`);
+      throw tsgiError('TSGI_ERR_CONTENT_LENGTH_MISMATCH', { problem: `ended after ${this.written} bytes, short of`, length: this.declaredLength });
     }
     this.finished = true;
     if (!this.sink.closed) this.sink.end(last);
