@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * The `tsgi` command: `tsgi MODULE[:EXPORT] [-C FILE.cfg] [--bind HOST:PORT | --socket PATH] [--<option> value ...]`.
+ * The `tsgi` command: `tsgi MODULE[:EXPORT] [-C FILE.cfg] [--bind HOST:PORT | --socket PATH] [--<option> value ...]`,
+ * and `tsgi check -C FILE.cfg --front NAME ...` (gateway/check/command.ts).
  *
  * Exit codes: 0 after a graceful stop, 2 for a config or command-line error (TSGI_ERR_CONFIG,
  * TSGI_ERR_NOT_YET), 1 when the app cannot be loaded or the server cannot start (port in use...).
@@ -37,6 +38,11 @@ function errorLine(err: unknown): string {
 }
 
 async function main(argv: readonly string[]): Promise<void> {
+  // `tsgi check ...`: the front-end config checker (gateway/check/), loaded only when asked for.
+  if (argv[0] === 'check') {
+    process.exitCode = await (await import('./check/command.js')).runCheck(argv.slice(1));
+    return;
+  }
   const args = parseArgs(argv);
   if (args.kind === 'help') {
     process.stdout.write(helpText(notYetNote));
