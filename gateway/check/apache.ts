@@ -33,7 +33,8 @@ function backend(t: CheckTarget, scheme: string): string {
   return t.upstream.kind === 'unix' ? `unix:${t.upstream.path}|${scheme}://localhost` : `${scheme}://${hostPort(t.upstream)}`;
 }
 
-function render(t: CheckTarget, modules = apacheModuleDir()): string {
+/** The snippet, loading modules from `modules` (default: this machine's module directory). */
+export function renderApache(t: CheckTarget, modules = apacheModuleDir()): string {
   const proto = t.protocol === 'http' ? 'http' : t.protocol === 'fastcgi' ? 'fcgi' : 'scgi';
   const mods = ['proxy', t.protocol === 'http' ? 'proxy_http' : t.protocol === 'fastcgi' ? 'proxy_fcgi' : 'proxy_scgi', ...(t.protocol === 'http' ? ['headers'] : [])];
   const vhost = isDefaultListen(t) ? `*:${t.listen.port}` : listenSpec(t.listen);
@@ -92,7 +93,7 @@ function render(t: CheckTarget, modules = apacheModuleDir()): string {
 /** The Apache renderer. */
 export const apacheFront: FrontRenderer = {
   name: 'apache',
-  render: (t) => render(t),
+  render: (t) => renderApache(t),
   cannotServe(t) {
     if (t.proxyProtocol) return `${t.section} has proxyProtocol = 1, but Apache's mod_proxy sends no PROXY header, so tsgi would close every connection; use --front haproxy, or set proxyProtocol = 0 (Apache passes the client in X-Forwarded-For)`;
     if (t.protocol === 'scgi' && t.mount === '') return `${t.section}: mod_proxy_scgi sends the whole path as SCRIPT_NAME, and tsgi splits it only at a scriptName: mount the app under a prefix (scriptName = /app), or use --front nginx or lighttpd for SCGI at the root`;
