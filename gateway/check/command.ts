@@ -145,7 +145,11 @@ export async function runCheck(argv: readonly string[], out: NodeJS.WritableStre
   if (args.syntax) {
     const s = await checkSyntax(front, snippet, target.listen, args.snippetFile ?? `the ${front.name} snippet`);
     if (s.status === 'missing') findings.unshift({ level: 'warn', text: `syntax: ${s.binary} is not installed here, so the snippet was not checked` });
-    else if (s.status === 'ok') findings.unshift({ level: 'ok', text: `syntax: ${s.binary} accepts the snippet` });
+    else if (s.status === 'ok') {
+      // lighttpd only warns about an unknown key (a typo): say so rather than hide it.
+      const warnings = s.output.split('\n').filter((l) => /warn|unknown/i.test(l));
+      findings.unshift(warnings.length === 0 ? { level: 'ok', text: `syntax: ${s.binary} accepts the snippet` } : { level: 'warn', text: `syntax: ${s.binary} accepts the snippet but warns:\n${warnings.map((l) => `    ${l}`).join('\n')}` });
+    }
     else {
       refused = true;
       findings.unshift({ level: 'error', text: `syntax: ${s.binary} refuses the snippet (${s.command}):\n${s.output.split('\n').map((l) => `    ${l}`).join('\n')}` });

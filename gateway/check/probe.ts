@@ -106,6 +106,11 @@ function compare(t: CheckTarget, front: FrontRenderer, url: URL, sent: Sent, see
     else if (whole !== path) why = 'the front changed the path (a proxy_pass / ProxyPass with another path); pass the path unchanged, or strip the prefix and trust x-forwarded-prefix';
     else why = `the front splits the path at ${JSON.stringify(seen.SCRIPT_NAME)}; make it split at the mount`;
     out.push({ level: 'error', text: `wrong SCRIPT_NAME split: for the path ${path} the app got ${split}, but it is mounted at ${JSON.stringify(t.mount)} (scriptName of ${t.section}); ${why}` });
+  } else if (!seen.PATH_INFO.endsWith(`/${PROBE_PATH}`)) {
+    // The probe's last segment is inside the app whatever the mount: it belongs in PATH_INFO.
+    const prefix = path.slice(0, -(PROBE_PATH.length + 1)) || '/PREFIX';
+    const why = seen.SCRIPT_NAME.endsWith(`/${PROBE_PATH}`) ? `the front sends the whole path as SCRIPT_NAME (PHP's $fastcgi_script_name?); pass PATH_INFO, or set scriptName = ${prefix} in ${t.section} so tsgi splits it` : 'the front changed the path';
+    out.push({ level: 'error', text: `wrong SCRIPT_NAME split: for the path ${path} the app got ${split}; ${why}` });
   } else if (whole !== path) {
     out.push({ level: 'error', text: `wrong SCRIPT_NAME split: for the path ${path} the app got ${split}, which do not add up to the path; the front changed it` });
   } else out.push({ level: 'ok', text: `SCRIPT_NAME split: ${split} for ${path}` });
