@@ -56,10 +56,11 @@ async function main(argv: readonly string[]): Promise<void> {
   // The config is read first so that a bad one is reported once, by the supervisor, not by every child.
   if (config.server.reload && !isReloadChild()) await runWithReload({ cli: fileURLToPath(import.meta.url), argv });
   const running = await serve({ config, app: args.appSpec });
+  // Before the start line: whatever reads it (a supervisor, a test) may send SIGTERM at once.
+  installSignalHandlers({ stop: () => running.close(), reload: running.reload });
   // The first URL stays right after "on" (scripts read it); the other listeners follow with their sections.
   const others = running.listeners.slice(1).map((l) => `${l.section} ${l.url}`);
   process.stderr.write(`tsgi: serving ${args.appSpec} on ${running.url} (${running.mode}, pid ${process.pid}${running.found !== undefined ? `, ${running.found}` : ''})${others.length > 0 ? `; also on ${others.join(', ')}` : ''}\n`);
-  installSignalHandlers({ stop: () => running.close(), reload: running.reload });
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {

@@ -3,14 +3,14 @@
  * It is claimed before the server listens, so a second server started by mistake on the same file stops
  * before it touches any socket; a file left by a server that died (SIGKILL, power loss) is replaced.
  */
-import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { configError } from '../config/resolve.js';
 import type { Source } from '../config/source.js';
 
 /** A claimed pid file: release() removes it, once, if it still holds this process's pid. */
 export interface PidFileClaim {
   readonly file: string;
-  /** What the claim found: `new`, or `stale` when it replaced a file naming a dead pid. */
+  /** What the claim found: `new`, or `stale` when it replaced a file naming a dead pid (or no pid). */
   readonly found: 'new' | 'stale';
   release(): void;
 }
@@ -43,6 +43,7 @@ function readPid(file: string): number | undefined {
  * also removed when the process exits without release() (process.exit after an error).
  */
 export function claimPidFile(file: string, where: Source | string = 'pidFile'): PidFileClaim {
+  const existed = existsSync(file);
   const holder = readPid(file);
   if (holder !== undefined && holder !== process.pid && alive(holder)) {
     throw configError(
@@ -77,5 +78,5 @@ export function claimPidFile(file: string, where: Source | string = 'pidFile'): 
     }
   };
   process.on('exit', release);
-  return { file, found: holder === undefined ? 'new' : 'stale', release };
+  return { file, found: existed ? 'stale' : 'new', release };
 }

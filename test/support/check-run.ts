@@ -1,5 +1,5 @@
 /** Running `tsgi check` in tests: in-process (runCheck with captured streams) or as the real CLI child. */
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -31,12 +31,22 @@ export async function check(argv: string[]): Promise<CheckRun> {
   return { code, stdout: out.text, stderr: err.text };
 }
 
-/** `node dist/gateway/cli.js check ...` as a child (bounded: 90 s). */
+/**
+ * `node dist/gateway/cli.js check ...` as a child (bounded: killed after 90 s). stdin is /dev/null: a
+ * FastCGI listener takes a socket on fd 0 for the one its web server passed (mod_fcgid), and a pipe from
+ * Node is a socket.
+ */
 export function checkCli(argv: string[]): Promise<CheckRun> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, 'check', ...argv], { timeout: 90_000 }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1;
-      resolve({ code, stdout, stderr });
+    const child = spawn(process.execPath, [CLI, 'check', ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
     });
   });
 }
