@@ -7,6 +7,9 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { isTsgiError } from '../app-api/errors.js';
 import { parseFrontListen } from '../gateway/check/target.js';
+import { app as probeApp, expectProbe, type ProbeSeen } from '../gateway/check/probe-app.js';
+import { inject } from '../gateway/core/inject.js';
+import { lint, type LintError } from '../app-api/lint.js';
 import { EXAMPLES_DIR, renderExamples } from '../examples/deploy/check/generate.js';
 import { check, checkCli, writeIni } from './support/check-run.js';
 
@@ -94,5 +97,24 @@ describe('tsgi check: snippets and config findings', () => {
     const port0 = await checkCli(['-C', writeIni('[server]\nsocketPort = 0\n'), '--front', 'nginx']);
     expect(port0.code).to.equal(2);
     expect(port0.stderr).to.match(/socketPort = 0 picks a new port at every start.*set a fixed socketPort/);
+  });
+
+  it('the probe app (under lint) answers 404 without its nonce, and with it records the environ and streams two parts', async () => {
+    const violations: LintError[] = [];
+    const linted = lint(probeApp, { onViolation: (e) => violations.push(e) });
+    const stranger = await inject(linted, { url: '/app/tsgi-check-probe', headers: { 'X-Tsgi-Probe': 'guessed' } });
+    expect(stranger.status).to.equal(404);
+    let seen: ProbeSeen | undefined;
+    let asked = 0;
+    const stop = expectProbe('n0nce', { saw: (s) => (seen = s), firstPartArrived: async () => (asked++, true) });
+    const r = await inject(linted, { url: '/app/tsgi-check-probe?x=1', headers: { 'X-Tsgi-Probe': 'n0nce', Host: 'front.example' } });
+    stop();
+    expect(r.status).to.equal(200);
+    expect(r.text).to.equal('tsgi check probe: first part\nstreamed\n');
+    expect(asked).to.equal(1);
+    expect(seen).to.deep.include({ SCRIPT_NAME: '', PATH_INFO: '/app/tsgi-check-probe', REMOTE_ADDR: '127.0.0.1', HTTP_HOST: 'front.example', urlScheme: 'http', protocol: 'http' });
+    // One use per nonce: the same nonce again is a stranger.
+    expect((await inject(linted, { url: '/', headers: { 'X-Tsgi-Probe': 'n0nce' } })).status).to.equal(404);
+    expect(violations).to.deep.equal([]);
   });
 });
