@@ -43,7 +43,7 @@ export function renderApache(t: CheckTarget, modules = apacheModuleDir()): strin
   const out = [snippetHeader(t, 'apache').trimEnd(), '# Include it from the main config (or put it in sites-enabled/).'];
   for (const m of mods) out.push(...loadGuarded(m, modules));
   if (!isDefaultListen(t)) out.push(`Listen ${listenSpec(t.listen)}`);
-  out.push(`<VirtualHost ${vhost}>`, '    ServerName localhost');
+  out.push(`<VirtualHost ${vhost}>`, '    # Your site\'s name: with other sites on this address Apache picks one by it.', '    ServerName localhost');
   if (t.protocol === 'http') {
     out.push(
       '    # The path goes to tsgi as the client wrote it (nocanon), %2F included.',
