@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * The `tsgi` command: `tsgi MODULE[:EXPORT] [-C FILE.cfg] [--bind HOST:PORT | --socket PATH] [--<option> value ...]`.
+ * The `tsgi` command: `tsgi MODULE[:EXPORT] [-C FILE.cfg] [--bind HOST:PORT | --socket PATH] [--<option> value ...]`,
+ * and `tsgi check -C FILE.cfg --front NAME ...` (gateway/check/command.ts).
  *
  * Exit codes: 0 after a graceful stop, 2 for a config or command-line error (TSGI_ERR_CONFIG,
  * TSGI_ERR_NOT_YET), 1 when the app cannot be loaded or the server cannot start (port in use...).
@@ -37,6 +38,11 @@ function errorLine(err: unknown): string {
 }
 
 async function main(argv: readonly string[]): Promise<void> {
+  // `tsgi check ...`: the front-end config checker (gateway/check/), loaded only when asked for.
+  if (argv[0] === 'check') {
+    process.exitCode = await (await import('./check/command.js')).runCheck(argv.slice(1));
+    return;
+  }
   const args = parseArgs(argv);
   if (args.kind === 'help') {
     process.stdout.write(helpText(notYetNote));
@@ -50,10 +56,11 @@ async function main(argv: readonly string[]): Promise<void> {
   // The config is read first so that a bad one is reported once, by the supervisor, not by every child.
   if (config.server.reload && !isReloadChild()) await runWithReload({ cli: fileURLToPath(import.meta.url), argv });
   const running = await serve({ config, app: args.appSpec });
+  // Before the start line: whatever reads it (a supervisor, a test) may send SIGTERM at once.
+  installSignalHandlers({ stop: () => running.close(), reload: running.reload });
   // The first URL stays right after "on" (scripts read it); the other listeners follow with their sections.
   const others = running.listeners.slice(1).map((l) => `${l.section} ${l.url}`);
   process.stderr.write(`tsgi: serving ${args.appSpec} on ${running.url} (${running.mode}, pid ${process.pid}${running.found !== undefined ? `, ${running.found}` : ''})${others.length > 0 ? `; also on ${others.join(', ')}` : ''}\n`);
-  installSignalHandlers({ stop: () => running.close(), reload: running.reload });
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {

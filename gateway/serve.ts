@@ -5,8 +5,6 @@
  * protocol without an entry parses and validates, and starting with it answers TSGI_ERR_NOT_YET naming the
  * option.
  */
-import { unlinkSync, writeFileSync } from 'node:fs';
-import { TsgiError } from '../app-api/errors.js';
 import type { App } from '../app-api/types.js';
 import { loadApp, parseAppSpec, type AppSpec } from './app-loader.js';
 import { appShape } from './app-shape.js';
@@ -23,6 +21,7 @@ import type { ModeHandle, ServeContext } from './mode-types.js';
 import { MODES, registerMode } from './modes.js';
 import { openErrorLog } from './open-error-log.js';
 import { applySocketActivation } from './socket-activation.js';
+import { claimPidFile, type PidFileClaim } from './lifecycle/pid-file.js';
 import { applyTools, installLogReopen, startTools } from './tools/apply.js';
 
 // The tables and types that lived here before the runtime was split, re-exported for existing callers.
@@ -62,8 +61,8 @@ export interface ServeOptions {
 }
 
 /**
- * Start serving: check availability (TSGI_ERR_NOT_YET), load the app (TSGI_ERR_APP_LOAD), listen, write the
- * pid file. Errors from listening (EADDRINUSE, EACCES) are passed through.
+ * Start serving: check availability (TSGI_ERR_NOT_YET), claim the pid file (TSGI_ERR_CONFIG when a live
+ * process holds it), load the app (TSGI_ERR_APP_LOAD), listen. Errors from listening (EADDRINUSE, EACCES) are passed through.
  */
 export async function serve(opts: ServeOptions): Promise<Running> {
   checkAvailable(opts.config);
@@ -106,21 +105,18 @@ export async function serve(opts: ServeOptions): Promise<Running> {
   startTools(config.tools, { mode, warn: (m) => log.log('warn', m) });
   if (config.tools?.log.accessFile !== undefined || config.server.errorLog !== '-') installLogReopen();
   let handle: ModeHandle;
+  let pidFile: PidFileClaim | undefined;
   try {
+    // Claimed before listening: a second server on the same pid file stops before it touches a socket.
+    if (config.server.pidFile !== undefined) {
+      pidFile = claimPidFile(config.server.pidFile, config.sources.pidFile);
+      if (pidFile.found === 'stale') log.log('warn', `pidFile ${pidFile.file} named a process that is gone; replaced it`);
+    }
     handle = await MODES[mode]!(ctx);
   } catch (err) {
+    pidFile?.release();
     errorLog.close();
     throw err;
-  }
-  const pidFile = config.server.pidFile;
-  if (pidFile !== undefined) {
-    try {
-      writeFileSync(pidFile, `${process.pid}\n`);
-    } catch (err) {
-      await handle.close(0);
-      errorLog.close();
-      throw new TsgiError('TSGI_ERR_CONFIG', `pidFile: cannot write ${pidFile} (${(err as NodeJS.ErrnoException).code}); check the directory exists and is writable`);
-    }
   }
   let closing: Promise<void> | null = null;
   return {
@@ -144,13 +140,7 @@ export async function serve(opts: ServeOptions): Promise<Running> {
         }
         await handle.close(graceMs);
       })().finally(() => {
-        if (pidFile !== undefined) {
-          try {
-            unlinkSync(pidFile);
-          } catch {
-            // already gone: nothing to clean
-          }
-        }
+        pidFile?.release();
         errorLog.close();
       });
       return closing;

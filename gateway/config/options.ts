@@ -213,7 +213,7 @@ export const OPTIONS: readonly AnyOptionDef[] = [
 
   // Process.
   def({ name: 'pidFile', scope: 'process', type: 'path', default: undefined, parse: parsePath, cli: '--pid-file', metavar: 'PATH',
-    doc: 'Write the server\'s pid to this file once it listens; removed on a clean exit.' }),
+    doc: 'Write the server\'s pid to this file before it listens; removed when it exits. A file naming a live process stops the start (two servers on one pid file); one left by a dead server is replaced.' }),
   def({ name: 'reload', scope: 'process', type: 'boolean', default: false, parse: parseBoolean, cli: '--reload',
     doc: 'Development only: restart the server in a new process when a source file (.js, .ts, .json, .cfg...) under the working directory changes (node_modules and .git are ignored). Off by default; never use it in production.' }),
   def({ name: 'errorLog', scope: 'process', type: 'path', default: '-', parse: parsePath, cli: '--error-log', metavar: 'PATH',
