@@ -15,6 +15,8 @@
  * The front answers every one of these with `Connection: close`: the framing of what follows on the
  * connection cannot be trusted after a request the server and an intermediary may have read differently.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { TsgiError } from '../../app-api/errors.js';
 import type { HttpRequestHead } from '../../gateway/core/environ.js';
 import { isValidHost } from '../../gateway/core/host.js';
@@ -54,6 +56,33 @@ export function checkHttpRequest(head: HttpRequestHead, http2: boolean): void {
       contentType = value;
     } else if (lower === 'transfer-encoding' && version === '1.0') {
       throw bad('Transfer-Encoding in an HTTP/1.0 request: faulty framing (RFC 9112 6.1)');
+    }
+  }
+}
+
+/**
+ * The rules as a front applies them (the built-in server, toNode, the fastify plugin): HTTP/1 connections
+ * that end after a refused request. Node may already have parsed what followed it on the connection (a
+ * request pipelined behind a faulty body); that is not a request, and the app never sees it.
+ */
+export class RequestRules {
+  private readonly refused = new WeakSet<object>();
+
+  /** True when `req` came after a refused request on its HTTP/1 connection: leave it unanswered (the close ends it). */
+  followsRefusal(req: IncomingMessage | Http2ServerRequest, http2: boolean): boolean {
+    return !http2 && this.refused.has(req.socket);
+  }
+
+  /** checkHttpRequest; on a refusal the HTTP/1 response gets `Connection: close` and its connection serves nothing more. Rethrows. */
+  check(head: HttpRequestHead, req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse, http2: boolean): void {
+    try {
+      checkHttpRequest(head, http2);
+    } catch (err) {
+      if (!http2) {
+        (res as ServerResponse).setHeader('Connection', 'close');
+        this.refused.add(req.socket);
+      }
+      throw err;
     }
   }
 }

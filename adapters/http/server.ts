@@ -26,7 +26,7 @@ import { acceptProxyProtocol, type ProxyProtocolOptions } from '../proxy/accept.
 import { ReverseDns } from './reverse-dns.js';
 import { http1ClientGone, http2ClientGone } from './client-gone.js';
 import { headFromNode, isHttp2Request, nodeHasBody } from './request-head.js';
-import { checkHttpRequest } from './request-rules.js';
+import { RequestRules } from './request-rules.js';
 import { Http1Sink, Http2Sink } from './sink.js';
 
 /** A connect-style middleware: `(req, res, next)`, run by @fastify/middie before the app. */
@@ -182,25 +182,20 @@ export async function startHttpServer(dispatcher: Dispatcher, opts: HttpServerOp
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('*', (_req, _payload, done) => done(null));
 
-  // HTTP/1 connections that end after a refused request (request-rules.ts). Node may already have parsed
-  // what followed it (a request pipelined behind a faulty body): that is not a request, the app never sees it.
-  const refusedConnections = new WeakSet<object>();
+  // The RFC refusals the parser leaves to us, and the connections that end after one (request-rules.ts).
+  const rules = new RequestRules();
 
   // One function serves a request, whichever way it arrives.
   const serveRequest = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void | Promise<void> => {
     const http2 = isHttp2Request(req);
-    if (!http2 && refusedConnections.has(req.socket)) return; // unanswered: the connection closes after the refusal
+    if (rules.followsRefusal(req, http2)) return; // unanswered: the connection closes after the refusal
     const head = headFromNode(req, undefined, scheme);
     const sink: ResponseSink = http2 ? new Http2Sink(res as Http2ServerResponse) : new Http1Sink(res as ServerResponse);
     let cgi;
     try {
-      checkHttpRequest(head, http2);
+      rules.check(head, req, res, http2);
     } catch (err) {
-      // Framing or routing the parser let through: answer, then close (adapters/http/request-rules.ts).
-      if (!http2) {
-        (res as ServerResponse).setHeader('Connection', 'close');
-        refusedConnections.add(req.socket);
-      }
+      // Framing or routing the parser let through: answer, then close.
       refuseRequest(sink, log, err, { what: `HTTP request ${head.method} ${head.url.slice(0, 200)}`, peer: peerOf(head) });
       return;
     }

@@ -11,13 +11,10 @@ import type { ErrorLog } from '../../gateway/core/log.js';
 import type { ResponseSink } from '../../gateway/core/sink.js';
 import { Http1Sink, Http2Sink } from '../http/sink.js';
 import { headFromNode, isHttp2Request, nodeHasBody } from '../http/request-head.js';
-import { checkHttpRequest } from '../http/request-rules.js';
+import { RequestRules } from '../http/request-rules.js';
 
-/**
- * HTTP/1 connections that end after a refused request: a request Node parsed behind it (pipelined after a
- * faulty body) is not served.
- */
-const refusedConnections = new WeakSet<object>();
+/** The RFC refusals of the built-in server, and the HTTP/1 connections that end after one (request-rules.ts). */
+const rules = new RequestRules();
 
 /** Serve `req` with the dispatcher's app mounted at `scriptName` (a decoded path, '' for the root). */
 export function dispatchNode(
@@ -29,20 +26,11 @@ export function dispatchNode(
   url?: string,
 ): void | Promise<void> {
   const http2 = isHttp2Request(req);
-  if (!http2 && refusedConnections.has(req.socket)) return; // what followed a refused request: the close ends it
+  if (rules.followsRefusal(req, http2)) return; // what followed a refused request: the close ends it
   const head = headFromNode(req, url);
   let cgi;
   try {
-    try {
-      checkHttpRequest(head, http2);
-    } catch (err) {
-      if (!http2) {
-        // As the built-in server: after a request these rules refuse, the connection ends (request-rules.ts).
-        (res as ServerResponse).setHeader('Connection', 'close');
-        refusedConnections.add(req.socket);
-      }
-      throw err;
-    }
+    rules.check(head, req, res, http2); // as the built-in server: the connection ends after a refusal
     cgi = cgiFromHttp(head, { scriptName });
   } catch (err) {
     if (!isTsgiError(err)) throw err;
