@@ -62,6 +62,11 @@ export function helpText(notYet: (option: OptionName) => string | undefined = ()
     '',
     wrap(`Server options: also written as NAME = VALUE under [server] in the config file. Booleans take ${BOOLEAN_WORDS}. Times are seconds. Options marked "Per listener" may also be set in a [server:NAME] section, which adds a listener (its own address, protocol, TLS, timeouts) served by the same process.`, 0, ''),
   ];
+  const commands = [
+    '',
+    'Commands:',
+    wrap('Print the front end\'s config (nginx, Apache, lighttpd or HAProxy) for a listener of FILE.cfg, run the front\'s own syntax check on it, and with --probe URL report what tsgi sees through the running front. `tsgi check --help` says more.', COL, '  check -C FILE.cfg --front NAME [--front-listen HOST:PORT] [--probe URL] [--snippet FILE]'),
+  ];
   const tools = ['', wrap('Tools, CherryPy style: log.* keys under [global] in the config file; tools.NAME.on = 1 and tools.NAME.OPTION = value under a [/path] section (the longest path covering the request wins and inherits the shorter ones).', 0, ''), ...toolHelpLines()];
-  return [...head, ...OPTIONS.map((o) => optionHelp(o, notYet(o.name))), ...tools, ''].join('\n');
+  return [...head, ...OPTIONS.map((o) => optionHelp(o, notYet(o.name))), ...tools, ...commands, ''].join('\n');
 }
