@@ -70,6 +70,15 @@ function parseValue(spec: Pick<ToolOptionSpec, 'type' | 'choices'>, raw: string,
 export function resolveTools(file: string, keys: readonly RawToolKey[], sectionLines: ReadonlyMap<string, number>): ToolsConfig | undefined {
   const baseDir = path.dirname(file);
   const where = (k: RawToolKey): string => `${displayPath(file)} line ${k.line}`;
+  // A key's value parsed by its spec; a bad one is a config error naming the file, the line and the key.
+  const keyValue = (spec: Pick<ToolOptionSpec, 'type' | 'choices'>, k: RawToolKey, baseDir: string): unknown => {
+    try {
+      return parseValue(spec, k.value, baseDir);
+    } catch (err) {
+      if (err instanceof BadValue) throw configError(where(k), `${k.key} ${err.message}`);
+      throw err;
+    }
+  };
   const log: LogSettings = { screen: false };
   // path -> tool -> option -> value (as parsed), in file order.
   const own = new Map<string, Map<string, Map<string, { value: unknown; line: number }>>>();
@@ -82,13 +91,7 @@ export function resolveTools(file: string, keys: readonly RawToolKey[], sectionL
         const n = nearest(k.key, Object.keys(LOG_KEYS));
         throw configError(where(k), `unknown key ${k.key} in [${k.section}]; ${n !== undefined ? `did you mean ${n}?` : `the log keys are ${Object.keys(LOG_KEYS).join(', ')}`}`);
       }
-      let value: unknown;
-      try {
-        value = parseValue(spec, k.value, baseDir);
-      } catch (err) {
-        if (err instanceof BadValue) throw configError(where(k), `${k.key} ${err.message}`);
-        throw err;
-      }
+      const value = keyValue(spec, k, baseDir);
       if (k.key === 'log.screen') log.screen = value as boolean;
       else if (k.key === 'log.access_file') log.accessFile = value as string;
       else log.errorFile = value as string;
@@ -110,13 +113,7 @@ export function resolveTools(file: string, keys: readonly RawToolKey[], sectionL
       const n = nearest(option, ['on', ...Object.keys(tool.options)]);
       throw configError(where(k), `unknown option ${option} of tool ${name} in ${k.key}; ${n !== undefined ? `did you mean tools.${name}.${n}?` : `its options are on, ${Object.keys(tool.options).join(', ')}`}`);
     }
-    let value: unknown;
-    try {
-      value = parseValue(spec, k.value, baseDir);
-    } catch (err) {
-      if (err instanceof BadValue) throw configError(where(k), `${k.key} ${err.message}`);
-      throw err;
-    }
+    const value = keyValue(spec, k, baseDir);
     const section = normalize(k.section);
     const tools = own.get(section) ?? new Map();
     own.set(section, tools);
