@@ -23,11 +23,18 @@ export interface ParsedStatus {
   reason: string;
 }
 
+// Apps send a handful of distinct status lines; each is parsed once. Bounded, so an app that makes up
+// reason phrases cannot grow it. The parsed objects are shared: frozen, read by every caller.
+const parsedStatuses = new Map<string, Readonly<ParsedStatus>>();
+const PARSED_STATUS_MAX = 256;
+
 /** Parse and check a status line such as `"200 OK"`. Throws TSGI_ERR_BAD_STATUS. */
-export function parseStatus(status: unknown): ParsedStatus {
+export function parseStatus(status: unknown): Readonly<ParsedStatus> {
   if (typeof status !== 'string') {
     throw tsgiError('TSGI_ERR_BAD_STATUS', { status: `of type ${typeof status}` });
   }
+  const known = parsedStatuses.get(status);
+  if (known !== undefined) return known;
   const m = STATUS.exec(status);
   if (m === null) {
     throw tsgiError('TSGI_ERR_BAD_STATUS', { status: JSON.stringify(status) });
@@ -38,25 +45,41 @@ export function parseStatus(status: unknown): ParsedStatus {
   // it has none for), so HTTP/1.1, FastCGI, SCGI and CGI answer the same `200 OK` (a CGI Status line needs
   // a reason phrase, RFC 3875 6.3.3).
   const reason = m[2] === undefined || m[2] === '' ? (STATUS_CODES[code] ?? 'Unknown') : m[2];
-  return { code, reason };
+  const parsed = Object.freeze({ code, reason });
+  if (parsedStatuses.size < PARSED_STATUS_MAX) parsedStatuses.set(status, parsed);
+  return parsed;
 }
+
+// Header names already found to be valid tokens (and not Status): an app sends the same few names on every
+// response. Bounded like parsedStatuses.
+const goodNames = new Set<string>();
+const GOOD_NAMES_MAX = 512;
 
 /** Check one header pair. Throws TSGI_ERR_BAD_HEADER naming the header. */
 export function checkHeader(header: unknown, index: number): void {
   if (!Array.isArray(header) || header.length !== 2) {
     throw new TsgiError('TSGI_ERR_BAD_HEADER', `header #${index} must be a [name, value] pair of strings`);
   }
-  const [name, value] = header as [unknown, unknown];
-  if (typeof name !== 'string' || !TOKEN.test(name)) {
+  const name: unknown = header[0];
+  const value: unknown = header[1];
+  if (typeof name !== 'string') {
+    throw new TsgiError('TSGI_ERR_BAD_HEADER', `header #${index} has an invalid name ${JSON.stringify(name)}: names are HTTP tokens`);
+  }
+  if (!goodNames.has(name)) checkName(name, index);
+  if (typeof value !== 'string' || !FIELD_VALUE.test(value)) {
+    throw new TsgiError('TSGI_ERR_BAD_HEADER', `header ${name} has an invalid value ${JSON.stringify(value)}: no CR, LF, NUL or characters above U+00FF`);
+  }
+}
+
+function checkName(name: string, index: number): void {
+  if (!TOKEN.test(name)) {
     throw new TsgiError('TSGI_ERR_BAD_HEADER', `header #${index} has an invalid name ${JSON.stringify(name)}: names are HTTP tokens`);
   }
   if (name.length === 6 && name.toLowerCase() === 'status') {
     // A CGI-style Status header would silently replace the real status behind CGI/FastCGI/SCGI fronts.
     throw new TsgiError('TSGI_ERR_BAD_HEADER', 'a Status header is not allowed: pass the status as the first argument of startResponse');
   }
-  if (typeof value !== 'string' || !FIELD_VALUE.test(value)) {
-    throw new TsgiError('TSGI_ERR_BAD_HEADER', `header ${name} has an invalid value ${JSON.stringify(value)}: no CR, LF, NUL or characters above U+00FF`);
-  }
+  if (goodNames.size < GOOD_NAMES_MAX) goodNames.add(name);
 }
 
 /** Check the whole header list. Throws TSGI_ERR_BAD_HEADER. */

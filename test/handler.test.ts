@@ -311,6 +311,51 @@ describe('gateway core: serveApp', () => {
       expect(sink.status).to.equal(500);
     });
 
+    describe('a one-string body on a sink that takes text (the HTTP front)', () => {
+      it('goes out as text in one call, Content-Length counted in UTF-8 bytes', async () => {
+        const { sink } = await serve((_env, sr) => {
+          sr('200 OK', TEXT);
+          return ['h\u00e9llo \u20ac'];
+        }, { sink: { text: true } });
+        expect(sink.status).to.equal(200);
+        expect(sink.header('content-length')).to.equal('10');
+        const ends = sink.events.filter((e) => e.type === 'end');
+        expect(ends).to.have.length(1);
+        expect(ends[0]).to.include({ text: true });
+        expect(sink.body.toString('utf8')).to.equal('h\u00e9llo \u20ac');
+      });
+
+      it('HEAD: the Content-Length of the text, no body', async () => {
+        const { sink } = await serve((_env, sr) => {
+          sr('200 OK', TEXT);
+          return ['\u20ac'];
+        }, { method: 'HEAD', sink: { text: true } });
+        expect(sink.header('content-length')).to.equal('3');
+        expect(sink.body.length).to.equal(0);
+      });
+
+      it('longer or shorter than its Content-Length: 500, nothing of it sent', async () => {
+        for (const declared of ['2', '9']) {
+          const { sink, logText } = await serve((_env, sr) => {
+            sr('200 OK', [['Content-Length', declared]]);
+            return ['abcde'];
+          }, { sink: { text: true } });
+          expect(logText).to.include('TSGI_ERR_CONTENT_LENGTH_MISMATCH');
+          expect(sink.status).to.equal(500);
+          expect(sink.body.toString()).to.not.include('abc');
+        }
+      });
+
+      it('an empty string: Content-Length 0, the response ends', async () => {
+        const { sink } = await serve((_env, sr) => {
+          sr('200 OK', TEXT);
+          return [''];
+        }, { sink: { text: true } });
+        expect(sink.header('content-length')).to.equal('0');
+        expect(sink.events.at(-1)?.type).to.equal('end');
+      });
+    });
+
     it('HEAD may declare the GET body\'s Content-Length with an empty body', async () => {
       const { sink } = await serve((_env, sr) => {
         sr('200 OK', [['Content-Length', '10']]);

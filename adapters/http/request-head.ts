@@ -5,6 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
+import type { CgiVars } from '../../app-api/types.js';
 import type { HttpRequestHead } from '../../gateway/core/environ.js';
 
 /** The head of `req`; `url` overrides req.url (a mounted app's full path); `scheme` when the caller knows it. */
@@ -31,9 +32,17 @@ export function isHttp2Request(req: IncomingMessage | Http2ServerRequest): req i
   return (req as Http2ServerRequest).stream !== undefined;
 }
 
-/** True when the request has a body to read (Node parsed Content-Length / Transfer-Encoding already). */
-export function nodeHasBody(req: IncomingMessage | Http2ServerRequest): boolean {
+/**
+ * True when the request has a body to read (Node parsed Content-Length / Transfer-Encoding already). `cgi`:
+ * the request's CGI variables when built, read instead of `req.headers` (which Node builds from rawHeaders
+ * on first read: measured at 2.6% of a hello-world request's CPU on the inline path, bench/inline-path.ts).
+ */
+export function nodeHasBody(req: IncomingMessage | Http2ServerRequest, cgi?: CgiVars): boolean {
   if (isHttp2Request(req)) return !(req as Http2ServerRequest).stream.endAfterHeaders;
+  if (cgi !== undefined) {
+    const length = cgi.CONTENT_LENGTH;
+    return cgi.HTTP_TRANSFER_ENCODING !== undefined || (length !== undefined && length !== '0');
+  }
   const h = req.headers;
   return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
 }

@@ -190,7 +190,7 @@ export async function startHttpServer(dispatcher: Dispatcher, opts: HttpServerOp
     const http2 = isHttp2Request(req);
     if (rules.followsRefusal(req, http2)) return; // unanswered: the connection closes after the refusal
     const head = headFromNode(req, undefined, scheme);
-    const sink: ResponseSink = http2 ? new Http2Sink(res as Http2ServerResponse) : new Http1Sink(res as ServerResponse);
+    const sink: ResponseSink = http2 ? new Http2Sink(res as Http2ServerResponse) : new Http1Sink(res as ServerResponse, useFastify);
     let cgi;
     try {
       rules.check(head, req, res, http2);
@@ -217,7 +217,7 @@ export async function startHttpServer(dispatcher: Dispatcher, opts: HttpServerOp
       }
     }
     let body: LimitedBody | null = null;
-    if (nodeHasBody(req)) {
+    if (nodeHasBody(req, cgi)) {
       // Counts the body against maxBodySize, and lets a body timeout fail a stalled read with 408.
       body = new LimitedBody(req as AsyncIterable<Buffer>, limits.maxBodySize, req.httpVersionMajor === 1 ? () => ((res as ServerResponse).shouldKeepAlive = false) : undefined);
     }

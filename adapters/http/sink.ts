@@ -11,7 +11,14 @@ import { sendFileRange } from './send-file.js';
 
 /** HTTP/1.x sink. */
 export class Http1Sink implements ResponseSink {
-  constructor(private readonly res: ServerResponse) {}
+  /**
+   * `preset`: false when nothing can have set headers on `res` before the app answers (the built-in server
+   * without middleware), which spares asking Node for them on every response (an array per call).
+   */
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly preset = true,
+  ) {}
 
   get closed(): boolean {
     if (this.res.destroyed) return true;
@@ -23,7 +30,7 @@ export class Http1Sink implements ResponseSink {
   }
 
   start(code: number, reason: string, headers: HeaderList): void {
-    if (this.res.getHeaderNames().length > 0) {
+    if (this.preset && this.res.getHeaderNames().length > 0) {
       // Middleware already set headers: writeHead would merge a flat list into them by name and keep only
       // the last of repeated headers (two Set-Cookie -> one). appendHeader keeps every one.
       for (const [name, value] of headers) this.res.appendHeader(name, value);
@@ -48,6 +55,10 @@ export class Http1Sink implements ResponseSink {
   end(last?: Buffer): void {
     if (last === undefined || last.length === 0) this.res.end();
     else this.res.end(last);
+  }
+
+  endText(text: string): void {
+    this.res.end(text, 'utf8');
   }
 
   abort(err: Error): void {
@@ -90,6 +101,10 @@ export class Http2Sink implements ResponseSink {
   end(last?: Buffer): void {
     if (last === undefined || last.length === 0) this.res.end();
     else this.res.end(last);
+  }
+
+  endText(text: string): void {
+    this.res.end(text, 'utf8');
   }
 
   abort(): void {

@@ -12,7 +12,7 @@
  * The handler's second argument is the environ, so a Hono app sees it as `c.env` (REMOTE_ADDR, tsgi.*).
  */
 import { TsgiError } from '../errors.js';
-import type { App, Body, Environ } from '../types.js';
+import type { App, Body, Environ, StartResponse } from '../types.js';
 import { fetchGlobalsInstalled, installFetchGlobals } from './fetch-globals.js';
 import { headerList } from './header-list.js';
 import { LazyAbort } from './lazy-abort.js';
@@ -104,7 +104,9 @@ export function fromFetch(handler: FetchHandler, opts: FromFetchOptions = {}): A
   // Light Requests only where the globals that accept them are in place (installed here or by anyone before).
   const light = fetchGlobalsInstalled();
   const call: FetchFunction = typeof handler === 'function' ? handler : typeof handler?.fetch === 'function' ? handler.fetch.bind(handler) : notAHandler(handler);
-  return async (environ, startResponse) => {
+  // Not an async function: a handler that answers at once (Hono's, for a synchronous route) is served in the
+  // same turn, without the promise and the microtask turns an `await` costs on every request.
+  return (environ, startResponse) => {
     const abort = new LazyAbort();
     let request: Request;
     if (light) request = lightRequest(environ, lightUrl(environ, url), abort);
@@ -113,19 +115,26 @@ export function fromFetch(handler: FetchHandler, opts: FromFetchOptions = {}): A
       // The signal is made when the handler first reads it (see LazyAbort).
       Object.defineProperty(request, 'signal', { get: () => abort.signal, configurable: true });
     }
-    const response = await call(request, environ);
-    if (!(response instanceof natives.Response)) {
-      throw new TsgiError('TSGI_ERR_BAD_BODY', `the fetch handler must answer a Response, got ${response === null ? 'null' : typeof response}`);
-    }
-    // A light Response still light: its string or bytes are the body, no stream to read.
-    const parts = LightResponse.parts(response);
-    if (parts !== undefined) {
-      startResponse(statusLine(parts.status, parts.statusText), partsHeaderList(parts));
-      return parts.body === null ? [] : [typeof parts.body === 'string' ? Buffer.from(parts.body) : parts.body];
-    }
-    startResponse(statusLine(response.status, response.statusText), headerList(response.headers));
-    return responseBody(response, abort);
+    const response = call(request, environ);
+    if (response instanceof natives.Response) return send(response, startResponse, abort);
+    return Promise.resolve(response).then((r) => send(r, startResponse, abort));
   };
+}
+
+/** Start the response and hand back its body. */
+function send(response: unknown, startResponse: StartResponse, abort: LazyAbort): Body {
+  if (!(response instanceof natives.Response)) {
+    throw new TsgiError('TSGI_ERR_BAD_BODY', `the fetch handler must answer a Response, got ${response === null ? 'null' : typeof response}`);
+  }
+  // A light Response still light: its string or bytes are the body, no stream to read.
+  const parts = LightResponse.parts(response);
+  if (parts !== undefined) {
+    startResponse(statusLine(parts.status, parts.statusText), partsHeaderList(parts));
+    // A string goes as it is: the front encodes it (the HTTP front together with the head).
+    return parts.body === null ? [] : [parts.body];
+  }
+  startResponse(statusLine(response.status, response.statusText), headerList(response.headers));
+  return responseBody(response, abort);
 }
 
 function notAHandler(handler: unknown): never {

@@ -9,8 +9,12 @@ import type { Environ } from '../types.js';
 // RFC 3986 pchar plus '/': everything else in a decoded path is %-encoded again (as UTF-8).
 const NOT_PATH_CHAR = /[^A-Za-z0-9\-._~!$&'()*+,;=:@/]/gu;
 
+// The same set as a whole-string test: most paths need no escape, and testing is cheaper than a replace.
+const PATH_CHARS_ONLY = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/]*$/;
+
 /** %-encode a decoded path (SCRIPT_NAME or PATH_INFO) for use in a URL. `%2F` decoded to `/` stays `/`. */
 export function encodePath(path: string): string {
+  if (PATH_CHARS_ONLY.test(path)) return path;
   return path.replace(NOT_PATH_CHAR, (c) => encodeURIComponent(c));
 }
 

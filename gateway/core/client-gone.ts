@@ -68,5 +68,8 @@ function readSignal(this: { [kSource]: ClientGone }): AbortSignal {
  */
 export function defineClientGone(env: object, source: ClientGone): void {
   (env as { [kSource]: ClientGone })[kSource] = source;
-  Object.defineProperty(env, 'tsgi.client_gone', { get: readSignal, enumerable: true, configurable: true });
+  Object.defineProperty(env, 'tsgi.client_gone', CLIENT_GONE_PROPERTY);
 }
+
+/** The one descriptor: not a new literal per request. */
+const CLIENT_GONE_PROPERTY: PropertyDescriptor = Object.freeze({ get: readSignal, enumerable: true, configurable: true });

@@ -16,6 +16,12 @@ import type { ErrorLog } from './log.js';
 import type { ResponseSink } from './sink.js';
 
 const EMPTY = Buffer.alloc(0);
+/** Indexed by name length: true for the lengths of content-length and the HOP_BY_HOP names. */
+const FRAMING_NAME_LENGTHS: readonly boolean[] = (() => {
+  const lengths: boolean[] = new Array(32).fill(false);
+  for (const name of ['content-length', ...HOP_BY_HOP]) lengths[name.length] = true;
+  return lengths;
+})();
 const ERROR_BODY = Buffer.from('Internal Server Error\n');
 
 function toBuffer(chunk: Chunk): Buffer {
@@ -90,6 +96,12 @@ class Response {
     const out: HeaderList = [];
     let hasLength = false;
     for (const h of this.headers) {
+      // Only names as long as Content-Length or a hop-by-hop header are lower-cased and looked at: the
+      // others (most) go out as they are.
+      if (!FRAMING_NAME_LENGTHS[h[0].length]) {
+        out.push(h);
+        continue;
+      }
       const lower = h[0].toLowerCase();
       if (lower === 'content-length') {
         if (code < 200 || code === 204) continue; // RFC 9110 8.6: never on 1xx/204
@@ -147,6 +159,7 @@ class Response {
 
   /** Whole body in hand: Content-Length known, one sink call. */
   private runArray(chunks: Chunk[]): void {
+    if (chunks.length === 1 && typeof chunks[0] === 'string' && this.sink.endText !== undefined && !this.headersSent) return this.runText(chunks[0]);
     let last: Buffer = EMPTY;
     if (chunks.length === 1) last = toBuffer(chunks[0]);
     else if (chunks.length > 1) {
@@ -161,6 +174,20 @@ class Response {
       }
     }
     this.finish(this.noBody ? undefined : last);
+  }
+
+  /** The whole body is one string and the sink takes text: its length is counted, not encoded. */
+  private runText(text: string): void {
+    const length = Buffer.byteLength(text, 'utf8');
+    this.sendHeaders(length);
+    if (this.noBody || length === 0) return this.finish(undefined);
+    if (this.declaredLength >= 0 && length > this.declaredLength) {
+      throw tsgiError('TSGI_ERR_CONTENT_LENGTH_MISMATCH', { problem: 'is longer than', length: this.declaredLength });
+    }
+    this.written = length;
+    this.finished = true;
+    if (!this.sink.closed) this.sink.endText!(text);
+    this.close();
   }
 
   /** A file body on a sink that can send files itself: Content-Length from the range, bytes by the sink. */

@@ -23,6 +23,13 @@ export interface ResponseSink {
    * Resolves when the response is finished; rejects if it could not be (the core then aborts).
    */
   sendFile?(file: FileRange): Promise<void>;
+  /**
+   * Optional: finish the response with `text` (UTF-8) as its whole body, after start() with the
+   * Content-Length set. The core calls it when the app's body is one string, so a front that can write a
+   * string with the head (Node's HTTP writer joins them into one buffer) skips encoding it to a Buffer
+   * first; fronts without it get the Buffer through end().
+   */
+  endText?(text: string): void;
   /** True once the client is gone: the core stops producing the body and calls close(). */
   readonly closed: boolean;
 }

@@ -3,7 +3,7 @@ import type { HeaderList } from '../../app-api/types.js';
 import type { ResponseSink } from '../../gateway/core/sink.js';
 
 /** What happened on the sink, in order. */
-export type SinkEvent = { type: 'start'; code: number; reason: string; headers: HeaderList } | { type: 'write'; bytes: Buffer } | { type: 'end'; last?: Buffer } | { type: 'abort'; err: Error };
+export type SinkEvent = { type: 'start'; code: number; reason: string; headers: HeaderList } | { type: 'write'; bytes: Buffer } | { type: 'end'; last?: Buffer; text?: true } | { type: 'abort'; err: Error };
 
 /** Options of a FakeSink. */
 export interface FakeSinkOptions {
@@ -11,6 +11,8 @@ export interface FakeSinkOptions {
   slow?: boolean;
   /** The client goes away after this many write() calls. */
   closeAfterWrites?: number;
+  /** The sink takes a one-string body through endText() (as the HTTP front does). */
+  text?: boolean;
 }
 
 /** A ResponseSink that records. */
@@ -21,7 +23,17 @@ export class FakeSink implements ResponseSink {
   closed = false;
   private writes = 0;
 
-  constructor(private readonly opts: FakeSinkOptions = {}) {}
+  /** Present only with the `text` option, as a front without it has none. */
+  endText?: (text: string) => void;
+
+  constructor(private readonly opts: FakeSinkOptions = {}) {
+    if (opts.text === true) {
+      this.endText = (text: string): void => {
+        if (!this.events.some((e) => e.type === 'start')) throw new Error('FakeSink: endText() before start()');
+        this.events.push({ type: 'end', last: Buffer.from(text, 'utf8'), text: true });
+      };
+    }
+  }
 
   start(code: number, reason: string, headers: HeaderList): void {
     if (this.events.some((e) => e.type === 'start')) throw new Error('FakeSink: start() called twice');
