@@ -15,6 +15,7 @@ import { getRequestListener } from '@hono/node-server';
 import { Hono } from 'hono';
 import express from 'express';
 import { startHttpServer } from '../adapters/http/server.js';
+import { TrustedProxyDispatcher } from '../adapters/proxy/dispatcher.js';
 import { fromFetch, fromNode } from '../app-api/bridge/index.js';
 import type { App } from '../app-api/types.js';
 import { app as hello } from '../examples/hello/app.js';
@@ -41,6 +42,9 @@ function fakeSocket(): Duplex {
 }
 
 const RAW_HEADERS = ['Host', '127.0.0.1:8080', 'User-Agent', 'wrk', 'Accept', '*/*'];
+// The rows whose name says "+xff" get what a proxy in front adds (as bench/proxy-rows.ts sends).
+const XFF_HEADERS = [...RAW_HEADERS, 'X-Forwarded-For', '192.0.2.7', 'X-Forwarded-Proto', 'https'];
+let rawHeaders = RAW_HEADERS;
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -56,7 +60,7 @@ function oneRequest(server: http.Server, socket: Duplex): void | Promise<void> {
   req.httpVersionMajor = 1;
   req.httpVersionMinor = 1;
   // As Node's parser does: rawHeaders now, req.headers built from them when first read.
-  (req as unknown as { _addHeaderLines(h: string[], n: number): void })._addHeaderLines(RAW_HEADERS, RAW_HEADERS.length);
+  (req as unknown as { _addHeaderLines(h: string[], n: number): void })._addHeaderLines(rawHeaders, rawHeaders.length);
   req.complete = true;
   req.push(null);
   const res = new ServerResponse(req);
@@ -131,6 +135,11 @@ const ROWS: Record<string, () => Promise<http.Server>> = {
     }) as Listener),
   'tsgi inline (hello)': async () => await tsgiServer(hello),
   // What @hono/node-server's serve() puts on its node:http server.
+  'tsgi inline (hello) +xff': async () => await tsgiServer(hello),
+  'tsgi proxy mode +xff': async () => {
+    const s = await startHttpServer(new TrustedProxyDispatcher(new InlineDispatcher(hello, { log }), { log }), { listen: false, log });
+    return s.fastify.server as unknown as http.Server;
+  },
   'hono native': async () => http.createServer(getRequestListener(honoApp().fetch) as never),
   'hono via tsgi inline': async () => await tsgiServer(fromFetch(honoApp())),
   'express native': async () => http.createServer(expressApp() as never),
@@ -155,6 +164,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 
 if (process.argv[2] !== undefined) {
   // A child: time one row once and print the ns per request.
+  if (process.argv[2].endsWith('+xff')) rawHeaders = XFF_HEADERS;
   const server = await ROWS[process.argv[2]]();
   const ns = await time(process.argv[2], server);
   if (bytes === 0) throw new Error('no response bytes were written');

@@ -16,7 +16,7 @@ import type { ErrorLog } from '../../gateway/core/log.js';
 import type { ResponseSink } from '../../gateway/core/sink.js';
 import { readForwarded } from './forwarded.js';
 import { CGI_VAR, DEFAULT_TRUSTED_PROXY_HEADERS, parseTrustedHeaders, type ForwardedHeader } from './headers.js';
-import { applyForwarded, stripForwarded } from './rewrite.js';
+import { applyForwarded, forwardedToStrip, withoutVars } from './rewrite.js';
 import { compileTrust, DEFAULT_TRUSTED_PROXIES, type TrustPredicate } from './trust.js';
 
 /** Settings of reverse-proxy mode (the `trustedProxies` and `trustedProxyHeaders` options). */
@@ -51,27 +51,26 @@ export class TrustedProxyDispatcher implements Dispatcher {
     ) {
       return this.inner.dispatch(head, sink);
     }
-    this.rewrite(cgi);
+    head.cgi = this.rewrite(cgi);
     return this.inner.dispatch(head, sink);
   }
 
   /** Apply the rules to one request's CGI variables (in place). Exported through the class for tests. */
-  rewrite(cgi: RequestHead['cgi']): void {
+  rewrite(cgi: RequestHead['cgi']): RequestHead['cgi'] {
     const peer = cgi.REMOTE_ADDR ?? '';
     if (!this.trust(peer)) {
-      const removed = stripForwarded(cgi);
+      const removed = forwardedToStrip(cgi);
       this.log.log('debug', `forwarded headers from ${peer || 'a unix-socket peer'}, not a trusted proxy, removed: ${removed.join(', ')} (see trustedProxies)`);
-      return;
+      return withoutVars(cgi, removed);
     }
     const verdict = readForwarded(cgi, peer, this.headers, this.trust);
     if (verdict.problem !== undefined) {
-      stripForwarded(cgi);
       this.log.log('warn', `trusted proxy ${peer || 'on a unix socket'}: ${verdict.problem}; forwarded headers ignored, REMOTE_ADDR stays ${peer || "''"}`);
-      return;
+      return withoutVars(cgi, forwardedToStrip(cgi));
     }
-    const untrusted = stripForwarded(cgi, this.keep);
+    const untrusted = forwardedToStrip(cgi, this.keep);
     if (untrusted.length > 0) this.log.log('debug', `forwarded headers not in trustedProxyHeaders removed: ${untrusted.join(', ')}`);
-    applyForwarded(cgi, peer, verdict.view);
+    return withoutVars(cgi, applyForwarded(cgi, peer, verdict.view, untrusted));
   }
 
   close(): Promise<void> {

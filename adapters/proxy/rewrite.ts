@@ -2,6 +2,11 @@
  * Apply a trusted proxy's view to the CGI variables, or strip what an untrusted peer sent. The scheme is
  * written as HTTPS (on / absent) because gateway/environ.ts buildEnviron derives `tsgi.url_scheme` from
  * HTTPS: the two cannot disagree.
+ *
+ * Nothing here deletes a key from the object it is given: a `delete` turns V8's object into a slow
+ * dictionary for the rest of the request (every environ store and read after it), which cost proxy mode
+ * about 9 us per request behind wrk (BENCHMARKS.md, sixth session). The functions name what must go, and
+ * `withoutVars` builds the object again without it, once.
  */
 import type { CgiVars } from '../../app-api/types.js';
 import type { ForwardedView } from './forwarded.js';
@@ -10,16 +15,21 @@ import { FORWARDED_CGI_VARS } from './headers.js';
 /** The environ key (a CGI-variable-level key, so it crosses to pool workers with them) of the socket peer. */
 export const PROXY_ADDR_KEY = 'tsgi.proxy_addr';
 
-/** Remove every forwarded-header variable present; returns the names removed (for the log line). */
-export function stripForwarded(cgi: CgiVars, keep?: ReadonlySet<string>): string[] {
-  const removed: string[] = [];
+/** The forwarded-header variables present that must go (all of them, or those not in `keep`). */
+export function forwardedToStrip(cgi: CgiVars, keep?: ReadonlySet<string>): string[] {
+  const names: string[] = [];
   for (const name of FORWARDED_CGI_VARS) {
-    if (cgi[name] !== undefined && keep?.has(name) !== true) {
-      delete cgi[name];
-      removed.push(name);
-    }
+    if (cgi[name] !== undefined && keep?.has(name) !== true) names.push(name);
   }
-  return removed;
+  return names;
+}
+
+/** `cgi` without the variables `names` lists: a new object with fast properties, or `cgi` itself when none. */
+export function withoutVars(cgi: CgiVars, names: readonly string[]): CgiVars {
+  if (names.length === 0) return cgi;
+  const out: CgiVars = {};
+  for (const key in cgi) if (!names.includes(key)) out[key] = cgi[key];
+  return out;
 }
 
 /** Split `host[:port]` / `[v6][:port]` into the name (lower case) and the port ('' when none). */
@@ -32,20 +42,29 @@ function splitHost(host: string): [name: string, port: string] {
   return colon === -1 ? [host.toLowerCase(), ''] : [host.slice(0, colon).toLowerCase(), host.slice(colon + 1)];
 }
 
-/** Rewrite `cgi` in place from a trusted proxy's view; `peer` is the socket peer the front saw. */
-export function applyForwarded(cgi: CgiVars, peer: string, view: ForwardedView): void {
+/**
+ * Rewrite `cgi` in place from a trusted proxy's view (`peer` is the socket peer the front saw); returns the
+ * variables that no longer apply, which the caller drops with `withoutVars` (added to `drop`).
+ */
+export function applyForwarded(cgi: CgiVars, peer: string, view: ForwardedView, drop: string[] = []): string[] {
   cgi[PROXY_ADDR_KEY] = peer;
   if (view.remoteAddr !== peer) {
     cgi.REMOTE_ADDR = view.remoteAddr;
     // The front's port and reverse-DNS name were the proxy's, not the client's.
     if (view.remotePort !== undefined) cgi.REMOTE_PORT = view.remotePort;
-    else if (cgi.REMOTE_PORT !== undefined) delete cgi.REMOTE_PORT;
-    if (cgi.REMOTE_HOST !== undefined) delete cgi.REMOTE_HOST;
+    else if (cgi.REMOTE_PORT !== undefined) drop.push('REMOTE_PORT');
+    if (cgi.REMOTE_HOST !== undefined) drop.push('REMOTE_HOST');
   } else if (view.remotePort !== undefined) cgi.REMOTE_PORT = view.remotePort;
 
-  if (view.scheme === 'https') cgi.HTTPS = 'on';
-  else if (view.scheme === 'http' && cgi.HTTPS !== undefined) delete cgi.HTTPS;
-  const defaultPort = (cgi.HTTPS === 'on' || cgi.HTTPS === '1') ? '443' : '80';
+  let https = cgi.HTTPS === 'on' || cgi.HTTPS === '1';
+  if (view.scheme === 'https') {
+    cgi.HTTPS = 'on';
+    https = true;
+  } else if (view.scheme === 'http' && cgi.HTTPS !== undefined) {
+    drop.push('HTTPS');
+    https = false;
+  }
+  const defaultPort = https ? '443' : '80';
 
   if (view.host !== undefined) {
     const [name, port] = splitHost(view.host);
@@ -61,4 +80,5 @@ export function applyForwarded(cgi: CgiVars, peer: string, view: ForwardedView):
   }
 
   if (view.prefix !== undefined && view.prefix !== '') cgi.SCRIPT_NAME = view.prefix + (cgi.SCRIPT_NAME ?? '');
+  return drop;
 }
