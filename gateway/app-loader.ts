@@ -68,7 +68,7 @@ export async function loadApp(specOrText: AppSpec | string, cwd = process.cwd())
   try {
     mod = (await import(url)) as Record<string, unknown>;
   } catch (err) {
-    throw loadError(spec, `importing it failed: ${(err as Error)?.message ?? String(err)}`, 'fix the error the module raised while loading (its stack is in the cause)', err);
+    throw loadError(spec, `importing it failed: ${(err as Error)?.message ?? String(err)}`, 'fix what the module does when imported (node MODULE shows the stack)', err);
   }
   let value: unknown;
   let name: string;
@@ -93,7 +93,7 @@ export async function loadApp(specOrText: AppSpec | string, cwd = process.cwd())
     try {
       value = await (value as () => unknown)();
     } catch (err) {
-      throw loadError(spec, `${name}() threw: ${(err as Error)?.message ?? String(err)}`, `fix ${name}() so it returns the app (its stack is in the cause)`, err);
+      throw loadError(spec, `${name}() threw: ${(err as Error)?.message ?? String(err)}`, `fix ${name}() so it returns the app`, err);
     }
     name = `${name}()`;
   }

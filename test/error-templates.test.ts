@@ -156,7 +156,7 @@ describe('error message templates', () => {
       expect(bad.code).to.equal('TSGI_ERR_CONFIG');
       expect(bad.status).to.equal(ERROR_STATUS.TSGI_ERR_CONFIG);
       // File, line and option first, then the fix after "; ".
-      expect(bad.message).to.match(/bad\.cfg line 3: threadPool must be an integer .*got "many"; correct the setting at the place named, or remove it to use the default$/);
+      expect(bad.message).to.match(/bad\.cfg line 3: threadPool must be an integer .*got "many"; write threadPool that way, or remove it to use the default$/);
       writeFileSync(cfgFile, '[server]\nsocketPort = 8080\nsocketPort = 8081\n');
       expect((await caught(() => loadConfig(cfgFile))).message).to.match(/bad\.cfg line 3: socketPort is set again \(first on line 2\); keep one$/);
 

@@ -111,7 +111,7 @@ function parseSetting(s: Setting): unknown {
   try {
     return s.option.parse(s.raw);
   } catch (err) {
-    if (err instanceof BadValue) throw configError(s.source, `${s.writtenAs} ${err.message}`);
+    if (err instanceof BadValue) throw configError(s.source, `${s.writtenAs} ${err.message}; write ${s.writtenAs} that way, or remove it to use the default`);
     throw err;
   }
 }
@@ -216,7 +216,8 @@ function checkAddresses(listeners: readonly Listener[]): void {
 }
 
 function conflict(a: Setting, b: Setting, why: string): TsgiError {
-  return configError('', `${a.writtenAs} (${describeSource(a.source)}) conflicts with ${b.writtenAs} (${describeSource(b.source)}): ${why}`);
+  const fix = why.includes('; ') ? '' : '; remove one of them';
+  return configError('', `${a.writtenAs} (${describeSource(a.source)}) conflicts with ${b.writtenAs} (${describeSource(b.source)}): ${why}${fix}`);
 }
 
 /** Rules between process options (only `[server]` and the command line set them). */
@@ -277,6 +278,6 @@ function checkListener(c: ServerConfig, setBy: Map<OptionName, Setting>): void {
     const head = setBy.get('headerTimeout');
     const why = `the whole request cannot have a shorter deadline than its head (headerTimeout ${c.headerTimeout} s > requestTimeout ${c.requestTimeout} s); raise requestTimeout or lower headerTimeout`;
     if (head !== undefined) throw conflict(head, req, why);
-    throw configError(req.source, `requestTimeout ${c.requestTimeout} is less than headerTimeout (default ${c.headerTimeout}): ${why.split('; ')[1]}`);
+    throw configError(req.source, `requestTimeout ${c.requestTimeout} is less than headerTimeout (default ${c.headerTimeout}); ${why.split('; ')[1]}`);
   }
 }

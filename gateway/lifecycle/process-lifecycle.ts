@@ -40,7 +40,7 @@ export class ProcessLifecycle {
     const failures = await engine.publish('start');
     if (failures.length > 0) {
       const cause = failures[0].error;
-      throw tsgiError('TSGI_ERR_APP_LOAD', { problem: `a 'start' lifecycle listener failed: ${(cause as Error)?.message ?? String(cause)}`, fix: "fix the module's start listener (its stack is in the error's cause)" }, { cause });
+      throw tsgiError('TSGI_ERR_APP_LOAD', { problem: `a 'start' lifecycle listener failed: ${(cause as Error)?.message ?? String(cause)}`, fix: "fix the module's start listener" }, { cause });
     }
     return new ProcessLifecycle(engine);
   }

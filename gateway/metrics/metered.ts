@@ -110,7 +110,7 @@ export class MeteredDispatcher implements Dispatcher, StatusSource {
         );
     const path = opts.statusPath?.replace(/\/+$/, '');
     if (path !== undefined && !/^\/[^?#]+$/.test(path)) {
-      throw tsgiError('TSGI_ERR_CONFIG', { where: 'statusPath', problem: `'${opts.statusPath}' is not a path below the root`, fix: 'give a path such as /server-status' });
+      throw tsgiError('TSGI_ERR_CONFIG', { where: 'statusPath', problem: `'${opts.statusPath}' must be a path below the root`, fix: 'give one such as /server-status' });
     }
     this.statusPath = path;
     this.status = path === undefined ? null : new InlineDispatcher(statusApp(this, this.allow, path), { log: opts.log ?? new ErrorLog() });
