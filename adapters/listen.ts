@@ -5,7 +5,7 @@
  */
 import { existsSync, statSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
-import { TsgiError } from '../app-api/errors.js';
+import { tsgiError } from '../app-api/errors.js';
 
 /** Where to listen. */
 export interface ListenOptions {
@@ -24,7 +24,7 @@ export interface ListenOptions {
 /** Remove a unix socket left by a dead server; refuse a path that a live server answers on, or that is not a socket. */
 export async function clearStaleSocket(path: string): Promise<void> {
   if (!existsSync(path)) return;
-  if (!statSync(path).isSocket()) throw new TsgiError('TSGI_ERR_CONFIG', `socketFile: ${path} exists and is not a socket; remove it or choose another path`);
+  if (!statSync(path).isSocket()) throw tsgiError('TSGI_ERR_CONFIG', { where: 'socketFile', problem: `${path} exists and is not a socket`, fix: 'remove it or choose another path' });
   const alive = await new Promise<boolean>((resolve) => {
     const c = net.connect(path, () => {
       c.destroy();
@@ -32,15 +32,15 @@ export async function clearStaleSocket(path: string): Promise<void> {
     });
     c.on('error', () => resolve(false));
   });
-  if (alive) throw new TsgiError('TSGI_ERR_CONFIG', `socketFile: another server is listening on ${path}`);
+  if (alive) throw tsgiError('TSGI_ERR_CONFIG', { where: 'socketFile', problem: `another server is listening on ${path}`, fix: 'stop that server or choose another path' });
   unlinkSync(path);
 }
 
 /**
  * Start `server` listening; resolves to the bound port (0 for a unix socket or an fd) and a printable
- * address. `hint` ends the message of a failed listen on an inherited fd (what the caller knows about the fix).
+ * address. `fix` ends the message of a failed listen on an inherited fd (what the caller knows about the fix).
  */
-export async function listen(server: net.Server, opts: ListenOptions, defaultPort: number, hint = ''): Promise<{ port: number; url: string }> {
+export async function listen(server: net.Server, opts: ListenOptions, defaultPort: number, fix = 'pass a listening socket as the inherited fd'): Promise<{ port: number; url: string }> {
   if (opts.socketFile !== undefined) await clearStaleSocket(opts.socketFile);
   const where = opts.fd !== undefined ? `inherited fd ${opts.fd}` : (opts.socketFile ?? `${opts.host ?? '127.0.0.1'}:${opts.port ?? defaultPort}`);
   await new Promise<void>((resolve, reject) => {
@@ -48,7 +48,7 @@ export async function listen(server: net.Server, opts: ListenOptions, defaultPor
       // Node's bind errors carry code, address and port (EADDRINUSE, EACCES...): passed through, so the
       // command line names the fix. An inherited fd that is not a listening socket is a config error.
       if (opts.fd === undefined) reject(err);
-      else reject(new TsgiError('TSGI_ERR_CONFIG', `cannot listen on ${where}: ${err.message}${hint}`, { cause: err }));
+      else reject(tsgiError('TSGI_ERR_CONFIG', { where: `cannot listen on ${where}`, problem: err.message, fix }, { cause: err }));
     };
     server.once('error', onError);
     const done = (): void => {

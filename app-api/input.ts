@@ -3,7 +3,7 @@
  * FastCGI STDIN record queue, CGI stdin, a worker-thread channel). Nothing is read until the app asks, so a
  * request whose body the app never reads costs nothing here, and a 1 GB upload is never held in memory.
  */
-import { TsgiError, tsgiError } from './errors.js';
+import { tsgiError } from './errors.js';
 import type { InputStream } from './types.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -115,11 +115,7 @@ export class BodyInput implements InputStream {
     const want = size === undefined || size < 0 ? Infinity : size;
     if (this.done || this.pendingBytes >= want) return this.take(Math.min(want, this.pendingBytes));
     if (this.syncReader === undefined) {
-      throw new TsgiError(
-        'TSGI_ERR_SYNC_INPUT',
-        'tsgi.input.readSync() cannot block on the event loop: use `await environ["tsgi.input"].read()`, ' +
-          'or run the app in a pool thread (threadPool=N in [server]) where synchronous reads block the thread only',
-      );
+      throw tsgiError('TSGI_ERR_SYNC_INPUT', { problem: 'tsgi.input.readSync() cannot block on the event loop, where this app runs' });
     }
     while (this.pendingBytes < want) {
       const chunk = this.syncReader(want === Infinity ? 65536 : want - this.pendingBytes);

@@ -4,7 +4,7 @@
  * the spec, the lint and the tests cannot drift apart.
  */
 
-import { TsgiError } from './errors.js';
+import { errorMessage, TsgiError } from './errors.js';
 
 /** Which side broke the rule: the server (or middleware acting as one) or the application. */
 export type LintSide = 'server' | 'app';
@@ -87,7 +87,7 @@ export class LintError extends TsgiError {
   readonly side: LintSide;
   constructor(rule: LintRuleId, detail: string) {
     const r: LintRule = LINT_RULES[rule];
-    super('TSGI_ERR_LINT', `tsgi lint [${rule}] ${r.side}: ${detail} (SPEC.md #${r.section})`);
+    super('TSGI_ERR_LINT', errorMessage('TSGI_ERR_LINT', { rule: `tsgi lint [${rule}] ${r.side}: ${detail} (SPEC.md #${r.section})` }));
     this.name = 'LintError';
     this.rule = rule;
     this.side = r.side;

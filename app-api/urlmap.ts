@@ -5,7 +5,7 @@
  * matched prefix moves from PATH_INFO to SCRIPT_NAME, in a shallow copy of the environ so the change never
  * leaks to the caller (SPEC.md #middleware, [middleware.copy-environ]).
  */
-import { TsgiError } from './errors.js';
+import { tsgiError } from './errors.js';
 import type { App, Environ } from './types.js';
 
 /** Mount points -> apps. A key is a path (`/`, `/app`) or a URL with a host (`http://host.example/x`). */
@@ -30,9 +30,9 @@ function parseKey(key: string): { host: string | null; location: string } {
     location = m[2] === '' ? '/' : m[2];
   }
   if (location[0] !== '/') {
-    throw new TsgiError('TSGI_ERR_CONFIG', `urlmap: mount point ${JSON.stringify(key)} must be a path starting with '/' or an http(s):// URL`);
+    throw tsgiError('TSGI_ERR_CONFIG', { where: 'urlmap', problem: `mount point ${JSON.stringify(key)} is neither a path nor an http(s):// URL`, fix: "start it with '/' (e.g. /app) or write http://host/path" });
   }
-  if (/[?#]/.test(location)) throw new TsgiError('TSGI_ERR_CONFIG', `urlmap: mount point ${JSON.stringify(key)} must not have a query or fragment`);
+  if (/[?#]/.test(location)) throw tsgiError('TSGI_ERR_CONFIG', { where: 'urlmap', problem: `mount point ${JSON.stringify(key)} has a query or fragment`, fix: 'remove the ?query or #fragment: a mount point is a path' });
   return { host, location: location.replace(/\/+$/, '') };
 }
 
@@ -53,7 +53,7 @@ export function urlmap(entries: UrlMapEntries): App {
   const mounts: Mount[] = [];
   for (const key of Object.keys(entries)) {
     const app = entries[key];
-    if (typeof app !== 'function') throw new TsgiError('TSGI_ERR_CONFIG', `urlmap: the value for ${JSON.stringify(key)} is not an app function`);
+    if (typeof app !== 'function') throw tsgiError('TSGI_ERR_CONFIG', { where: 'urlmap', problem: `the value for ${JSON.stringify(key)} is not an app function`, fix: 'map each mount point to an app (environ, startResponse) => body' });
     mounts.push({ ...parseKey(key), app });
   }
   // Host entries first (the more specific ones), then longer prefixes before shorter ones.

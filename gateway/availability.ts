@@ -2,7 +2,7 @@
  * Whether everything a config asks for is built: TSGI_ERR_NOT_YET naming the option otherwise, before
  * anything listens. Also the "Not yet" notes of `tsgi --help` and the README's config reference.
  */
-import { TsgiError } from '../app-api/errors.js';
+import { tsgiError, TsgiError } from '../app-api/errors.js';
 import { modeOf, type ModeName, type OptionName, type Protocol } from './config/options.js';
 import { listenersOf, type Config } from './config/resolve.js';
 import { describeSource } from './config/source.js';
@@ -25,10 +25,7 @@ export function notYetNote(option: OptionName): string | undefined {
 function notYet(config: Pick<Config, 'server' | 'sources'>, option: OptionName, what: string, fix: string): TsgiError {
   const src = config.sources[option];
   const value = config.server[option];
-  return new TsgiError(
-    'TSGI_ERR_NOT_YET',
-    `${option} = ${String(value)}${src !== undefined ? ` (${describeSource(src)})` : ''}: ${what} is not available in this version yet; ${fix}`,
-  );
+  return tsgiError('TSGI_ERR_NOT_YET', { feature: `${option} = ${String(value)}${src !== undefined ? ` (${describeSource(src)})` : ''}: ${what}`, instead: fix });
 }
 
 /** Check that everything the config asks for is built. Throws TSGI_ERR_NOT_YET naming the option. */

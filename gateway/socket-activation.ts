@@ -11,7 +11,7 @@
  */
 import type { ErrorLog } from './core/log.js';
 import { listenersOf, type Config, type Listener } from './config/resolve.js';
-import { TsgiError } from '../app-api/errors.js';
+import { tsgiError } from '../app-api/errors.js';
 
 /** The first fd systemd passes (SD_LISTEN_FDS_START). */
 export const SD_LISTEN_FDS_START = 3;
@@ -40,10 +40,11 @@ export function applySocketActivation(config: Config, log: ErrorLog, env: NodeJS
   const take = (l: Listener): number => {
     const named = fds.find((f) => f.name === l.name && free.has(f.fd)) ?? fds.find((f) => free.has(f.fd) && !listeners.some((o) => o.name === f.name));
     if (named === undefined) {
-      throw new TsgiError(
-        'TSGI_ERR_CONFIG',
-        `socket activation: systemd passed ${fds.length} socket(s) (LISTEN_FDS) and none is left for ${l.section}; add a ListenStream= line (FileDescriptorName=${l.name}) to the .socket unit, or remove the section`,
-      );
+      throw tsgiError('TSGI_ERR_CONFIG', {
+        where: 'socket activation',
+        problem: `systemd passed ${fds.length} socket(s) (LISTEN_FDS) and none is left for ${l.section}`,
+        fix: `add a ListenStream= line (FileDescriptorName=${l.name}) to the .socket unit, or remove the section`,
+      });
     }
     free.delete(named.fd);
     return named.fd;

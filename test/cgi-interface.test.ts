@@ -10,6 +10,6 @@ describe('CGI entry: TSGI_INTERFACE', () => {
   });
 
   it('another value names the variable and the choices', () => {
-    expect(() => cgiInterface('express')).to.throw(/TSGI_INTERFACE=express is not an interface: set it to one of auto, tsgi, fetch, node/).with.property('code', 'TSGI_ERR_APP_LOAD');
+    expect(() => cgiInterface('express')).to.throw(/TSGI_INTERFACE=express is not an interface; set it to one of auto, tsgi, fetch, node/).with.property('code', 'TSGI_ERR_APP_LOAD');
   });
 });

@@ -147,13 +147,13 @@ describe('cli: errors print one line and exit 2 (config) or 1 (app)', () => {
     writeFileSync(file, '[server]\n\nsocketPort = 80x0\n');
     const t = tsgi([HELLO, '-C', file]);
     expect(await t.exited).to.deep.equal({ code: 2, signal: null });
-    expect(t.stderr).to.equal(`tsgi: TSGI_ERR_CONFIG: ${file} line 3: socketPort must be an integer 0-65535, got "80x0"\n`);
+    expect(t.stderr).to.equal(`tsgi: TSGI_ERR_CONFIG: ${file} line 3: socketPort must be an integer 0-65535, got "80x0"; write socketPort that way, or remove it to use the default\n`);
   });
 
   it('an unknown flag: exit 2 with the nearest flag', async () => {
     const t = tsgi([HELLO, '--socket-prot', '1']);
     expect(await t.exited).to.deep.equal({ code: 2, signal: null });
-    expect(t.stderr).to.equal('tsgi: TSGI_ERR_CONFIG: command line: unknown option --socket-prot (did you mean --socket-port?)\n');
+    expect(t.stderr).to.equal('tsgi: TSGI_ERR_CONFIG: command line: unknown option --socket-prot; did you mean --socket-port?\n');
   });
 
   it('a protocol that is not built yet: exit 2 with TSGI_ERR_NOT_YET', async () => {
@@ -168,8 +168,8 @@ describe('cli: errors print one line and exit 2 (config) or 1 (app)', () => {
       ['dist/nope.js', /^tsgi: TSGI_ERR_APP_LOAD: dist\/nope\.js: no such file .*nope\.js; give a path relative to .*\n$/],
       [`${FIXTURES}/no-app.js`, /^tsgi: TSGI_ERR_APP_LOAD: .*no-app\.js: exports neither app nor default; add `export const app = /],
       [`${FIXTURES}/apps.js:notAnApp`, /^tsgi: TSGI_ERR_APP_LOAD: .*apps\.js:notAnApp: notAnApp is a number, not an app/],
-      [`${FIXTURES}/apps.js:missing`, /^tsgi: TSGI_ERR_APP_LOAD: .*apps\.js:missing: has no export missing; its function exports are /],
-      [`${FIXTURES}/broken-app.js`, /^tsgi: TSGI_ERR_APP_LOAD: .*broken-app\.js: importing it failed: broken-app: this module fails at import time\n/],
+      [`${FIXTURES}/apps.js:missing`, /^tsgi: TSGI_ERR_APP_LOAD: .*apps\.js:missing: has no export missing; name one of its function exports: /],
+      [`${FIXTURES}/broken-app.js`, /^tsgi: TSGI_ERR_APP_LOAD: .*broken-app\.js: importing it failed: broken-app: this module fails at import time; fix what the module does when imported \(node MODULE shows the stack\)\n/],
       ['examples/hello/app.ts', /^tsgi: TSGI_ERR_APP_LOAD: examples\/hello\/app\.ts: is TypeScript, which Node cannot import; build it/],
     ];
     const runs = cases.map(([spec]) => tsgi([spec, '--bind', '127.0.0.1:0']));

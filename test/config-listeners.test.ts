@@ -174,7 +174,7 @@ describe('config: [server:NAME] listener sections', () => {
 
   it('two listeners on one address: an error naming both sections and where each address was set', () => {
     expect(configFailure('[server]\nsocketPort = 9000\n\n[server:admin]\nsocketPort = 9000\n')).to.match(
-      /^\[server:admin\] \(\S*l\d+\.cfg line 5\) and \[server\] \(\S*l\d+\.cfg line 2\) both listen on 127\.0\.0\.1:9000: each listener needs its own address; change socketPort in one of them$/,
+      /^configuration: \[server:admin\] \(\S*l\d+\.cfg line 5\) and \[server\] \(\S*l\d+\.cfg line 2\) both listen on 127\.0\.0\.1:9000: each listener needs its own address; change socketPort in one of them$/,
     );
     // [server] on its default port.
     expect(configFailure('[server:b]\nsocketPort = 8080\n')).to.match(/\[server:b\] \(.*line 2\) and \[server\] \(the default address\) both listen on 127\.0\.0\.1:8080/);

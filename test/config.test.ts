@@ -311,7 +311,7 @@ describe('config: the command line', () => {
       }
       throw new Error('expected an error');
     };
-    expect(fail('app.js', '--socket-prot', '1')).to.match(/unknown option --socket-prot \(did you mean --socket-port\?\)/);
+    expect(fail('app.js', '--socket-prot', '1')).to.match(/unknown option --socket-prot; did you mean --socket-port\?/);
     expect(fail('app.js', '--socket-port')).to.match(/--socket-port needs a value/);
     expect(fail()).to.match(/no application given/);
     expect(fail('a.js', 'b.js')).to.match(/one application expected/);

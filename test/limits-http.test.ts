@@ -42,7 +42,7 @@ describe('limits: HTTP/1.1 front', function () {
     c.send(httpRequest('GET', targetForLine('GET', 4094)));
     expect((await c.response()).status).to.equal(200);
     await refusedThenServed(httpRequest('GET', targetForLine('GET', 4095)), 414);
-    expect(memory.text).to.match(/refused HTTP request GET .* with 414: the request line is 4095 bytes, over limitRequestLine 4094 \(TSGI_ERR_URI_TOO_LONG\)/);
+    expect(memory.text).to.match(/refused HTTP request GET .* with 414: the request line is 4095 bytes, over limitRequestLine 4094; .* \(TSGI_ERR_URI_TOO_LONG\)/);
   });
 
   it('a request line over Node\'s 16 KiB head limit is refused 431 by Node\'s parser, before tsgi\'s check', async () => {
@@ -56,7 +56,7 @@ describe('limits: HTTP/1.1 front', function () {
     c.send(httpRequest('GET', '/', manyFields(99)));
     expect((await c.response()).status).to.equal(200);
     await refusedThenServed(httpRequest('GET', '/', manyFields(100)), 431);
-    expect(memory.text).to.include('the request has 101 header fields, over limitRequestFields 100 (TSGI_ERR_HEADERS_TOO_LARGE)');
+    expect(memory.text).to.match(/the request has 101 header fields, over limitRequestFields 100; .* \(TSGI_ERR_HEADERS_TOO_LARGE\)/);
   });
 
   it('limitRequestFieldSize 8190: an 8190-byte header line passes, 8191 is 431, the connection goes on', async () => {

@@ -10,7 +10,7 @@
  * untouched, and the sniffer has read from it.
  */
 import net, { type Socket } from 'node:net';
-import { TsgiError } from '../../app-api/errors.js';
+import { tsgiError } from '../../app-api/errors.js';
 import type { Dispatcher } from '../../gateway/core/dispatch.js';
 import { ErrorLog } from '../../gateway/core/log.js';
 import { startHttpServer, type HttpServer, type HttpServerOptions } from '../http/server.js';
@@ -127,7 +127,7 @@ export async function createAutoHandler(dispatcher: Dispatcher, opts: AutoHandle
   const scriptName = opts.scriptName;
   const httpOpts = opts.http ?? {};
   if (httpOpts.sslKeyFile !== undefined || httpOpts.sslCertificateFile !== undefined) {
-    throw new TsgiError('TSGI_ERR_CONFIG', 'protocol=auto serves cleartext only (its sniffer reads the first bytes, which TLS needs untouched): for HTTPS use protocol=http');
+    throw tsgiError('TSGI_ERR_CONFIG', { where: 'protocol=auto', problem: 'serves cleartext only (its sniffer reads the first bytes, which TLS needs untouched)', fix: 'for HTTPS use protocol=http' });
   }
   const http1: HttpServer = await startHttpServer(dispatcher, { ...httpOpts, http2: false, listen: false, scriptName, log });
   const h2c: HttpServer | null = httpOpts.http2 === true ? await startHttpServer(dispatcher, { ...httpOpts, http2: true, listen: false, scriptName, log }) : null;

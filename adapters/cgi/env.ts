@@ -4,7 +4,7 @@
  * request data. Kept: the meta-variables of RFC 3875 4.1, the HTTP_* protocol variables of 4.1.18 (never
  * HTTP_PROXY: httpoxy), and a few variables Apache, nginx and lighttpd all send that apps rely on.
  */
-import { TsgiError } from '../../app-api/errors.js';
+import { tsgiError } from '../../app-api/errors.js';
 import type { CgiVars } from '../../app-api/types.js';
 import { decodePath, removedFromGateway } from '../../gateway/core/environ.js';
 
@@ -76,6 +76,6 @@ export function checkPathEncoding(cgi: CgiVars): void {
   if (uri === undefined) return;
   const mangled = (cgi.PATH_INFO ?? '').includes('\uFFFD') || (cgi.SCRIPT_NAME ?? '').includes('\uFFFD');
   if (mangled && targetPathNotUtf8(uri)) {
-    throw new TsgiError('TSGI_ERR_BAD_REQUEST', `the request path is not valid UTF-8 (REQUEST_URI ${JSON.stringify(uri.slice(0, 200))})`);
+    throw tsgiError('TSGI_ERR_BAD_REQUEST', { problem: `the request path is not valid UTF-8 (REQUEST_URI ${JSON.stringify(uri.slice(0, 200))})` });
   }
 }

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { adaptApp, APP_INTERFACES, type AppInterface } from '../../app-api/bridge/shape.js';
 import type { App } from '../../app-api/types.js';
-import { TsgiError } from '../../app-api/errors.js';
+import { tsgiError } from '../../app-api/errors.js';
 import { runCgi, stderrLog } from './run.js';
 import { limitsFromEnv } from '../../gateway/core/limits.js';
 import { writeAllSync } from './sink.js';
@@ -38,7 +38,7 @@ function pickExport(mod: unknown): { value: unknown; name: string } | null {
 export function cgiInterface(value: string | undefined): AppInterface {
   if (value === undefined || value === '') return 'auto';
   if ((APP_INTERFACES as readonly string[]).includes(value)) return value as AppInterface;
-  throw new TsgiError('TSGI_ERR_APP_LOAD', `TSGI_INTERFACE=${value} is not an interface: set it to one of ${APP_INTERFACES.join(', ')} (or leave it unset for auto)`);
+  throw tsgiError('TSGI_ERR_APP_LOAD', { problem: `TSGI_INTERFACE=${value} is not an interface`, fix: `set it to one of ${APP_INTERFACES.join(', ')} (or leave it unset for auto)` });
 }
 
 /** Errors of require() that mean "this module needs import()": top-level await, or a Node without require(esm). */

@@ -7,7 +7,7 @@
  * gateway core modules directly (no index barrels, no fastify, no config parser).
  * tsgi.multiprocess is true: every request runs in its own process (PEP 3333 says the same of CGI).
  */
-import { TsgiError } from '../../app-api/errors.js';
+import { tsgiError, TsgiError } from '../../app-api/errors.js';
 import type { App, CgiVars } from '../../app-api/types.js';
 import { InlineDispatcher } from '../../gateway/core/dispatch.js';
 import { TrustedProxyDispatcher } from '../proxy/dispatcher.js';
@@ -114,7 +114,7 @@ async function serve(app: App, opts: RunCgiOptions, sink: FdSink, log: ErrorLog)
     checkPathEncoding(vars);
     cgi = cgiFromGateway(vars, { scriptName: opts.scriptName, prefiltered: true });
     if (cgi.CONTENT_LENGTH !== undefined && !/^\d{1,15}$/.test(cgi.CONTENT_LENGTH)) {
-      throw new TsgiError('TSGI_ERR_BAD_REQUEST', `CONTENT_LENGTH ${JSON.stringify(cgi.CONTENT_LENGTH.slice(0, 40))} is not a decimal number`);
+      throw tsgiError('TSGI_ERR_BAD_REQUEST', { problem: `CONTENT_LENGTH ${JSON.stringify(cgi.CONTENT_LENGTH.slice(0, 40))} is not a decimal number` });
     }
     checkCgiHead(limits, cgi);
     checkDeclaredBody(limits, cgi.CONTENT_LENGTH);

@@ -8,7 +8,7 @@
  * net/tty stream machinery) and it reads ahead of what the app asked for.
  */
 import { read, readSync } from 'node:fs';
-import { TsgiError } from '../../app-api/errors.js';
+import { tsgiError, TsgiError } from '../../app-api/errors.js';
 
 const CHUNK = 64 * 1024;
 
@@ -38,7 +38,7 @@ export class FdBody implements AsyncIterable<Buffer> {
   }
 
   private truncated(): TsgiError {
-    return new TsgiError('TSGI_ERR_INPUT_CLOSED', `stdin ended after ${this.received} of the ${String(this.length)} body bytes CONTENT_LENGTH announced`);
+    return tsgiError('TSGI_ERR_INPUT_CLOSED', { problem: `stdin ended after ${this.received} of the ${String(this.length)} body bytes CONTENT_LENGTH announced` });
   }
 
   /** EOF: the end of a read-to-EOF body, or a body cut short. */
@@ -65,7 +65,7 @@ export class FdBody implements AsyncIterable<Buffer> {
           sleepSync(1);
           continue;
         }
-        throw new TsgiError('TSGI_ERR_INPUT_CLOSED', `reading the body from stdin failed: ${(err as Error).message}`, { cause: err });
+        throw tsgiError('TSGI_ERR_INPUT_CLOSED', { problem: `reading the body from stdin failed: ${(err as Error).message}` }, { cause: err });
       }
       if (n === 0) {
         this.eof();
@@ -82,7 +82,7 @@ export class FdBody implements AsyncIterable<Buffer> {
         read(this.fd, buf, 0, buf.length, null, (err, n) => {
           if (err === null) resolve(n);
           else if (isEagain(err)) setTimeout(attempt, 1);
-          else reject(new TsgiError('TSGI_ERR_INPUT_CLOSED', `reading the body from stdin failed: ${err.message}`, { cause: err }));
+          else reject(tsgiError('TSGI_ERR_INPUT_CLOSED', { problem: `reading the body from stdin failed: ${err.message}` }, { cause: err }));
         });
       };
       attempt();

@@ -4,7 +4,7 @@
  * mark is queued for a request the app is not reading, the connection stops reading its socket (TCP
  * then pushes back on the web server), so a 100 MB upload is never held in memory.
  */
-import { TsgiError } from '../../app-api/errors.js';
+import { tsgiError } from '../../app-api/errors.js';
 
 /** Pauses and resumes the connection's socket for the streams that are over their limit. */
 export interface FlowControl {
@@ -120,7 +120,7 @@ export class RecordStream implements AsyncIterable<Buffer>, AsyncIterator<Buffer
     if (this.error !== null) return Promise.reject(this.error);
     if (this.ended || this.discarding) return Promise.resolve(DONE);
     if (this.waiter !== null) {
-      return Promise.reject(new TsgiError('TSGI_ERR_INPUT_CLOSED', 'concurrent reads of a FastCGI input stream; await each read before the next'));
+      return Promise.reject(tsgiError('TSGI_ERR_INPUT_BUSY'));
     }
     return new Promise((resolve, reject) => {
       this.waiter = { resolve, reject };

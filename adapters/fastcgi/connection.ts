@@ -12,7 +12,7 @@
  */
 import { ClientGone } from '../../gateway/core/client-gone.js';
 import type { Socket } from 'node:net';
-import { TsgiError } from '../../app-api/errors.js';
+import { tsgiError } from '../../app-api/errors.js';
 import type { CgiVars } from '../../app-api/types.js';
 import type { Dispatcher, RequestHead } from '../../gateway/core/dispatch.js';
 import { cgiFromGateway } from '../../gateway/core/environ.js';
@@ -301,7 +301,7 @@ export class FcgiConnection extends ManagedConnection implements SinkHost, FlowC
     req.running = true;
     if (this.running++ === 0 && this.phase !== REQUEST) this.enter(REQUEST);
     if (req.paramsOverflow) {
-      return this.refuse(req, new TsgiError('TSGI_ERR_HEADERS_TOO_LARGE', `FCGI_PARAMS of ${req.paramsBytes} bytes, over limitParamsSize ${this.settings.maxParamsBytes}`));
+      return this.refuse(req, tsgiError('TSGI_ERR_HEADERS_TOO_LARGE', { problem: `FCGI_PARAMS of ${req.paramsBytes} bytes, over limitParamsSize ${this.settings.maxParamsBytes}` }));
     }
     const raw = req.paramsChunks.length === 1 ? req.paramsChunks[0] : Buffer.concat(req.paramsChunks, req.paramsBytes);
     this.dropParams(req);
@@ -370,8 +370,9 @@ export class FcgiConnection extends ManagedConnection implements SinkHost, FlowC
   /** FCGI_ABORT_REQUEST: the client went away. The sink reads closed, the body stops, END_REQUEST goes out. */
   private abortRequest(req: FcgiRequest): void {
     req.closed = true;
-    const gone = new TsgiError('TSGI_ERR_INPUT_CLOSED', 'the web server aborted this request (FCGI_ABORT_REQUEST): the client went away');
-    req.gone?.gone(gone.message);
+    const why = 'the web server aborted this request (FCGI_ABORT_REQUEST): the client went away';
+    const gone = tsgiError('TSGI_ERR_INPUT_CLOSED', { problem: why });
+    req.gone?.gone(why);
     req.stdin?.fail(gone);
     req.data?.fail(gone);
     this.send(encodeEndRequest(req.requestId, 0, FCGI_REQUEST_COMPLETE));
@@ -482,7 +483,7 @@ export class FcgiConnection extends ManagedConnection implements SinkHost, FlowC
   private onClose(): void {
     if (this.dead) return;
     this.dead = true;
-    const gone = new TsgiError('TSGI_ERR_INPUT_CLOSED', 'the web server closed the FastCGI connection before the request body was complete');
+    const gone = tsgiError('TSGI_ERR_INPUT_CLOSED', { problem: 'the web server closed the FastCGI connection before the request body was complete' });
     for (const req of this.requests.values()) {
       req.closed = true;
       req.stdin?.fail(gone);

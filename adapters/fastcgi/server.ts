@@ -6,7 +6,7 @@
  */
 import { fstatSync } from 'node:fs';
 import net, { type Socket } from 'node:net';
-import { TsgiError } from '../../app-api/errors.js';
+import { tsgiError } from '../../app-api/errors.js';
 import { drainFront, stopAccepting } from '../connections/drain.js';
 import { ConnectionManager } from '../connections/manager.js';
 import { listen } from '../listen.js';
@@ -144,15 +144,13 @@ export function createFastcgiHandler(dispatcher: Dispatcher, opts: FastcgiOption
 /** Create and start a FastCGI server for a dispatcher. */
 export async function startFastcgiServer(dispatcher: Dispatcher, opts: FastcgiServerOptions = {}): Promise<FastcgiServer> {
   const where = [opts.port !== undefined, opts.socketFile !== undefined, opts.fd !== undefined].filter(Boolean).length;
-  if (where > 1) throw new TsgiError('TSGI_ERR_CONFIG', 'FastCGI: give one of port, socketFile or fd, not several');
+  if (where > 1) throw tsgiError('TSGI_ERR_CONFIG', { where: 'FastCGI', problem: 'more than one of port, socketFile and fd is given', fix: 'give one of them' });
   const handler = createFastcgiHandler(dispatcher, opts);
   const serve = (socket: Socket): void => handler.handleConnection(socket);
   const server = net.createServer({ noDelay: true }, opts.proxyProtocol === undefined ? serve : proxyProtocolReader(opts.proxyProtocol, (s) => (serve(s), s.resume())));
   server.maxConnections = opts.maxConnections ?? 1024;
 
-  const hint =
-    opts.fd !== undefined ? '; it must be a listening socket, as mod_fcgid, lighttpd bin-path and spawn-fcgi pass' : '';
-  const { port, url } = await listen(server, opts, 9000, hint);
+  const { port, url } = await listen(server, opts, 9000, 'it must be a listening socket, as mod_fcgid, lighttpd bin-path and spawn-fcgi pass');
   const address = opts.fd !== undefined || opts.socketFile !== undefined ? url : `fcgi://${url}`;
 
   let closing: Promise<void> | null = null;

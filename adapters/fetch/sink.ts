@@ -19,6 +19,7 @@ export class FetchSink implements ResponseSink {
   private pulled: (() => void) | null = null;
   private cancelled = false;
   private started = false;
+  private ended = false;
 
   constructor(private readonly method: string) {
     this.response = new Promise<Response>((resolve, reject) => {
@@ -73,6 +74,22 @@ export class FetchSink implements ResponseSink {
     if (c === null || this.cancelled) return;
     if (last !== undefined && last.length > 0) c.enqueue(new Uint8Array(last.buffer, last.byteOffset, last.byteLength));
     c.close();
+    this.ended = true;
+  }
+
+  /**
+   * The Request's signal aborted before the response was done: the sink reads closed (the core stops the
+   * body), and the stream ends, so a reader still on it is not left waiting. Ended, not errored: a server
+   * that reads the stream after its client left (@hono/node-server) logs a stream error as a failure and
+   * writes an error page to the dead socket, while whoever aborted a Request knows its body is cut short.
+   */
+  clientLeft(): void {
+    if (this.cancelled || this.ended) return;
+    this.cancelled = true;
+    this.controller?.close();
+    const wake = this.pulled;
+    this.pulled = null;
+    wake?.();
   }
 
   abort(err: Error): void {

@@ -5,11 +5,17 @@
  * variables with its httpoxy and header-name rules, InlineDispatcher runs the app, serveApp frames the body),
  * so the app sees the environ it would see behind tsgi's own server.
  *
+ * `tsgi.client_gone` follows the Request's `signal`: servers that abort it when the client disconnects
+ * (@hono/node-server does; test/bridge-client-gone.test.ts) tell the app, and a caller that aborts its own Request does
+ * too. An abort also stops the response body, as a disconnect on the built-in server does. Once the
+ * response is done, an abort is nothing to the app (the dispatcher settles the ClientGone).
+ *
  * A fetch Request knows no client address: pass `remoteAddress` to supply one (e.g. from Bun's
  * `server.requestIP(request)`), else REMOTE_ADDR is empty.
  */
 import type { App } from '../../app-api/types.js';
 import { cgiFromHttp, type HttpRequestHead } from '../../gateway/core/environ.js';
+import { ClientGone } from '../../gateway/core/client-gone.js';
 import { InlineDispatcher } from '../../gateway/core/dispatch.js';
 import { ErrorLog } from '../../gateway/core/log.js';
 import { isTsgiError } from '../../app-api/errors.js';
@@ -56,6 +62,20 @@ async function* bodyOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8
   }
 }
 
+const GONE = 'the request was aborted (its signal: the client left) before the response was done';
+
+/** The ClientGone of a Request: told by its signal's abort, which also stops the response body. */
+function goneWith(signal: AbortSignal, sink: FetchSink): ClientGone {
+  const gone = new ClientGone();
+  const onAbort = (): void => {
+    gone.gone(GONE);
+    if (gone.isGone) sink.clientLeft();
+  };
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
+  return gone;
+}
+
 /**
  * Make a fetch handler of a tsgi app.
  *
@@ -86,7 +106,8 @@ export function toFetch(app: App, opts: ToFetchOptions = {}): TsgiFetchHandler {
       return new Response(err.status === 404 ? 'Not Found\n' : 'Bad Request\n', { status: err.status, headers: { 'content-type': 'text/plain; charset=utf-8' } });
     }
     const sink = new FetchSink(request.method);
-    const done = dispatcher.dispatch({ cgi, body: request.body === null ? null : bodyOf(request.body) }, sink);
+    const clientGone = goneWith(request.signal, sink);
+    const done = dispatcher.dispatch({ cgi, body: request.body === null ? null : bodyOf(request.body), clientGone }, sink);
     if (done !== undefined) void Promise.resolve(done).finally(() => sink.settle());
     else sink.settle();
     return sink.response;

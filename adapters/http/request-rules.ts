@@ -17,12 +17,13 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import { TsgiError } from '../../app-api/errors.js';
+import { tsgiError, TsgiError } from '../../app-api/errors.js';
 import type { HttpRequestHead } from '../../gateway/core/environ.js';
 import { isValidHost } from '../../gateway/core/host.js';
 
-function bad(message: string, status = 400): TsgiError {
-  return new TsgiError('TSGI_ERR_BAD_REQUEST', message, { status });
+/** 400, the code's status, for every rule but an HTTP version this server does not speak (505, its own status). */
+function bad(problem: string, status = 400): TsgiError {
+  return tsgiError('TSGI_ERR_BAD_REQUEST', { problem }, { status });
 }
 
 /**

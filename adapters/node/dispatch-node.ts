@@ -1,6 +1,10 @@
 /**
  * One request from a Node server into the core: CGI variables by cgiFromHttp, the app run by a Dispatcher,
  * the response written by the built-in server's sinks. The piece toNode and the fastify plugin share.
+ *
+ * `tsgi.client_gone` is wired as on the built-in server (adapters/http/client-gone.ts): an HTTP/1 request's
+ * socket 'end' or 'close', an HTTP/2 request's stream 'close', before the response is done; the dispatcher
+ * settles it once the response is, so the ordinary close of a finished connection aborts nothing.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
@@ -9,6 +13,7 @@ import { cgiFromHttp } from '../../gateway/core/environ.js';
 import type { Dispatcher } from '../../gateway/core/dispatch.js';
 import type { ErrorLog } from '../../gateway/core/log.js';
 import type { ResponseSink } from '../../gateway/core/sink.js';
+import { http1ClientGone, http2ClientGone } from '../http/client-gone.js';
 import { Http1Sink, Http2Sink } from '../http/sink.js';
 import { headFromNode, isHttp2Request, nodeHasBody } from '../http/request-head.js';
 import { RequestRules } from '../http/request-rules.js';
@@ -40,6 +45,7 @@ export function dispatchNode(
     res.end(body);
     return;
   }
-  const sink: ResponseSink = isHttp2Request(req) ? new Http2Sink(res as Http2ServerResponse) : new Http1Sink(res as ServerResponse);
-  return dispatcher.dispatch({ cgi, body: nodeHasBody(req) ? (req as AsyncIterable<Buffer>) : null }, sink);
+  const sink: ResponseSink = http2 ? new Http2Sink(res as Http2ServerResponse) : new Http1Sink(res as ServerResponse);
+  const clientGone = http2 ? http2ClientGone(req as Http2ServerRequest) : http1ClientGone(req as IncomingMessage);
+  return dispatcher.dispatch({ cgi, body: nodeHasBody(req) ? (req as AsyncIterable<Buffer>) : null, clientGone }, sink);
 }

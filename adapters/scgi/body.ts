@@ -5,7 +5,7 @@
  * 100 MB upload the app reads slowly is never held in memory.
  */
 import type { Socket } from 'node:net';
-import { TsgiError } from '../../app-api/errors.js';
+import { tsgiError, TsgiError } from '../../app-api/errors.js';
 
 /** Default bytes buffered for the app before the socket is paused. */
 export const DEFAULT_BODY_HIGH_WATER = 64 * 1024;
@@ -98,5 +98,5 @@ const EMPTY = Buffer.alloc(0);
 
 /** The error a body read gets when the peer goes away before sending the whole body. */
 export function truncatedBody(received: number, length: number, peer: string): TsgiError {
-  return new TsgiError('TSGI_ERR_INPUT_CLOSED', `the connection from ${peer} closed after ${received} of the ${length} body bytes CONTENT_LENGTH announced`, { status: 400 });
+  return tsgiError('TSGI_ERR_INPUT_CLOSED', { problem: `the connection from ${peer} closed after ${received} of the ${length} body bytes CONTENT_LENGTH announced` });
 }

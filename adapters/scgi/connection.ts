@@ -7,7 +7,7 @@
  */
 import { ClientGone } from '../../gateway/core/client-gone.js';
 import type { Socket } from 'node:net';
-import { isTsgiError, TsgiError } from '../../app-api/errors.js';
+import { isTsgiError, tsgiError, TsgiError } from '../../app-api/errors.js';
 import { bodyTimedOut, checkCgiHead, checkDeclaredBody, requestLimits, type RequestLimits } from '../../gateway/core/limits.js';
 import type { CgiVars } from '../../app-api/types.js';
 import type { Dispatcher } from '../../gateway/core/dispatch.js';
@@ -81,7 +81,7 @@ export function scgiParams(headers: Record<string, string>): CgiVars {
     const value = headers[name];
     if (value === undefined || !NON_ASCII.test(value)) continue;
     const text = decodeUtf8Var(Buffer.from(value, 'latin1'));
-    if (text === null) throw new TsgiError('TSGI_ERR_BAD_REQUEST', `${name} is not valid UTF-8`, { status: 400 });
+    if (text === null) throw tsgiError('TSGI_ERR_BAD_REQUEST', { problem: `${name} is not valid UTF-8` });
     headers[name] = text;
   }
   return headers;
@@ -190,7 +190,7 @@ class Connection extends ManagedConnection implements ScgiConnection {
   private protocolError(problem: string): void {
     if (this.failed) return;
     this.failed = true;
-    this.body?.fail(new TsgiError('TSGI_ERR_INPUT_CLOSED', `the SCGI connection from ${this.peer()} was closed after a protocol error`, { status: 400 }));
+    this.body?.fail(tsgiError('TSGI_ERR_INPUT_CLOSED', { problem: `the SCGI connection from ${this.peer()} was closed after a protocol error` }));
     refuseConnection(this.socket, this.s.log, problem, this.peer());
   }
 
@@ -211,7 +211,8 @@ class Connection extends ManagedConnection implements ScgiConnection {
       return body.fail(bodyTimedOut(ms, this.peer()));
     }
     if (this.phase === REQUEST) this.s.log.log('warn', `SCGI connection from ${this.peer()} idle for ${ms} ms; closed (TSGI_ERR_TIMEOUT)`);
-    this.body?.fail(new TsgiError('TSGI_ERR_TIMEOUT', `the SCGI connection from ${this.peer()} was idle too long`, { status: 408 }));
+    // 408 Request Timeout, not the code's 504: the client stalled, not the app.
+    this.body?.fail(tsgiError('TSGI_ERR_TIMEOUT', { problem: `the SCGI connection from ${this.peer()} was idle too long`, limit: 'idleTimeout' }, { status: 408 }));
     this.socket.destroy();
   }
 
@@ -302,7 +303,7 @@ class Connection extends ManagedConnection implements ScgiConnection {
 
   onError(err: Error): void {
     // Resets from the peer are routine (the web server gave up on its client); the close handler cleans up.
-    this.body?.fail(new TsgiError('TSGI_ERR_INPUT_CLOSED', `the SCGI connection from ${this.peer()} failed: ${err.message}`, { status: 400, cause: err }));
+    this.body?.fail(tsgiError('TSGI_ERR_INPUT_CLOSED', { problem: `the SCGI connection from ${this.peer()} failed: ${err.message}` }, { cause: err }));
   }
 
   onClose(): void {

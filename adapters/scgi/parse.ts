@@ -17,7 +17,7 @@
  *   and the app come to disagree about a request). A repeated HTTP_* name is a request header sent once per
  *   header line (nginx <= 1.22 does this): joined by default, as the FastCGI front and the HTTP front do.
  */
-import { TsgiError, tsgiError } from '../../app-api/errors.js';
+import { tsgiError, TsgiError } from '../../app-api/errors.js';
 import { joinRepeatedVar } from '../../gateway/core/environ.js';
 import { latin1Text, markName, newNameSet } from '../latin1-text.js';
 
@@ -93,7 +93,7 @@ export class ScgiHeadParser {
         this.prefix += String.fromCharCode(c);
         if (Number(this.prefix) > this.maxHeaderBytes) {
           // Well framed so far, only too large: the connection answers 431 (Status: line) rather than just closing.
-          throw new TsgiError('TSGI_ERR_HEADERS_TOO_LARGE', `SCGI: the header block is over the limit of ${this.maxHeaderBytes} bytes (netstring length ${this.prefix}...; limitParamsSize)`);
+          throw tsgiError('TSGI_ERR_HEADERS_TOO_LARGE', { problem: `SCGI: the header block is over the limit of ${this.maxHeaderBytes} bytes (netstring length ${this.prefix}..., limitParamsSize)` });
         }
       }
       if (this.need < 0) return null;

@@ -4,7 +4,7 @@
  * pauses), and `onDrain` fires once the gateway has taken the queue below it again (`'drain'`). A write's
  * callback runs when the gateway has taken that chunk, as Node runs it when the socket took the bytes.
  */
-import { TsgiError } from '../errors.js';
+import { tsgiError } from '../errors.js';
 
 /** Node's default socket writableHighWaterMark. */
 const HIGH_WATER_MARK = 16 * 1024;
@@ -33,7 +33,7 @@ export class ChunkQueue implements AsyncIterable<Buffer> {
   /** Queue a chunk; false when the writer should wait for onDrain. */
   push(chunk: Buffer, callback?: Callback): boolean {
     if (this.stopped) {
-      if (callback !== undefined) process.nextTick(callback, new TsgiError('TSGI_ERR_INPUT_CLOSED', 'the client went away'));
+      if (callback !== undefined) process.nextTick(callback, tsgiError('TSGI_ERR_INPUT_CLOSED', { problem: 'the client went away' }));
       return false;
     }
     if (chunk.length > 0 || callback !== undefined) {

@@ -14,7 +14,7 @@
  * response), `'checkContinue'`. `req.socket` is not a net.Socket: it has the address fields and `encrypted`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { TsgiError } from '../errors.js';
+import { tsgiError } from '../errors.js';
 import type { App, Body } from '../types.js';
 import { ChunkQueue } from './chunk-queue.js';
 import { nodeRequest } from './node-request.js';
@@ -37,7 +37,7 @@ function isThenable(x: unknown): x is PromiseLike<unknown> {
  */
 export function fromNode(listener: NodeListener): App {
   if (typeof listener !== 'function') {
-    throw new TsgiError('TSGI_ERR_APP_LOAD', `fromNode needs a (req, res) function (node:http listener, express or connect app), got ${listener === null ? 'null' : typeof listener}`);
+    throw tsgiError('TSGI_ERR_APP_LOAD', { problem: `fromNode was given ${listener === null ? 'null' : typeof listener}, not a function`, fix: 'pass a (req, res) function: a node:http listener, an express or a connect app' });
   }
   return (environ, startResponse) => {
     const socket = new BridgeSocket(environ);

@@ -14,7 +14,7 @@
  * Every entry that loads an app module uses this one detection: the CLI (gateway/app-loader.ts) and the
  * CGI entry (adapters/cgi/main.ts), which is why it lives in app-api and not with the CLI.
  */
-import { TsgiError } from '../errors.js';
+import { tsgiError } from '../errors.js';
 import type { App } from '../types.js';
 import { fromFetch, type FetchHandler } from './from-fetch.js';
 import { fromNode, type NodeListener } from './from-node.js';
@@ -66,7 +66,7 @@ export function adaptApp(value: unknown, iface: AppInterface, what: string): App
   }
   if (shape === null) {
     const expected = iface === 'fetch' ? 'a fetch handler (a function, or an object with a fetch method)' : iface === 'auto' ? 'an app: a function (environ, startResponse), a fetch handler or a Node listener' : 'a function';
-    throw new TsgiError('TSGI_ERR_APP_LOAD', `${what} is ${value === null ? 'null' : `a ${typeof value}`}, not ${expected}`);
+    throw tsgiError('TSGI_ERR_APP_LOAD', { problem: `${what} is ${value === null ? 'null' : `a ${typeof value}`}, not ${expected}`, fix: `export ${expected}${iface === 'auto' ? '' : ', or give the interface (--interface, TSGI_INTERFACE) the export speaks'}` });
   }
   const app = shape.kind === 'fetch' ? fromFetch(value as FetchHandler) : shape.kind === 'node' ? fromNode(value as NodeListener) : (value as App);
   descriptions.set(app, shape);

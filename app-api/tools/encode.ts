@@ -6,7 +6,7 @@
  * already names a charset is left alone (the app knows better). A character the encoding cannot represent
  * (e.g. `€` in ISO-8859-1) is an error, so the response becomes a 500 instead of silently wrong text.
  */
-import { TsgiError, tsgiError } from '../errors.js';
+import { tsgiError } from '../errors.js';
 import type { App, Body, Chunk, HeaderList } from '../types.js';
 import { chunksOf, filterResponse, getHeader, type FilteredResponse } from './response-filter.js';
 import type { ToolDef } from './tool-def.js';
@@ -31,7 +31,7 @@ const LIMIT: Record<EncodingName, RegExp | null> = { 'utf-8': null, 'iso-8859-1'
 export function encode(app: App, opts: EncodeOptions = {}): App {
   const name: EncodingName = opts.encoding ?? 'utf-8';
   const nodeName = ENCODINGS[name];
-  if (nodeName === undefined) throw new TsgiError('TSGI_ERR_CONFIG', `encode: encoding ${JSON.stringify(name)} is not one of ${Object.keys(ENCODINGS).join(', ')}`);
+  if (nodeName === undefined) throw tsgiError('TSGI_ERR_CONFIG', { where: 'encode', problem: `encoding ${JSON.stringify(name)} is not supported`, fix: `give one of ${Object.keys(ENCODINGS).join(', ')}` });
   const limit = LIMIT[name];
   const extra = (opts.mimeTypes ?? []).map((t) => t.toLowerCase());
 

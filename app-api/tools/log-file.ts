@@ -10,7 +10,7 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { BroadcastChannel } from 'node:worker_threads';
-import { TsgiError } from '../errors.js';
+import { tsgiError } from '../errors.js';
 
 /** The channel every thread's log files listen on for "reopen now". */
 export const REOPEN_CHANNEL = 'tsgi:reopen-logs';
@@ -54,7 +54,7 @@ export class LogFile {
     try {
       return openSync(this.path, 'a');
     } catch (err) {
-      throw new TsgiError('TSGI_ERR_CONFIG', `${this.what}: cannot open ${this.path} for appending (${(err as NodeJS.ErrnoException).code}); check the directory exists and is writable`);
+      throw tsgiError('TSGI_ERR_CONFIG', { where: this.what, problem: `cannot open ${this.path} for appending (${(err as NodeJS.ErrnoException).code})`, fix: 'check the directory exists and is writable' }, { cause: err });
     }
   }
 

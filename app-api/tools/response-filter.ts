@@ -6,7 +6,7 @@
  * until it returns: write() is the legacy path, PEP 3333 says as much). An app that calls startResponse only
  * when its body is first iterated is supported: the first chunk is pulled before the rewrite runs.
  */
-import { TsgiError, tsgiError } from '../errors.js';
+import { tsgiError } from '../errors.js';
 import type { App, Body, Chunk, Environ, HeaderList, StartResponse } from '../types.js';
 
 /** A response as the rewrite sees it. */
@@ -75,7 +75,7 @@ export function filterResponse(app: App, rewrite: ResponseRewrite): App {
     };
     const finish = (body: Body): Body | Promise<Body> => {
       if (body === null || body === undefined || typeof body !== 'object' || body instanceof Uint8Array) {
-        throw new TsgiError('TSGI_ERR_BAD_BODY', 'the app must return an iterable of chunks (e.g. [text])');
+        throw tsgiError('TSGI_ERR_BAD_BODY', { problem: `the app returned ${body === null ? 'null' : typeof body}, not an iterable of chunks` });
       }
       if (Array.isArray(body)) {
         if (written.length === 0) return send(body);

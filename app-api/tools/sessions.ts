@@ -17,7 +17,7 @@
  * after `timeout` minutes without a save.
  */
 import { parseCookie, stringifySetCookie } from 'cookie';
-import { TsgiError } from '../errors.js';
+import { tsgiError } from '../errors.js';
 import type { App, Environ } from '../types.js';
 import { isValidSessionId, newSessionId } from './sessions/ids.js';
 import { storeFor, type StorageType } from './sessions/stores.js';
@@ -67,7 +67,7 @@ const DEFAULTS: SessionOptions = {
 export function regenerateSessionId(environ: Environ): string {
   const regenerate = environ[REGENERATE_KEY];
   if (typeof regenerate !== 'function') {
-    throw new TsgiError('TSGI_ERR_CONFIG', 'regenerateSessionId: no session in this request; switch tools.sessions.on = 1 for this path or wrap the app with sessions()');
+    throw tsgiError('TSGI_ERR_CONFIG', { where: 'regenerateSessionId', problem: 'no session in this request', fix: 'switch tools.sessions.on = 1 for this path or wrap the app with sessions()' });
   }
   return (regenerate as () => string)();
 }
@@ -80,7 +80,7 @@ function plainObject(v: unknown): Record<string, unknown> {
 export function sessions(app: App, options: Partial<SessionOptions> = {}): App {
   const o: SessionOptions = { ...DEFAULTS, ...options };
   if (o.storage_type === 'file' && o.storage_path === '') {
-    throw new TsgiError('TSGI_ERR_CONFIG', 'tools.sessions.storage_type = file needs tools.sessions.storage_path: set it to a writable directory');
+    throw tsgiError('TSGI_ERR_CONFIG', { where: 'tools.sessions', problem: 'storage_type = file needs storage_path', fix: 'set tools.sessions.storage_path to a writable directory' });
   }
   const store = storeFor(o.storage_type, o.storage_type === 'file' ? o.storage_path : o.redis_url);
   const ttlMs = o.timeout * 60_000;

@@ -5,7 +5,7 @@
  * PATH_INFO, so it works at any mount point), and answers the `<methodResponse>` itself as text/xml, which
  * keeps every XML-RPC type: return a Date, a Buffer or a bigint and the client gets dateTime, base64 or i8.
  */
-import { TsgiError } from '../errors.js';
+import { tsgiError } from '../errors.js';
 import type { App, Environ } from '../types.js';
 import { FAULT, isMethodName, serializeFault, serializeMethodResponse, XmlRpcFault, type XmlRpcCall, type XmlRpcValue } from './xmlrpc-codec.js';
 import { XMLRPC_ENVIRON_KEY } from './xmlrpc.js';
@@ -45,8 +45,8 @@ function send(startResponse: Parameters<App>[1], xml: string): Buffer[] {
 export function xmlrpcMethods(table: XmlRpcMethodTable): App {
   const methods = new Map<string, XmlRpcMethod>();
   for (const [name, fn] of Object.entries(table)) {
-    if (!isMethodName(name)) throw new TsgiError('TSGI_ERR_CONFIG', `xmlrpcMethods: ${JSON.stringify(name)} is not a valid XML-RPC method name (letters, digits, '_', ':' in parts separated by '.')`);
-    if (typeof fn !== 'function') throw new TsgiError('TSGI_ERR_CONFIG', `xmlrpcMethods: the value for ${JSON.stringify(name)} is not a function`);
+    if (!isMethodName(name)) throw tsgiError('TSGI_ERR_CONFIG', { where: 'xmlrpcMethods', problem: `${JSON.stringify(name)} is not a valid XML-RPC method name`, fix: "name methods with letters, digits, '_' and ':' in parts separated by '.' (e.g. math.add)" });
+    if (typeof fn !== 'function') throw tsgiError('TSGI_ERR_CONFIG', { where: 'xmlrpcMethods', problem: `the value for ${JSON.stringify(name)} is not a function`, fix: 'map each method name to a function of its parameters' });
     methods.set(name, fn);
   }
   if (!methods.has('system.listMethods')) {

@@ -33,7 +33,7 @@
  * and XML POSTs whose root element is not methodCall (SOAP, say) with the bytes read to find that out given
  * back in front of the rest of the body.
  */
-import { isTsgiError, TsgiError, tsgiError } from '../errors.js';
+import { isTsgiError, tsgiError } from '../errors.js';
 import { parseStatus } from '../headers.js';
 import { BodyInput } from '../input.js';
 import type { App, Body, Chunk, Environ, HeaderList, InputStream, StartResponse } from '../types.js';
@@ -148,7 +148,7 @@ async function collect(app: App, env: Environ, maxBytes: number): Promise<Collec
   };
   const body: Body = await app(env, startResponse);
   if (body === null || typeof body !== 'object' || (!(Symbol.asyncIterator in body) && !(Symbol.iterator in body))) {
-    throw new TsgiError('TSGI_ERR_BAD_BODY', `xmlrpc: the app returned ${body === null ? 'null' : typeof body}, not an iterable of chunks`);
+    throw tsgiError('TSGI_ERR_BAD_BODY', { problem: `xmlrpc: the app returned ${body === null ? 'null' : typeof body}, not an iterable of chunks` });
   }
   try {
     if (Symbol.asyncIterator in body) for await (const chunk of body as AsyncIterable<Chunk>) add(chunk);

@@ -49,7 +49,7 @@ Exit status: 0 fine, 1 the syntax check refused the snippet or a line says error
 `;
 
 function usage(message: string): Error {
-  return configError('tsgi check', `${message} (tsgi check --help shows the usage)`);
+  return configError('tsgi check', `${message}; tsgi check --help shows the usage`);
 }
 
 /** Parse the arguments after `check`; undefined for --help. */

@@ -44,12 +44,12 @@ export function bindSettings(value: string, flag = '--bind'): Setting[] {
     const [h, p] = value.split(':');
     return h === '' ? [set(port, p)] : [set(host, h), set(port, p)];
   }
-  if (colons > 1) throw configError(src, `${JSON.stringify(value)} is ambiguous: write an IPv6 address in brackets, e.g. [::1]:8080`);
+  if (colons > 1) throw configError(src, `${JSON.stringify(value)} is ambiguous (an IPv6 address?); write an IPv6 address in brackets, e.g. [::1]:8080`);
   return [set(host, value)];
 }
 
 function usageError(message: string, hint = 'tsgi --help shows the usage'): Error {
-  return configError('command line', `${message} (${hint})`);
+  return configError('command line', `${message}; ${hint}`);
 }
 
 /** Parse `process.argv.slice(2)`. Throws TSGI_ERR_CONFIG for anything it cannot make sense of. */

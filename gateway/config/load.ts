@@ -77,7 +77,7 @@ function unknownSection(file: string, name: string, line: number, keys: ScannedK
     return configError(where, `unknown section [global]: tsgi reads CherryPy's server options under [server] with camelCase names (write ${example}); app settings go under [app]`);
   }
   if (name.startsWith('server:')) {
-    return configError(where, `[${name}] is not a valid listener section: the name after server: is letters, digits, _ and - (e.g. [server:admin])`);
+    return configError(where, `[${name}] is not a valid listener section: the name after server: is letters, digits, _ and -; write e.g. [server:admin]`);
   }
   const parent = name.split('.')[0];
   if (name.includes('.') && (SECTIONS as readonly string[]).includes(parent)) {

@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { isIP } from 'node:net';
-import { TsgiError } from '../../app-api/errors.js';
+import { tsgiError, TsgiError } from '../../app-api/errors.js';
 import { BadValue } from './values.js';
 import { defaultServerConfig, MODE_OPTIONS, modeIsSet, OPTIONS, type AnyOptionDef, type OptionName, type ServerConfig } from './options.js';
 import { describeSource, type Source } from './source.js';
@@ -89,10 +89,18 @@ export function listenersOf(config: Config): readonly Listener[] {
   return config.listeners ?? [{ name: 'server', section: '[server]', server: config.server, sources: config.sources }];
 }
 
-/** A TSGI_ERR_CONFIG error that starts with where the problem is. */
+/**
+ * A TSGI_ERR_CONFIG error built from the code's template, "{where}: {problem}; {fix}": `where` names the
+ * file and line (or the command line, or the option), and `message` is written "what is wrong; the fix".
+ * Every caller words both halves, so it is split here at its first "; " rather than at each of the many
+ * call sites; a message without one gets a fix that sends the reader back to the place named.
+ */
 export function configError(where: Source | string, message: string): TsgiError {
   const prefix = typeof where === 'string' ? where : describeSource(where);
-  return new TsgiError('TSGI_ERR_CONFIG', prefix === '' ? message : `${prefix}: ${message}`);
+  const split = message.indexOf('; ');
+  const problem = split < 0 ? message : message.slice(0, split);
+  const fix = split < 0 ? 'correct the setting at the place named, or remove it to use the default' : message.slice(split + 2);
+  return tsgiError('TSGI_ERR_CONFIG', { where: prefix === '' ? 'configuration' : prefix, problem, fix });
 }
 
 /** Options that together say where to listen; `--bind` and `--socket` replace all of them. */
@@ -103,7 +111,7 @@ function parseSetting(s: Setting): unknown {
   try {
     return s.option.parse(s.raw);
   } catch (err) {
-    if (err instanceof BadValue) throw configError(s.source, `${s.writtenAs} ${err.message}`);
+    if (err instanceof BadValue) throw configError(s.source, `${s.writtenAs} ${err.message}; write ${s.writtenAs} that way, or remove it to use the default`);
     throw err;
   }
 }
@@ -208,7 +216,8 @@ function checkAddresses(listeners: readonly Listener[]): void {
 }
 
 function conflict(a: Setting, b: Setting, why: string): TsgiError {
-  return configError('', `${a.writtenAs} (${describeSource(a.source)}) conflicts with ${b.writtenAs} (${describeSource(b.source)}): ${why}`);
+  const fix = why.includes('; ') ? '' : '; remove one of them';
+  return configError('', `${a.writtenAs} (${describeSource(a.source)}) conflicts with ${b.writtenAs} (${describeSource(b.source)}): ${why}${fix}`);
 }
 
 /** Rules between process options (only `[server]` and the command line set them). */
@@ -269,6 +278,6 @@ function checkListener(c: ServerConfig, setBy: Map<OptionName, Setting>): void {
     const head = setBy.get('headerTimeout');
     const why = `the whole request cannot have a shorter deadline than its head (headerTimeout ${c.headerTimeout} s > requestTimeout ${c.requestTimeout} s); raise requestTimeout or lower headerTimeout`;
     if (head !== undefined) throw conflict(head, req, why);
-    throw configError(req.source, `requestTimeout ${c.requestTimeout} is less than headerTimeout (default ${c.headerTimeout}): ${why.split('; ')[1]}`);
+    throw configError(req.source, `requestTimeout ${c.requestTimeout} is less than headerTimeout (default ${c.headerTimeout}); ${why.split('; ')[1]}`);
   }
 }

@@ -14,7 +14,7 @@
  * FastCGI, SCGI and CGI check the CGI variables the web server passed, where a repeated header arrives as one
  * variable whose value is already joined: the limit then applies to the joined value.
  */
-import { TsgiError, type TsgiErrorCode } from '../../app-api/errors.js';
+import { tsgiError, TsgiError, type TsgiErrorCode } from '../../app-api/errors.js';
 import type { CgiVars } from '../../app-api/types.js';
 
 /** The limits of one listener. */
@@ -47,19 +47,19 @@ const LINE_OVERHEAD = 4;
 
 function lineTooLong(limits: RequestLimits, length: number): void {
   if (limits.limitRequestLine > 0 && length > limits.limitRequestLine) {
-    throw new TsgiError('TSGI_ERR_URI_TOO_LONG', `the request line is ${length} bytes, over limitRequestLine ${limits.limitRequestLine}`);
+    throw tsgiError('TSGI_ERR_URI_TOO_LONG', { problem: `the request line is ${length} bytes, over limitRequestLine ${limits.limitRequestLine}` });
   }
 }
 
 function tooManyFields(limits: RequestLimits, count: number): void {
   if (limits.limitRequestFields > 0 && count > limits.limitRequestFields) {
-    throw new TsgiError('TSGI_ERR_HEADERS_TOO_LARGE', `the request has ${count} header fields, over limitRequestFields ${limits.limitRequestFields}`);
+    throw tsgiError('TSGI_ERR_HEADERS_TOO_LARGE', { problem: `the request has ${count} header fields, over limitRequestFields ${limits.limitRequestFields}` });
   }
 }
 
 function fieldTooLarge(limits: RequestLimits, name: string, size: number): void {
   if (limits.limitRequestFieldSize > 0 && size > limits.limitRequestFieldSize) {
-    throw new TsgiError('TSGI_ERR_HEADERS_TOO_LARGE', `header field ${JSON.stringify(name.slice(0, 64))} is ${size} bytes, over limitRequestFieldSize ${limits.limitRequestFieldSize}`);
+    throw tsgiError('TSGI_ERR_HEADERS_TOO_LARGE', { problem: `header field ${JSON.stringify(name.slice(0, 64))} is ${size} bytes, over limitRequestFieldSize ${limits.limitRequestFieldSize}` });
   }
 }
 
@@ -114,12 +114,13 @@ export function checkDeclaredBody(limits: RequestLimits, contentLength: string |
 }
 
 function bodyTooLarge(max: number, what: string): TsgiError {
-  return new TsgiError('TSGI_ERR_BODY_TOO_LARGE', `the request body (${what}) is over maxBodySize ${max} bytes`);
+  return tsgiError('TSGI_ERR_BODY_TOO_LARGE', { problem: `the request body (${what}) is over maxBodySize ${max} bytes` });
 }
 
 /** The TsgiError a front fails a stalled request body with: 408 (answered by the core when nothing went out). */
 export function bodyTimedOut(ms: number, peer: string): TsgiError {
-  return new TsgiError('TSGI_ERR_TIMEOUT', `no request body byte from ${peer} for ${ms} ms (bodyTimeout): the declared body never came`, { status: 408 });
+  // 408 Request Timeout, not the code's 504: here the client stalled, not the app.
+  return tsgiError('TSGI_ERR_TIMEOUT', { problem: `no request body byte from ${peer} for ${ms} ms (bodyTimeout): the declared body never came`, limit: 'bodyTimeout' }, { status: 408 });
 }
 
 /** Errors a request body read raises that say what the client did wrong, with the status the core answers. */

@@ -7,7 +7,7 @@
  * a FastCGI worker does not load fastify, and a forked child's start-up is on the path of its first request.
  * To plug in a protocol: `registerFront(name, def)`.
  */
-import { TsgiError } from '../../app-api/errors.js';
+import { tsgiError } from '../../app-api/errors.js';
 import type { Protocol, ServerConfig } from '../config/options.js';
 import type { Dispatcher } from '../core/dispatch.js';
 import type { ErrorLog } from '../core/log.js';
@@ -84,7 +84,7 @@ export function getFront(protocol: Protocol): FrontDef {
   const def = FRONTS[protocol];
   if (def === undefined) {
     const built = (Object.keys(FRONTS) as Protocol[]).filter((p) => FRONTS[p] !== undefined);
-    throw new TsgiError('TSGI_ERR_NOT_YET', `protocol = ${protocol} is not available in this version yet (built: ${built.join(', ')}); use one of those`);
+    throw tsgiError('TSGI_ERR_NOT_YET', { feature: `protocol = ${protocol}`, instead: `use one of the protocols built: ${built.join(', ')}` });
   }
   return def;
 }

@@ -4,7 +4,7 @@
  * reload), `graceful` while the front drains, then `stop` and `exit`. Single mode and every worker process
  * go through this same sequence, so an app sees the same channels everywhere.
  */
-import { TsgiError } from '../../app-api/errors.js';
+import { tsgiError } from '../../app-api/errors.js';
 import { resolveAppModule, type AppSpec } from '../app-loader.js';
 import type { ErrorLog } from '../core/log.js';
 import { runAppSetup } from './app-setup.js';
@@ -40,7 +40,7 @@ export class ProcessLifecycle {
     const failures = await engine.publish('start');
     if (failures.length > 0) {
       const cause = failures[0].error;
-      throw new TsgiError('TSGI_ERR_APP_LOAD', `a 'start' lifecycle listener failed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+      throw tsgiError('TSGI_ERR_APP_LOAD', { problem: `a 'start' lifecycle listener failed: ${(cause as Error)?.message ?? String(cause)}`, fix: "fix the module's start listener" }, { cause });
     }
     return new ProcessLifecycle(engine);
   }

@@ -4,7 +4,7 @@
  * X-Forwarded-For is not). Default: loopback only, as Apache's `Require local` for server-status.
  */
 import { BlockList, isIP } from 'node:net';
-import { TsgiError } from '../../app-api/errors.js';
+import { tsgiError } from '../../app-api/errors.js';
 
 /** The default allow-list: IPv4 and IPv6 loopback. */
 export const LOOPBACK_ONLY: readonly string[] = Object.freeze(['127.0.0.0/8', '::1']);
@@ -40,7 +40,7 @@ export function allowList(entries: readonly string[] | string = LOOPBACK_ONLY): 
     const slash = entry.indexOf('/');
     const addr = unmap(slash < 0 ? entry : entry.slice(0, slash));
     const family = isIP(addr);
-    if (family === 0) throw new TsgiError('TSGI_ERR_CONFIG', `statusAllow: '${entry}' is not an IP address or subnet; write e.g. 127.0.0.1, ::1, 10.0.0.0/8 or *`);
+    if (family === 0) throw tsgiError('TSGI_ERR_CONFIG', { where: 'statusAllow', problem: `'${entry}' is not an IP address or subnet`, fix: 'write e.g. 127.0.0.1, ::1, 10.0.0.0/8 or *' });
     const type = family === 4 ? 'ipv4' : 'ipv6';
     if (slash < 0) {
       blocks.addAddress(addr, type);
@@ -48,7 +48,7 @@ export function allowList(entries: readonly string[] | string = LOOPBACK_ONLY): 
     }
     const bits = Number(entry.slice(slash + 1));
     if (!/^\d+$/.test(entry.slice(slash + 1)) || bits > (family === 4 ? 32 : 128)) {
-      throw new TsgiError('TSGI_ERR_CONFIG', `statusAllow: '${entry}' has a bad prefix length; write e.g. 10.0.0.0/8 or fd00::/8`);
+      throw tsgiError('TSGI_ERR_CONFIG', { where: 'statusAllow', problem: `'${entry}' has a bad prefix length`, fix: 'write e.g. 10.0.0.0/8 or fd00::/8' });
     }
     blocks.addSubnet(addr, bits, type);
   }

@@ -1,5 +1,5 @@
 /** Where the metrics listener binds, and the `metricsListen` option's text form of it. */
-import { TsgiError } from '../../app-api/errors.js';
+import { tsgiError } from '../../app-api/errors.js';
 import type { AddressAllowList } from './allow.js';
 
 /** Where the metrics listener binds. */
@@ -19,7 +19,7 @@ export function parseMetricsListen(text: string): MetricsListen {
   const t = text.trim();
   if (t.startsWith('unix:') && t.length > 5) return { socketFile: t.slice(5) };
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(t) ?? /^()()(\d+)$/.exec(t);
-  if (m === null || Number(m[3]) > 65535) throw new TsgiError('TSGI_ERR_CONFIG', `metricsListen: '${text}' is not HOST:PORT, PORT or unix:/path; write e.g. 127.0.0.1:9100`);
+  if (m === null || Number(m[3]) > 65535) throw tsgiError('TSGI_ERR_CONFIG', { where: 'metricsListen', problem: `'${text}' is not HOST:PORT, PORT or unix:/path`, fix: 'write e.g. 127.0.0.1:9100' });
   const host = m[1] || m[2] || undefined;
   return { host, port: Number(m[3]) };
 }

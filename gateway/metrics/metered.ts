@@ -9,7 +9,7 @@
  * `<statusPath>/metrics` itself, without calling the app, for clients on the allow-list. Those requests are
  * not counted: the numbers are the app's traffic.
  */
-import { TsgiError } from '../../app-api/errors.js';
+import { tsgiError } from '../../app-api/errors.js';
 import type { CgiVars, HeaderList } from '../../app-api/types.js';
 import { InlineDispatcher, type Dispatcher, type RequestHead } from '../core/dispatch.js';
 import { ErrorLog } from '../core/log.js';
@@ -110,7 +110,7 @@ export class MeteredDispatcher implements Dispatcher, StatusSource {
         );
     const path = opts.statusPath?.replace(/\/+$/, '');
     if (path !== undefined && !/^\/[^?#]+$/.test(path)) {
-      throw new TsgiError('TSGI_ERR_CONFIG', `statusPath: '${opts.statusPath}' must be a path below the root, such as /server-status`);
+      throw tsgiError('TSGI_ERR_CONFIG', { where: 'statusPath', problem: `'${opts.statusPath}' must be a path below the root`, fix: 'give one such as /server-status' });
     }
     this.statusPath = path;
     this.status = path === undefined ? null : new InlineDispatcher(statusApp(this, this.allow, path), { log: opts.log ?? new ErrorLog() });

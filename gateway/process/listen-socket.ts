@@ -15,7 +15,7 @@ import { clearStaleSocket } from '../../adapters/listen.js';
 import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 import { getSystemErrorName } from 'node:util';
-import { TsgiError } from '../../app-api/errors.js';
+import { tsgiError } from '../../app-api/errors.js';
 
 /** The fd number a worker finds the first listening socket at (`[server]`'s; the next listeners' follow: 5, 6, ...). */
 export const WORKER_LISTEN_FD = 4;
@@ -52,7 +52,7 @@ export const clearStaleUnixSocket = clearStaleSocket;
 /** Bind `host:port` (or the unix socket `path`) without accepting. Listen errors carry `code` (EADDRINUSE...). */
 export async function bindListenSocket(where: { host: string; port: number } | { path: string }): Promise<ListenSocket> {
   const create = (net as unknown as { _createServerHandle?: CreateServerHandle })._createServerHandle;
-  if (typeof create !== 'function') throw new TsgiError('TSGI_ERR_NOT_YET', 'this Node version has no net._createServerHandle; processPool needs Node 20 or later');
+  if (typeof create !== 'function') throw tsgiError('TSGI_ERR_NOT_YET', { feature: 'net._createServerHandle (which processPool binds with)', instead: 'run processPool on Node 20 or later, or choose another mode' });
   if ('path' in where) {
     await clearStaleUnixSocket(where.path);
     const h = create(where.path, -1, -1);

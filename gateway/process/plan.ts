@@ -3,7 +3,7 @@
  * child's environment (TSGI_WORKER_PLAN), so a worker needs no config file and no command line of its own
  * and a reload (a fresh process) re-imports the app code but serves exactly the same settings.
  */
-import { TsgiError } from '../../app-api/errors.js';
+import { tsgiError } from '../../app-api/errors.js';
 import type { AppSpec } from '../app-loader.js';
 import type { ServerConfig } from '../config/options.js';
 import type { Config } from '../config/resolve.js';
@@ -60,12 +60,12 @@ export function encodePlan(plan: WorkerPlan): string {
 export function planFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerPlan {
   const raw = env[PLAN_ENV];
   if (raw === undefined || raw === '') {
-    throw new TsgiError('TSGI_ERR_CONFIG', `${PLAN_ENV} is not set: worker-main.js is started by a processPool or forking supervisor, not by hand; run the tsgi command instead`);
+    throw tsgiError('TSGI_ERR_CONFIG', { where: PLAN_ENV, problem: 'is not set: worker-main.js is started by a processPool or forking supervisor, not by hand', fix: 'run the tsgi command instead' });
   }
   try {
     return JSON.parse(raw) as WorkerPlan;
   } catch (err) {
-    throw new TsgiError('TSGI_ERR_CONFIG', `${PLAN_ENV} is not valid JSON`, { cause: err });
+    throw tsgiError('TSGI_ERR_CONFIG', { where: PLAN_ENV, problem: 'is not valid JSON', fix: 'let the tsgi supervisor set it: run the tsgi command' }, { cause: err });
   }
 }
 

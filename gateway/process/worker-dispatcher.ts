@@ -6,7 +6,7 @@
  * event loop runs later than the queue wait (loop-delay.ts), a request is answered 503 with Retry-After at
  * once, as the thread modes answer past their queue (gateway/threads/admission.ts).
  */
-import { TsgiError } from '../../app-api/errors.js';
+import { tsgiError, TsgiError } from '../../app-api/errors.js';
 import type { App, HeaderList } from '../../app-api/types.js';
 import { InlineDispatcher, type Dispatcher, type RequestHead } from '../core/dispatch.js';
 import type { ErrorLog } from '../core/log.js';
@@ -54,7 +54,7 @@ class DeadlineSink implements ResponseSink {
       ]);
       this.inner.end(TIMEOUT_BODY);
     } else {
-      this.inner.abort(new TsgiError('TSGI_ERR_TIMEOUT', `the response took longer than the worker timeout (${ms} ms)`));
+      this.inner.abort(tsgiError('TSGI_ERR_TIMEOUT', { problem: `the response took longer than the worker timeout (${ms} ms)`, limit: 'workerTimeout' }));
     }
   }
 }
@@ -109,10 +109,10 @@ export class WorkerDispatcher implements Dispatcher {
 
   constructor(private readonly inner: Dispatcher, private readonly opts: WorkerDispatcherOptions) {
     this.maxInFlight = opts.maxInFlight ?? 0;
-    const err = new TsgiError('TSGI_ERR_OVERLOAD', `this process already runs ${this.maxInFlight} request(s) (maxInFlight); retry later`);
+    const err = tsgiError('TSGI_ERR_OVERLOAD', { problem: `this process already runs ${this.maxInFlight} request(s) (maxInFlight)`, limit: 'maxInFlight or the number of processes' });
     this.overload = this.maxInFlight > 0 ? new InlineDispatcher(overloadApp(err), { log: opts.log }) : null;
     this.queueWaitMs = opts.queueWaitMs ?? 0;
-    const lateErr = new TsgiError('TSGI_ERR_OVERLOAD', `this request waited behind an event loop running more than ${this.queueWaitMs} ms late (threadQueueWait): answered now rather than served late; retry later`);
+    const lateErr = tsgiError('TSGI_ERR_OVERLOAD', { problem: `this request waited behind an event loop running more than ${this.queueWaitMs} ms late (threadQueueWait): answered now rather than served late`, limit: 'threadQueueWait or the number of processes' });
     this.late = this.queueWaitMs > 0 ? new InlineDispatcher(overloadApp(lateErr), { log: opts.log }) : null;
     // Ticks at a quarter of the limit (10 ms to 250 ms): a delay past the limit is seen within a quarter of it.
     this.loop = this.queueWaitMs > 0 ? new LoopDelay(Math.max(10, Math.min(250, Math.floor(this.queueWaitMs / 4)))) : null;

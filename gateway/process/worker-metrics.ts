@@ -7,7 +7,7 @@
  * the supervisor for the whole pool's numbers (`status?`) rather than answering with its own, so the page
  * does not depend on which worker the kernel handed the connection to.
  */
-import { TsgiError } from '../../app-api/errors.js';
+import { tsgiError } from '../../app-api/errors.js';
 import type { ServerConfig } from '../config/options.js';
 import type { Dispatcher } from '../core/dispatch.js';
 import type { ErrorLog } from '../core/log.js';
@@ -48,11 +48,11 @@ function poolSource(): StatusSource {
   });
   const ask = (format: PoolStatusFormat): Promise<Extract<SupervisorMessage, { tsgi: 'status' }>> =>
     new Promise((resolve, reject) => {
-      if (!process.connected) return reject(new TsgiError('TSGI_ERR_TIMEOUT', 'the supervisor process is gone: no pool numbers to show'));
+      if (!process.connected) return reject(tsgiError('TSGI_ERR_TIMEOUT', { problem: 'the supervisor process is gone, so no pool numbers will come', limit: 'nothing: restart tsgi' }));
       const id = nextId++;
       const timer = setTimeout(() => {
         waiting.delete(id);
-        reject(new TsgiError('TSGI_ERR_TIMEOUT', `the supervisor did not send the pool's numbers within ${POOL_ANSWER_MS} ms`));
+        reject(tsgiError('TSGI_ERR_TIMEOUT', { problem: `the supervisor did not send the pool's numbers within ${POOL_ANSWER_MS} ms`, limit: 'nothing (the wait is fixed): a busy supervisor answers on the next scrape' }));
       }, POOL_ANSWER_MS);
       waiting.set(id, (answer) => {
         clearTimeout(timer);

@@ -5,7 +5,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import type net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { TsgiError, type TsgiErrorCode, ERROR_CODES } from '../../app-api/errors.js';
+import { ERROR_CODES, tsgiError, TsgiError, type TsgiErrorCode } from '../../app-api/errors.js';
 import { isTsgiMessage, type RetireReason, type SupervisorMessage, type WorkerMessage } from './messages.js';
 import { encodePlan, PLAN_ENV, planListeners, type WorkerPlan } from './plan.js';
 import { WORKER_LISTEN_FD } from './listen-socket.js';
@@ -88,9 +88,10 @@ export class ProcessSlot extends Slot<SlotExit> {
   private bootError(code: number | null, signal: NodeJS.Signals | null): TsgiError {
     if (this.failure !== undefined) {
       const known = this.failure.code in ERROR_CODES ? (this.failure.code as TsgiErrorCode) : 'TSGI_ERR_APP_LOAD';
+      // The worker built this message (from its code's template) before it died; it is carried over as is.
       return new TsgiError(known, this.failure.message);
     }
-    return new TsgiError('TSGI_ERR_APP_LOAD', `worker process ${this.pid} exited (${signal ?? `code ${code}`}) before it was ready; its error log above says why`);
+    return tsgiError('TSGI_ERR_APP_LOAD', { problem: `worker process ${this.pid} exited (${signal ?? `code ${code}`}) before it was ready`, fix: 'read its error log above, which says why' });
   }
 
   /** Send a control message (ignored when the channel is already gone). */

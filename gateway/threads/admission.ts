@@ -12,7 +12,7 @@
  * overload does not also flood the log).
  */
 import { STATUS_CODES } from 'node:http';
-import { TsgiError } from '../../app-api/errors.js';
+import { tsgiError, TsgiError } from '../../app-api/errors.js';
 import type { App, HeaderList } from '../../app-api/types.js';
 import { InlineDispatcher, type RequestHead } from '../core/dispatch.js';
 import type { ErrorLog } from '../core/log.js';
@@ -44,8 +44,8 @@ export interface QueueView {
 }
 
 const OVERLOAD_MESSAGES: Record<Exclude<ShedCause, 'unavailable'>, string> = {
-  queueFull: 'every thread is busy and the queue is full; retry later',
-  queueWait: 'the queue is not draining (the oldest waiting request has waited past threadQueueWait); retry later',
+  queueFull: 'every thread is busy and the queue is full',
+  queueWait: 'the queue is not draining (the oldest waiting request has waited past threadQueueWait)',
 };
 
 /** At most one log line per this many ms about shed requests. */
@@ -82,7 +82,7 @@ export class Admission {
 
   /** The error an overload cause raises: TSGI_ERR_OVERLOAD, status 503. */
   overloadError(cause: Exclude<ShedCause, 'unavailable'>): TsgiError {
-    return new TsgiError('TSGI_ERR_OVERLOAD', OVERLOAD_MESSAGES[cause], { status: 503 });
+    return tsgiError('TSGI_ERR_OVERLOAD', { problem: OVERLOAD_MESSAGES[cause], limit: cause === 'queueFull' ? 'threadPool or threadQueueSize' : 'threadQueueWait or threadPool' });
   }
 
   /** Answer a request that was not admitted: 503 with Retry-After, made from the error when it is overload. */

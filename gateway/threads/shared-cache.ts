@@ -21,7 +21,7 @@
  * docs/concurrency.md.
  */
 import { isMainThread, type MessagePort } from 'node:worker_threads';
-import { TsgiError } from '../../app-api/errors.js';
+import { tsgiError } from '../../app-api/errors.js';
 
 /** The typed arrays the cache holds. */
 export type SharedTypedArray =
@@ -306,7 +306,7 @@ let remote: RemoteClient | null = null;
 export function sharedCache(): SharedCache {
   if (isMainThread) return local;
   if (remote === null) {
-    throw new TsgiError('TSGI_ERR_CONFIG', 'sharedCache() is available in the main thread and in threads tsgi started (threadPool, threading); this worker thread was started elsewhere');
+    throw tsgiError('TSGI_ERR_CONFIG', { where: 'sharedCache()', problem: 'this worker thread was not started by tsgi', fix: 'call it in the main thread or in threads tsgi started (threadPool, threading)' });
   }
   return remote;
 }

@@ -12,7 +12,7 @@
  * credit as the app reads, so a slow reader holds the client's upload at TCP level, not in memory.
  */
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { TsgiError } from '../../app-api/errors.js';
+import { tsgiError, TsgiError } from '../../app-api/errors.js';
 import type { SyncReader } from '../../app-api/input.js';
 import { transferable, type InputCredit, type ToInput } from './channel.js';
 
@@ -157,7 +157,7 @@ export class InputReader {
   }
 
   private failure(): TsgiError {
-    return new TsgiError('TSGI_ERR_INPUT_CLOSED', `tsgi.input: the request body could not be read (${this.error}); the client probably went away`, { status: 400 });
+    return tsgiError('TSGI_ERR_INPUT_CLOSED', { problem: `tsgi.input: the request body could not be read (${this.error}): the client probably went away` });
   }
 
   private async *iterate(id: number): AsyncGenerator<Buffer> {

@@ -15,7 +15,7 @@
  * credit window, and the response comes back the same way (sync-input.ts, response-proxy.ts). The environ,
  * header validation and framing happen in the thread, in the same gateway core as single mode.
  */
-import { TsgiError } from '../../app-api/errors.js';
+import { tsgiError } from '../../app-api/errors.js';
 import type { App } from '../../app-api/types.js';
 import { parseAppSpec } from '../app-loader.js';
 import { InlineDispatcher, type Dispatcher, type RequestHead } from '../core/dispatch.js';
@@ -74,9 +74,9 @@ export class ThreadPoolDispatcher implements Dispatcher {
     this.policy = policyOf(opts.mode ?? 'pool');
     this.mode = this.policy.mode;
     this.size = opts.size ?? this.policy.defaultSize;
-    if (!Number.isInteger(this.size) || this.size < 1) throw new TsgiError('TSGI_ERR_CONFIG', `thread dispatcher: size must be a whole number >= 1, got ${this.size}`);
+    if (!Number.isInteger(this.size) || this.size < 1) throw tsgiError('TSGI_ERR_CONFIG', { where: 'thread dispatcher', problem: `size is ${this.size}`, fix: 'give a whole number >= 1' });
     this.maxBatch = opts.maxBatch ?? MAX_BATCH;
-    if (!Number.isInteger(this.maxBatch) || this.maxBatch < 1) throw new TsgiError('TSGI_ERR_CONFIG', `thread dispatcher: maxBatch must be a whole number >= 1, got ${this.maxBatch}`);
+    if (!Number.isInteger(this.maxBatch) || this.maxBatch < 1) throw tsgiError('TSGI_ERR_CONFIG', { where: 'thread dispatcher', problem: `maxBatch is ${this.maxBatch}`, fix: 'give a whole number >= 1' });
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 0;
     this.admission = new Admission({ maxQueue: opts.maxQueue ?? 256, maxQueueWaitMs: opts.maxQueueWaitMs ?? 0, retryAfterSeconds: opts.retryAfterSeconds ?? 1 }, opts.log);
     this.scheduler = new Scheduler<PoolJob, Slot>(this.maxBatch, () => this.size, () => this.supervisor.slots, BATCH_STALL_MS);
@@ -248,7 +248,10 @@ export class ThreadPoolDispatcher implements Dispatcher {
     relay?.takeOver();
     if (!job.sink.closed) {
       if (relay === null || !relay.headersSent) void (reply === null ? this.admission.refuse('unavailable', { cgi: { ...job.head.cgi }, body: null }, job.sink) : reply.dispatch({ cgi: { ...job.head.cgi }, body: null }, job.sink));
-      else job.sink.abort(new TsgiError(why === 'request timeout' ? 'TSGI_ERR_TIMEOUT' : 'TSGI_ERR_PROTOCOL', `${why}: the response was cut short`));
+      else {
+        const cut = `${why}: the response was cut short`;
+        job.sink.abort(why === 'request timeout' ? tsgiError('TSGI_ERR_TIMEOUT', { problem: cut, limit: 'workerTimeout' }) : tsgiError('TSGI_ERR_PROTOCOL', { protocol: 'thread pool', problem: cut }));
+      }
     }
     job.finish();
   }

@@ -93,6 +93,7 @@ export class ThreadSlot<J> extends Slot<ThreadExit> {
     this.worker.on('message', (m: FromWorker) => {
       if (m.t === 'ready') return this.markReady();
       if (m.t === 'loadError') {
+        // The thread built this message (the loader's template) before it failed; it is carried over as is.
         this.loadError = new TsgiError('TSGI_ERR_APP_LOAD', m.message);
         return;
       }

@@ -4,7 +4,7 @@
  * mode and behind every front. The result dispatches on PATH_INFO to the chain of the longest matching
  * `[/path]` section; the access log (log.access_file, log.screen) wraps everything.
  */
-import { TsgiError } from '../../app-api/errors.js';
+import { tsgiError } from '../../app-api/errors.js';
 import type { App } from '../../app-api/types.js';
 import { accessLog, broadcastReopen, toolByName, type ToolContext, type ToolSharedCache } from '../../app-api/tools/index.js';
 import { displayPath } from '../config/source.js';
@@ -48,7 +48,7 @@ export function applyTools(app: App, tools: ToolsConfig | undefined, env: ToolEn
         wrapped = def.create(wrapped, t.options, contextFor(tools, p.path, env));
       } catch (err) {
         const message = (err as Error)?.message ?? String(err);
-        throw new TsgiError('TSGI_ERR_CONFIG', `${where(tools, p.line, p.path)}: tools.${t.name}: ${message}`);
+        throw tsgiError('TSGI_ERR_CONFIG', { where: where(tools, p.line, p.path), problem: `tools.${t.name}: ${message}`, fix: `correct the tools.${t.name}.* keys of that section` }, { cause: err });
       }
     }
     return { path: p.path, app: wrapped };

@@ -75,7 +75,7 @@ export function resolveTools(file: string, keys: readonly RawToolKey[], sectionL
     try {
       return parseValue(spec, k.value, baseDir);
     } catch (err) {
-      if (err instanceof BadValue) throw configError(where(k), `${k.key} ${err.message}`);
+      if (err instanceof BadValue) throw configError(where(k), `${k.key} ${err.message}; write ${k.key} that way, or remove it to use the default`);
       throw err;
     }
   };

@@ -9,7 +9,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { TsgiError } from '../../errors.js';
+import { tsgiError } from '../../errors.js';
 import type { App, Body, Environ, StartResponse } from '../../types.js';
 import type { ToolDef } from '../tool-def.js';
 import { authenticated, quote, unauthorized } from './challenge.js';
@@ -54,13 +54,13 @@ export function loadHtdigest(file: string, realm: string): Map<string, Partial<R
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new TsgiError('TSGI_ERR_CONFIG', `auth_digest: cannot read the users file ${file}: ${(err as Error).message}`, { cause: err });
+    throw tsgiError('TSGI_ERR_CONFIG', { where: 'auth_digest', problem: `cannot read the users file ${file}: ${(err as Error).message}`, fix: 'give the path of a readable htdigest file' }, { cause: err });
   }
   const users = new Map<string, Partial<Record<DigestAlgorithm, string>>>();
   text.split(/\r?\n/).forEach((line, i) => {
     if (line.trim() === '' || line.startsWith('#')) return;
     const m = /^([^:]+):([^:]*):([0-9a-fA-F]{32}|[0-9a-fA-F]{64})$/.exec(line);
-    if (m === null) throw new TsgiError('TSGI_ERR_CONFIG', `${file}:${i + 1}: an htdigest line is user:realm:HA1 (32 hex digits for MD5, 64 for SHA-256)`);
+    if (m === null) throw tsgiError('TSGI_ERR_CONFIG', { where: `${file}:${i + 1}`, problem: 'this htdigest line is not user:realm:HA1', fix: 'write HA1 as 32 hex digits for MD5 or 64 for SHA-256, or remove the line' });
     if (m[2] !== realm) return;
     const entry = users.get(m[1]) ?? {};
     entry[m[3].length === 32 ? 'MD5' : 'SHA-256'] = m[3].toLowerCase();
@@ -86,7 +86,7 @@ function requestTarget(environ: Environ): string {
 export function digestAuth(app: App, opts: DigestAuthOptions): App {
   const realm = opts.realm;
   const algorithms = opts.algorithms ?? ['SHA-256', 'MD5'];
-  for (const a of algorithms) if (HASH[a] === undefined) throw new TsgiError('TSGI_ERR_CONFIG', `auth_digest: algorithm ${JSON.stringify(a)} is not SHA-256 or MD5`);
+  for (const a of algorithms) if (HASH[a] === undefined) throw tsgiError('TSGI_ERR_CONFIG', { where: 'auth_digest', problem: `algorithm ${JSON.stringify(a)} is not SHA-256 or MD5`, fix: 'give SHA-256, MD5 or both' });
   const ttlMs = (opts.nonceTtl ?? 300) * 1000;
   let users: DigestUsers;
   let key: Buffer;
@@ -170,7 +170,7 @@ export const digestAuthTool: ToolDef<DigestAuthToolOptions> = {
   },
   create(app, o) {
     for (const a of o.algorithm) {
-      if (a !== 'SHA-256' && a !== 'MD5') throw new TsgiError('TSGI_ERR_CONFIG', `tools.auth_digest.algorithm: ${JSON.stringify(a)} is not SHA-256 or MD5`);
+      if (a !== 'SHA-256' && a !== 'MD5') throw tsgiError('TSGI_ERR_CONFIG', { where: 'tools.auth_digest.algorithm', problem: `${JSON.stringify(a)} is not SHA-256 or MD5`, fix: 'give SHA-256, MD5 or both, separated by commas' });
     }
     return digestAuth(app, { realm: o.realm, users: o.users_file, algorithms: o.algorithm as DigestAlgorithm[], nonceTtl: o.nonce_ttl, key: o.key === '' ? undefined : o.key });
   },

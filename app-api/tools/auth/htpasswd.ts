@@ -9,7 +9,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import md5crypt from 'apache-md5';
 import bcrypt from 'bcryptjs';
-import { TsgiError } from '../../errors.js';
+import { tsgiError } from '../../errors.js';
 
 /** The hash schemes recognised in an htpasswd file. */
 export type HashScheme = 'bcrypt' | 'apr1' | 'sha1' | 'plain';
@@ -52,14 +52,14 @@ export function loadHtpasswd(file: string, warn: (message: string) => void): Pas
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new TsgiError('TSGI_ERR_CONFIG', `auth_basic: cannot read the users file ${file}: ${(err as Error).message}`, { cause: err });
+    throw tsgiError('TSGI_ERR_CONFIG', { where: 'auth_basic', problem: `cannot read the users file ${file}: ${(err as Error).message}`, fix: 'give the path of a readable htpasswd file' }, { cause: err });
   }
   const users = new Map<string, string>();
   const plain: string[] = [];
   text.split(/\r?\n/).forEach((line, i) => {
     if (line.trim() === '' || line.startsWith('#')) return;
     const colon = line.indexOf(':');
-    if (colon <= 0) throw new TsgiError('TSGI_ERR_CONFIG', `${file}:${i + 1}: an htpasswd line is user:hash; fix or remove this line`);
+    if (colon <= 0) throw tsgiError('TSGI_ERR_CONFIG', { where: `${file}:${i + 1}`, problem: 'this htpasswd line is not user:hash', fix: 'fix or remove this line' });
     const user = line.slice(0, colon);
     const hash = line.slice(colon + 1);
     if (schemeOf(hash) === 'plain') plain.push(user);

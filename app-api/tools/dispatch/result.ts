@@ -4,7 +4,7 @@
  * undefined is `204 No Content`; anything else is an error (no guessing at JSON). A handler that called
  * startResponse itself returns its body as it is (an iterable of chunks, or a string/bytes for one chunk).
  */
-import { TsgiError } from '../../errors.js';
+import { tsgiError } from '../../errors.js';
 import type { Body, StartResponse } from '../../types.js';
 
 /** Send `value` as the response; `started`: the handler already called startResponse. */
@@ -26,7 +26,7 @@ export function toResponse(value: unknown, started: boolean, startResponse: Star
     startResponse('204 No Content', []);
     return [];
   }
-  throw new TsgiError('TSGI_ERR_BAD_BODY', `a dispatched handler returned ${typeof value}: return a string or bytes, or call ctx.startResponse and return a body`);
+  throw tsgiError('TSGI_ERR_BAD_BODY', { problem: `a dispatched handler returned ${typeof value}, not a string, bytes, nothing, or a body after ctx.startResponse` });
 }
 
 /** A plain-text error response. */

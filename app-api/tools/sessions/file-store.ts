@@ -8,7 +8,7 @@
 import { promises as fs, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { TsgiError } from '../../errors.js';
+import { tsgiError } from '../../errors.js';
 import { KeyedMutex, readStored, sleep, writeStored, type SessionStore, type StoredSession, type Unlock } from './store.js';
 
 const PREFIX = 'session-';
@@ -24,7 +24,7 @@ export class FileStore implements SessionStore {
     try {
       mkdirSync(dir, { recursive: true });
     } catch (err) {
-      throw new TsgiError('TSGI_ERR_CONFIG', `tools.sessions.storage_path: cannot create ${dir} (${(err as NodeJS.ErrnoException).code}); give a writable directory`);
+      throw tsgiError('TSGI_ERR_CONFIG', { where: 'tools.sessions.storage_path', problem: `cannot create ${dir} (${(err as NodeJS.ErrnoException).code})`, fix: 'give a writable directory' }, { cause: err });
     }
     this.timer = setInterval(() => void this.sweep(), SWEEP_MS);
     this.timer.unref();
