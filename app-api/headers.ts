@@ -58,26 +58,26 @@ const GOOD_NAMES_MAX = 512;
 /** Check one header pair. Throws TSGI_ERR_BAD_HEADER naming the header. */
 export function checkHeader(header: unknown, index: number): void {
   if (!Array.isArray(header) || header.length !== 2) {
-    throw new TsgiError('TSGI_ERR_BAD_HEADER', `header #${index} must be a [name, value] pair of strings`);
+    throw tsgiError('TSGI_ERR_BAD_HEADER', { problem: `header #${index} must be a [name, value] pair of strings` });
   }
   const name: unknown = header[0];
   const value: unknown = header[1];
   if (typeof name !== 'string') {
-    throw new TsgiError('TSGI_ERR_BAD_HEADER', `header #${index} has an invalid name ${JSON.stringify(name)}: names are HTTP tokens`);
+    throw tsgiError('TSGI_ERR_BAD_HEADER', { problem: `header #${index} has an invalid name ${JSON.stringify(name)}: names are HTTP tokens` });
   }
   if (!goodNames.has(name)) checkName(name, index);
   if (typeof value !== 'string' || !FIELD_VALUE.test(value)) {
-    throw new TsgiError('TSGI_ERR_BAD_HEADER', `header ${name} has an invalid value ${JSON.stringify(value)}: no CR, LF, NUL or characters above U+00FF`);
+    throw tsgiError('TSGI_ERR_BAD_HEADER', { problem: `header ${name} has an invalid value ${JSON.stringify(value)}: no CR, LF, NUL or characters above U+00FF` });
   }
 }
 
 function checkName(name: string, index: number): void {
   if (!TOKEN.test(name)) {
-    throw new TsgiError('TSGI_ERR_BAD_HEADER', `header #${index} has an invalid name ${JSON.stringify(name)}: names are HTTP tokens`);
+    throw tsgiError('TSGI_ERR_BAD_HEADER', { problem: `header #${index} has an invalid name ${JSON.stringify(name)}: names are HTTP tokens` });
   }
   if (name.length === 6 && name.toLowerCase() === 'status') {
     // A CGI-style Status header would silently replace the real status behind CGI/FastCGI/SCGI fronts.
-    throw new TsgiError('TSGI_ERR_BAD_HEADER', 'a Status header is not allowed: pass the status as the first argument of startResponse');
+    throw tsgiError('TSGI_ERR_BAD_HEADER', { problem: 'a Status header is not allowed: pass the status as the first argument of startResponse' });
   }
   if (goodNames.size < GOOD_NAMES_MAX) goodNames.add(name);
 }
@@ -85,7 +85,7 @@ function checkName(name: string, index: number): void {
 /** Check the whole header list. Throws TSGI_ERR_BAD_HEADER. */
 export function checkHeaders(headers: unknown): asserts headers is HeaderList {
   if (!Array.isArray(headers)) {
-    throw new TsgiError('TSGI_ERR_BAD_HEADER', 'headers must be an array of [name, value] pairs');
+    throw tsgiError('TSGI_ERR_BAD_HEADER', { problem: 'headers must be an array of [name, value] pairs' });
   }
   for (let i = 0; i < headers.length; i++) checkHeader(headers[i], i);
 }

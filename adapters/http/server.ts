@@ -10,7 +10,7 @@ import http2, { type Http2ServerRequest, type Http2ServerResponse } from 'node:h
 import https from 'node:https';
 import net from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { TsgiError } from '../../app-api/errors.js';
+import { TsgiError, tsgiError } from '../../app-api/errors.js';
 import { drainFront } from '../connections/drain.js';
 import { manageHttpConnections, watchRequestBody } from '../connections/http.js';
 import type { ConnectionManager } from '../connections/manager.js';
@@ -99,7 +99,7 @@ function readPem(file: string, option: string): Buffer {
   try {
     return readFileSync(file);
   } catch (err) {
-    throw new TsgiError('TSGI_ERR_CONFIG', `${option}: cannot read ${file} (${(err as Error).message}); give the path of a PEM file`, { cause: err });
+    throw tsgiError('TSGI_ERR_CONFIG', { where: option, problem: `cannot read ${file} (${(err as Error).message})`, fix: 'give the path of a PEM file the server can read' }, { cause: err });
   }
 }
 
@@ -113,7 +113,7 @@ export async function startHttpServer(dispatcher: Dispatcher, opts: HttpServerOp
   const log = opts.log ?? new ErrorLog();
   const tls = opts.sslKeyFile !== undefined || opts.sslCertificateFile !== undefined;
   if (tls && (opts.sslKeyFile === undefined || opts.sslCertificateFile === undefined)) {
-    throw new TsgiError('TSGI_ERR_CONFIG', 'HTTPS needs both sslKeyFile and sslCertificateFile');
+    throw tsgiError('TSGI_ERR_CONFIG', { where: 'sslKeyFile, sslCertificateFile', problem: 'HTTPS needs both', fix: 'give both options, or neither for plain HTTP' });
   }
   const key = tls ? readPem(opts.sslKeyFile!, 'sslKeyFile') : undefined;
   const cert = tls ? readPem(opts.sslCertificateFile!, 'sslCertificateFile') : undefined;

@@ -11,7 +11,7 @@
  *
  * The handler's second argument is the environ, so a Hono app sees it as `c.env` (REMOTE_ADDR, tsgi.*).
  */
-import { TsgiError } from '../errors.js';
+import { TsgiError, tsgiError } from '../errors.js';
 import type { App, Body, Environ, StartResponse } from '../types.js';
 import { fetchGlobalsInstalled, installFetchGlobals } from './fetch-globals.js';
 import { headerList } from './header-list.js';
@@ -84,7 +84,7 @@ function responseBody(response: Response, abort: LazyAbort): Body {
       if (finished) return;
       // Stopped before the end: the client is gone (or the gateway failed). Tell the handler both ways.
       finished = true;
-      abort.abort(new TsgiError('TSGI_ERR_INPUT_CLOSED', 'the client went away before the response was complete'));
+      abort.abort(tsgiError('TSGI_ERR_INPUT_CLOSED', { problem: 'the client went away before the response was complete' }));
       const cancelled = reader !== null ? reader.cancel() : stream?.cancel();
       cancelled?.catch(() => {});
     },
@@ -124,7 +124,7 @@ export function fromFetch(handler: FetchHandler, opts: FromFetchOptions = {}): A
 /** Start the response and hand back its body. */
 function send(response: unknown, startResponse: StartResponse, abort: LazyAbort): Body {
   if (!(response instanceof natives.Response)) {
-    throw new TsgiError('TSGI_ERR_BAD_BODY', `the fetch handler must answer a Response, got ${response === null ? 'null' : typeof response}`);
+    throw tsgiError('TSGI_ERR_BAD_BODY', { problem: `the fetch handler must answer a Response, got ${response === null ? 'null' : typeof response}` });
   }
   // A light Response still light: its string or bytes are the body, no stream to read.
   const parts = LightResponse.parts(response);
@@ -138,5 +138,5 @@ function send(response: unknown, startResponse: StartResponse, abort: LazyAbort)
 }
 
 function notAHandler(handler: unknown): never {
-  throw new TsgiError('TSGI_ERR_APP_LOAD', `fromFetch needs a function (request) => Response or an object with a fetch method, got ${handler === null ? 'null' : typeof handler}`);
+  throw tsgiError('TSGI_ERR_APP_LOAD', { problem: `fromFetch needs a function (request) => Response or an object with a fetch method, got ${handler === null ? 'null' : typeof handler}`, fix: 'pass the handler itself (fromFetch(app) for a Hono app, fromFetch((request) => new Response(...)) for a function)' });
 }

@@ -10,7 +10,7 @@
  * Node 20, about 1,000 times the cost of a plain object), and almost no request looks at it. The signal
  * exists only once the app reads the key; a client that leaves before then gets an already-aborted one.
  */
-import { TsgiError } from '../../app-api/errors.js';
+import { TsgiError, tsgiError } from '../../app-api/errors.js';
 
 /** One request's "the client left" state, with its AbortSignal made on first use. */
 export class ClientGone {
@@ -42,7 +42,7 @@ export class ClientGone {
   /** The front saw the client leave: abort the signal (once), unless the response was already done. */
   gone(why: string): void {
     if (this.reason !== null || this.settled) return;
-    this.reason = new TsgiError('TSGI_ERR_CLIENT_GONE', why);
+    this.reason = tsgiError('TSGI_ERR_CLIENT_GONE', { problem: why });
     this.controller?.abort(this.reason);
     this.onGone?.(why);
   }

@@ -9,7 +9,7 @@
  * and nowhere else: no HTTP_PROXY (httpoxy), header names with `_` dropped (X_Forwarded_For must not
  * shadow X-Forwarded-For), NUL and invalid UTF-8 in the path refused, a path outside the mount refused.
  */
-import { TsgiError } from '../../app-api/errors.js';
+import { TsgiError, tsgiError } from '../../app-api/errors.js';
 import type { CgiVars, Environ, ErrorStream, InputStream } from '../../app-api/types.js';
 import { isValidHost } from './host.js';
 import { defineClientGone, type ClientGone } from './client-gone.js';
@@ -75,9 +75,9 @@ export function decodePath(raw: string): string {
   try {
     out = decodeURIComponent(raw);
   } catch {
-    throw new TsgiError('TSGI_ERR_BAD_REQUEST', `request path ${JSON.stringify(raw.slice(0, 200))} has a bad %-escape or is not UTF-8`);
+    throw tsgiError('TSGI_ERR_BAD_REQUEST', { problem: `request path ${JSON.stringify(raw.slice(0, 200))} has a bad %-escape or is not UTF-8` });
   }
-  if (out.indexOf('\0') !== -1) throw new TsgiError('TSGI_ERR_BAD_REQUEST', 'request path contains NUL');
+  if (out.indexOf('\0') !== -1) throw tsgiError('TSGI_ERR_BAD_REQUEST', { problem: 'request path contains NUL' });
   return out;
 }
 
@@ -89,7 +89,8 @@ export function splitMount(path: string, scriptName: string): [scriptName: strin
   if (scriptName === '' || scriptName === '/') return ['', path];
   if (path === scriptName) return [scriptName, ''];
   if (path.startsWith(scriptName) && path.charCodeAt(scriptName.length) === 47 /* / */) return [scriptName, path.slice(scriptName.length)];
-  throw new TsgiError('TSGI_ERR_BAD_REQUEST', `path ${JSON.stringify(path.slice(0, 200))} is outside the mount point ${scriptName}`, { status: 404 });
+  // 404, not 400: the request is well formed, only not for this app.
+  throw tsgiError('TSGI_ERR_BAD_REQUEST', { problem: `path ${JSON.stringify(path.slice(0, 200))} is outside the mount point ${scriptName}` }, { status: 404 });
 }
 
 /**
@@ -131,7 +132,7 @@ export function cgiFromHttp(head: HttpRequestHead, opts: CgiOptions = {}): CgiVa
     else {
       // absolute-form (RFC 9112 3.2.2): keep the path; the Host header still names the server.
       const m = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/.exec(target);
-      if (m === null) throw new TsgiError('TSGI_ERR_BAD_REQUEST', `request target ${JSON.stringify(target.slice(0, 200))} is not a path`);
+      if (m === null) throw tsgiError('TSGI_ERR_BAD_REQUEST', { problem: `request target ${JSON.stringify(target.slice(0, 200))} is not a path` });
       target = target.slice(m[0].length) || '/';
     }
   }
@@ -234,12 +235,12 @@ export function cgiFromGateway(params: CgiVars, opts: CgiOptions = {}): CgiVars 
   }
   if (scriptName === '/') scriptName = '';
   if (scriptName.indexOf('\0') !== -1 || pathInfo.indexOf('\0') !== -1) {
-    throw new TsgiError('TSGI_ERR_BAD_REQUEST', 'SCRIPT_NAME or PATH_INFO contains NUL');
+    throw tsgiError('TSGI_ERR_BAD_REQUEST', { problem: 'SCRIPT_NAME or PATH_INFO contains NUL' });
   }
   const host = cgi.HTTP_HOST;
   if (host !== undefined && !isValidHost(host)) {
     // RFC 9112 3.2: more than one Host, or an invalid one, is a 400. Two Host lines arrive joined ("a, b").
-    throw new TsgiError('TSGI_ERR_BAD_REQUEST', `HTTP_HOST ${JSON.stringify(host.slice(0, 200))} is not one valid host[:port] (two Host headers, or an invalid one)`);
+    throw tsgiError('TSGI_ERR_BAD_REQUEST', { problem: `HTTP_HOST ${JSON.stringify(host.slice(0, 200))} is not one valid host[:port] (two Host headers, or an invalid one)` });
   }
   cgi.SCRIPT_NAME = scriptName;
   cgi.PATH_INFO = pathInfo;

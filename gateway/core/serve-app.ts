@@ -106,9 +106,9 @@ class Response {
       if (lower === 'content-length') {
         if (code < 200 || code === 204) continue; // RFC 9110 8.6: never on 1xx/204
         const n = /^\d{1,15}$/.test(h[1].trim()) ? Number(h[1].trim()) : NaN;
-        if (Number.isNaN(n)) throw new TsgiError('TSGI_ERR_BAD_HEADER', `Content-Length ${JSON.stringify(h[1])} is not a number`);
+        if (Number.isNaN(n)) throw tsgiError('TSGI_ERR_BAD_HEADER', { problem: `Content-Length ${JSON.stringify(h[1])} is not a number` });
         if (hasLength) {
-          if (n !== this.declaredLength) throw new TsgiError('TSGI_ERR_BAD_HEADER', 'two different Content-Length headers');
+          if (n !== this.declaredLength) throw tsgiError('TSGI_ERR_BAD_HEADER', { problem: 'two different Content-Length headers' });
           continue;
         }
         hasLength = true;
@@ -143,7 +143,7 @@ class Response {
   run(body: unknown): void | Promise<void> {
     try {
       if (body === null || body === undefined || typeof body === 'string' || body instanceof Uint8Array) {
-        throw new TsgiError('TSGI_ERR_BAD_BODY', `the app must return an iterable of chunks (e.g. [text]), not ${body === null ? 'null' : body instanceof Uint8Array ? 'a bare Uint8Array' : typeof body}`);
+        throw tsgiError('TSGI_ERR_BAD_BODY', { problem: `the app returned ${body === null ? 'null' : body instanceof Uint8Array ? 'a bare Uint8Array' : typeof body} as its body` });
       }
       this.body = body as Body;
       const file = this.sink.sendFile === undefined || this.headersSent ? undefined : fileRangeOf(body);
@@ -151,7 +151,7 @@ class Response {
       if (Array.isArray(body)) return this.runArray(body as Chunk[]);
       if (typeof (body as Iterable<Chunk>)[Symbol.iterator] === 'function') return this.runIterator((body as Iterable<Chunk>)[Symbol.iterator]());
       if (typeof (body as AsyncIterable<Chunk>)[Symbol.asyncIterator] === 'function') return this.runAsync((body as AsyncIterable<Chunk>)[Symbol.asyncIterator]());
-      throw new TsgiError('TSGI_ERR_BAD_BODY', 'the app must return an iterable or async iterable of chunks');
+      throw tsgiError('TSGI_ERR_BAD_BODY', { problem: 'the app returned an object that is neither iterable nor async iterable as its body' });
     } catch (err) {
       this.fail(err);
     }
