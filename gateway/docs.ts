@@ -12,7 +12,7 @@ import { flagUsage } from './config/argv.js';
 import { defaultText } from './config/help.js';
 import { OPTIONS, type AnyOptionDef } from './config/options.js';
 import { BOOLEAN_WORDS } from './config/values.js';
-import { renderToolReference } from './tools/docs.js';
+import { renderToolReference } from './config/tools-docs.js';
 
 /** The generated regions of README.md, by marker name. */
 export const REGIONS = {

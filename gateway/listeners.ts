@@ -12,7 +12,7 @@
 import { listenersOf, type Config, type Listener } from './config/resolve.js';
 import type { Dispatcher } from './core/dispatch.js';
 import type { ErrorLog } from './core/log.js';
-import { parseMetricsListen } from './metrics/listen.js';
+import { parseMetricsListen } from './config/metrics-listen.js';
 import { withMetrics } from './metrics/metered.js';
 import { startFrontWithMetrics } from './metrics/serve-hook.js';
 import { startMetricsServer, type MetricsServer } from './metrics/server.js';

@@ -17,7 +17,7 @@ import { loadConfig } from '../gateway/config/load.js';
 import { helpText } from '../gateway/config/help.js';
 import { readRegion } from '../gateway/docs.js';
 import { applyTools } from '../gateway/tools/apply.js';
-import { renderToolReference, toolKeys } from '../gateway/tools/docs.js';
+import { renderToolReference, toolKeys } from '../gateway/config/tools-docs.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 

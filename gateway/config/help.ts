@@ -2,7 +2,7 @@
 import { BOOLEAN_WORDS } from './values.js';
 import { flagUsage } from './argv.js';
 import { OPTIONS, type AnyOptionDef, type OptionName } from './options.js';
-import { toolHelpLines } from '../tools/docs.js';
+import { toolHelpLines } from './tools-docs.js';
 
 const WIDTH = 100;
 const COL = 32;

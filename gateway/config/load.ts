@@ -13,7 +13,7 @@ import { LISTENER_SECTION_RE, OPTIONS, OPTION_BY_NAME } from './options.js';
 import { configError, resolveConfig, type CliSettings, type Config, type FileSettings, type ListenerSettings, type Setting } from './resolve.js';
 import { displayPath } from './source.js';
 import { didYouMean, nearest } from './suggest.js';
-import { isPathSection, resolveTools, type RawToolKey } from '../tools/config.js';
+import { isPathSection, resolveTools, type RawToolKey } from './tools.js';
 
 /** The sections a config file may have (besides any number of `[server:NAME]` listener sections). */
 export const SECTIONS = ['server', 'app'] as const;
@@ -119,7 +119,7 @@ export function readConfigFile(file: string): FileSettings {
     if (k.key === '__proto__') throw configError(where, '__proto__ is not allowed as a name; choose another');
     if (!k.hasValue) throw configError(where, `${k.key} has no value; write ${k.key} = value`);
 
-    // CherryPy's keys: tools in [/path] sections, log.* in [global] or [server] (gateway/tools/config.ts).
+    // CherryPy's keys: tools in [/path] sections, log.* in [global] or [server] (gateway/config/tools.ts).
     if (isPathSection(k.section) || k.section === 'global' || (k.section === 'server' && k.key.startsWith('log.'))) {
       const first = seen.get(`${k.section}\0${k.key}`);
       if (first !== undefined) throw configError(where, `${k.key} is set again (first on line ${first}); keep one`);

@@ -18,7 +18,7 @@ import { DEFAULT_TRUSTED_PROXY_HEADERS } from '../../adapters/proxy/headers.js';
 import { parseTrustedProxies, parseTrustedProxyHeaders } from './proxy-options.js';
 import { parseByteSize } from './limit-options.js';
 import { DEFAULT_LIMITS } from '../core/limits.js';
-import { DEFAULT_STATUS_ALLOW, parseMetricsListenOption, parseStatusAllow, parseStatusPath } from '../metrics/options.js';
+import { DEFAULT_STATUS_ALLOW, parseMetricsListenOption, parseStatusAllow, parseStatusPath } from './metrics-options.js';
 
 /** The wire protocols a listening socket can speak. */
 export const PROTOCOLS = ['http', 'fastcgi', 'scgi', 'auto'] as const;

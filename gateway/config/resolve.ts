@@ -10,7 +10,7 @@ import { tsgiError, TsgiError } from '../../app-api/errors.js';
 import { BadValue } from './values.js';
 import { defaultServerConfig, MODE_OPTIONS, modeIsSet, OPTIONS, type AnyOptionDef, type OptionName, type ServerConfig } from './options.js';
 import { describeSource, type Source } from './source.js';
-import type { ToolsConfig } from '../tools/types.js';
+import type { ToolsConfig } from './tools-types.js';
 
 /** One option as written: in the file, or on the command line. */
 export interface Setting {
@@ -40,7 +40,7 @@ export interface FileSettings {
   app: Record<string, string>;
   /** The `[server:NAME]` sections, in file order. */
   listeners?: ListenerSettings[];
-  /** The `[/path]` tool sections and the `log.*` keys, checked (gateway/tools/config.ts). */
+  /** The `[/path]` tool sections and the `log.*` keys, checked (gateway/config/tools.ts). */
   tools?: ToolsConfig;
 }
 

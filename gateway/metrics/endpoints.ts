@@ -9,7 +9,7 @@
  * GET and HEAD only; clients not on the allow-list get 403 before anything is computed.
  */
 import type { App } from '../../app-api/types.js';
-import type { AddressAllowList } from './allow.js';
+import type { AddressAllowList } from '../config/metrics-allow.js';
 import { renderStatusHtml } from './html.js';
 import type { MetricsSnapshot } from './snapshot.js';
 

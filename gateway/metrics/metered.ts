@@ -14,7 +14,7 @@ import type { CgiVars, HeaderList } from '../../app-api/types.js';
 import { InlineDispatcher, type Dispatcher, type RequestHead } from '../core/dispatch.js';
 import { ErrorLog } from '../core/log.js';
 import type { ResponseSink } from '../core/sink.js';
-import { toAllowList, type AddressAllowList } from './allow.js';
+import { toAllowList, type AddressAllowList } from '../config/metrics-allow.js';
 import { statusApp, type StatusSource } from './endpoints.js';
 import { eventLoopSource, hasPoolStats, threadPoolSource, type PoolSource } from './pool-source.js';
 import { Buckets, DURATION_BUCKETS, QUEUE_WAIT_BUCKETS, TsgiRegistry, type RawMetrics, type RegistryJSON } from './registry.js';

@@ -1,12 +1,12 @@
 /**
- * How serve() applies the metrics options (gateway/metrics/options.ts): the configured front gets a metered
+ * How serve() applies the metrics options (gateway/config/metrics-options.ts): the configured front gets a metered
  * dispatcher (statusPath answered on it), and the metrics listener (metricsListen) starts and stops with it.
  */
 import type { Dispatcher } from '../core/dispatch.js';
 import type { ErrorLog } from '../core/log.js';
-import { parseMetricsListen } from './listen.js';
+import { parseMetricsListen } from '../config/metrics-listen.js';
 import { withMetrics } from './metered.js';
-import { DEFAULT_STATUS_ALLOW } from './options.js';
+import { DEFAULT_STATUS_ALLOW } from '../config/metrics-options.js';
 import { startMetricsServer } from './server.js';
 
 /** The part of the `[server]` section the metrics read. */

@@ -12,9 +12,9 @@
 import { existsSync, statSync, unlinkSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { allowList, toAllowList, type AddressAllowList } from './allow.js';
+import { allowList, toAllowList, type AddressAllowList } from '../config/metrics-allow.js';
 import { statusResponse, type StatusSource } from './endpoints.js';
-import type { MetricsListen } from './listen.js';
+import type { MetricsListen } from '../config/metrics-listen.js';
 
 /** A running metrics listener. */
 export interface MetricsServer {

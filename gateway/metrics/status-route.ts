@@ -10,7 +10,7 @@ import type { CgiVars } from '../../app-api/types.js';
 import { InlineDispatcher, type Dispatcher, type RequestHead } from '../core/dispatch.js';
 import type { ErrorLog } from '../core/log.js';
 import type { ResponseSink } from '../core/sink.js';
-import { toAllowList } from './allow.js';
+import { toAllowList } from '../config/metrics-allow.js';
 import { statusApp, type StatusSource } from './endpoints.js';
 
 /** Where one listener answers the status endpoints. */

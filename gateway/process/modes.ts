@@ -32,7 +32,7 @@ async function supervisorMetrics(ctx: ServeContext, mode: 'processPool' | 'forki
   const [{ PoolMetrics: Metrics }, { startMetricsServer }, { parseMetricsListen }] = await Promise.all([
     import('./pool-metrics.js'),
     import('../metrics/server.js'),
-    import('../metrics/listen.js'),
+    import('../config/metrics-listen.js'),
   ]);
   const metrics: PoolMetrics = new Metrics(mode);
   let server: Awaited<ReturnType<typeof startMetricsServer>> | undefined;

@@ -21,7 +21,7 @@
  * other side has not yet consumed; the consumer returns credit as it consumes (the app read the chunk, or
  * the real response sink drained it).
  */
-import type { ToolsConfig } from '../tools/types.js';
+import type { ToolsConfig } from '../config/tools-types.js';
 import type { MessagePort } from 'node:worker_threads';
 import type { CgiVars, HeaderList } from '../../app-api/types.js';
 import type { AppSpec } from '../app-loader.js';

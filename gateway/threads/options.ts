@@ -5,7 +5,7 @@
 import type { ResourceLimits } from 'node:worker_threads';
 import type { AppSpec } from '../app-loader.js';
 import type { DispatcherOptions } from '../core/dispatch.js';
-import type { ToolsConfig } from '../tools/types.js';
+import type { ToolsConfig } from '../config/tools-types.js';
 
 /** 'pool': threadPool = N. 'perRequest': threading = 1, a new thread per request. */
 export type ThreadMode = 'pool' | 'perRequest';

@@ -9,7 +9,7 @@ import type { App } from '../../app-api/types.js';
 import { accessLog, broadcastReopen, toolByName, type ToolContext, type ToolSharedCache } from '../../app-api/tools/index.js';
 import { displayPath } from '../config/source.js';
 // Not ./config.js: that is the INI parser, which a pool thread applying the tools does not need.
-import { pathCovers, type ToolsConfig } from './types.js';
+import { pathCovers, type ToolsConfig } from '../config/tools-types.js';
 
 /** What the server knows about where the tools run. */
 export interface ToolEnv {

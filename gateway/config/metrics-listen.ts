@@ -1,6 +1,6 @@
 /** Where the metrics listener binds, and the `metricsListen` option's text form of it. */
 import { tsgiError } from '../../app-api/errors.js';
-import type { AddressAllowList } from './allow.js';
+import type { AddressAllowList } from './metrics-allow.js';
 
 /** Where the metrics listener binds. */
 export interface MetricsListen {

@@ -12,13 +12,13 @@
  */
 import path from 'node:path';
 import { TOOLS, toolByName, type ToolDef, type ToolOptionSpec } from '../../app-api/tools/index.js';
-import { BadValue, parseBoolean } from '../config/values.js';
-import { configError } from '../config/resolve.js';
-import { displayPath } from '../config/source.js';
-import { nearest } from '../config/suggest.js';
+import { BadValue, parseBoolean } from './values.js';
+import { configError } from './resolve.js';
+import { displayPath } from './source.js';
+import { nearest } from './suggest.js';
 
-export type { RawToolKey, PathTool, PathTools, LogSettings, ToolsConfig } from './types.js';
-import { pathCovers, type RawToolKey, type PathTool, type PathTools, type LogSettings, type ToolsConfig } from './types.js';
+export type { RawToolKey, PathTool, PathTools, LogSettings, ToolsConfig } from './tools-types.js';
+import { pathCovers, type RawToolKey, type PathTool, type PathTools, type LogSettings, type ToolsConfig } from './tools-types.js';
 
 export { pathCovers };
 

@@ -3,7 +3,7 @@
  * docs list exactly what the config reader accepts.
  */
 import { TOOLS, type ToolOptionSpec } from '../../app-api/tools/index.js';
-import { LOG_KEYS } from './config.js';
+import { LOG_KEYS } from './tools.js';
 
 function typeText(spec: Pick<ToolOptionSpec, 'type' | 'choices'>): string {
   return spec.choices !== undefined ? spec.choices.join(' \\| ') : spec.type;

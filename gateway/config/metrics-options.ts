@@ -6,9 +6,9 @@
  *     statusAllow   = 127.0.0.0/8, ::1        who may read them (REMOTE_ADDR); `*` = everyone
  *     metricsListen = 127.0.0.1:9100          a separate listener (HOST:PORT, PORT or unix:/path)
  */
-import { BadValue } from '../config/values.js';
-import { allowList, LOOPBACK_ONLY } from './allow.js';
-import { parseMetricsListen } from './listen.js';
+import { BadValue } from './values.js';
+import { allowList, LOOPBACK_ONLY } from './metrics-allow.js';
+import { parseMetricsListen } from './metrics-listen.js';
 
 /** The default of statusAllow. */
 export const DEFAULT_STATUS_ALLOW = LOOPBACK_ONLY.join(', ');
