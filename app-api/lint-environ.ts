@@ -29,6 +29,10 @@ export function checkEnviron(env: unknown): void {
   if (env === null || typeof env !== 'object' || Array.isArray(env)) {
     fail('env.type', `the environ must be a plain object, got ${env === null ? 'null' : Array.isArray(env) ? 'an array' : typeof env}`);
   }
+  const proto: unknown = Object.getPrototypeOf(env);
+  if (proto !== Object.prototype && proto !== null) {
+    fail('env.type', 'the environ must be a plain object (its prototype Object.prototype), not an instance of a class');
+  }
   const e = env as Record<string, unknown>;
   for (const key of REQUIRED) {
     if (!(key in e) || e[key] === undefined) fail('env.required', `the environ has no ${key}; build it with gateway/environ.ts buildEnviron`);

@@ -44,6 +44,15 @@ function fakeSocket(): Duplex {
 const RAW_HEADERS = ['Host', '127.0.0.1:8080', 'User-Agent', 'wrk', 'Accept', '*/*'];
 // The rows whose name says "+xff" get what a proxy in front adds (as bench/proxy-rows.ts sends).
 const XFF_HEADERS = [...RAW_HEADERS, 'X-Forwarded-For', '192.0.2.7', 'X-Forwarded-Proto', 'https'];
+// "+browser": the headers a browser sends with a page request (17 of them).
+const BROWSER_HEADERS = [
+  'Host', 'example.test', 'Connection', 'keep-alive', 'sec-ch-ua', '"Chromium";v="131", "Not_A Brand";v="24"',
+  'sec-ch-ua-mobile', '?0', 'sec-ch-ua-platform', '"Linux"', 'Upgrade-Insecure-Requests', '1',
+  'User-Agent', 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+  'Accept', 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8', 'Sec-Fetch-Site', 'none',
+  'Sec-Fetch-Mode', 'navigate', 'Sec-Fetch-User', '?1', 'Sec-Fetch-Dest', 'document', 'Accept-Encoding', 'gzip, deflate, br, zstd',
+  'Accept-Language', 'en-US,en;q=0.9', 'Cookie', 'session=2f9c1e; theme=dark', 'Cache-Control', 'max-age=0', 'Priority', 'u=0, i',
+];
 let rawHeaders = RAW_HEADERS;
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -136,6 +145,7 @@ const ROWS: Record<string, () => Promise<http.Server>> = {
   'tsgi inline (hello)': async () => await tsgiServer(hello),
   // What @hono/node-server's serve() puts on its node:http server.
   'tsgi inline (hello) +xff': async () => await tsgiServer(hello),
+  'tsgi inline (hello) +browser': async () => await tsgiServer(hello),
   'tsgi proxy mode +xff': async () => {
     const s = await startHttpServer(new TrustedProxyDispatcher(new InlineDispatcher(hello, { log }), { log }), { listen: false, log });
     return s.fastify.server as unknown as http.Server;
@@ -165,6 +175,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 if (process.argv[2] !== undefined) {
   // A child: time one row once and print the ns per request.
   if (process.argv[2].endsWith('+xff')) rawHeaders = XFF_HEADERS;
+  if (process.argv[2].endsWith('+browser')) rawHeaders = BROWSER_HEADERS;
   const server = await ROWS[process.argv[2]]();
   const ns = await time(process.argv[2], server);
   if (bytes === 0) throw new Error('no response bytes were written');

@@ -329,6 +329,19 @@ describe('lint', () => {
       expectLint(() => lint(hello)(null as unknown as Environ, acceptingStart), 'env.type');
     });
 
+    it('env.type: the environ is a plain object, not a class instance; the fronts\' environs (built with room, gateway/core/cgi-object.ts) are', async () => {
+      class Env {}
+      const classy = Object.assign(new Env(), makeEnv({}).env) as unknown as Environ;
+      expectLint(() => lint(hello)(classy, acceptingStart), 'env.type');
+      let proto: unknown;
+      const res = await inject(lint((env, sr) => {
+        proto = Object.getPrototypeOf(env);
+        return hello(env, sr);
+      }), { url: '/', headers: Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`x-header-${i}`, String(i)])) });
+      expect(res.status).to.equal(200);
+      expect(proto).to.equal(Object.prototype);
+    });
+
     it('through the real gateway a broken environ becomes a 500 whose log names the server side', async () => {
       const breaker = (app: App): App => (env, sr) => app({ ...env, SCRIPT_NAME: '/' }, sr);
       const res = await inject(breaker(lint(hello)), '/');

@@ -15,6 +15,7 @@ import type { Socket } from 'node:net';
 import { tsgiError } from '../../app-api/errors.js';
 import type { CgiVars } from '../../app-api/types.js';
 import type { Dispatcher, RequestHead } from '../../gateway/core/dispatch.js';
+import { CgiObject } from '../../gateway/core/cgi-object.js';
 import { cgiFromGateway } from '../../gateway/core/environ.js';
 import { BodyInput } from '../../app-api/input.js';
 import type { ErrorLog } from '../../gateway/core/log.js';
@@ -307,7 +308,7 @@ export class FcgiConnection extends ManagedConnection implements SinkHost, FlowC
     this.dropParams(req);
     let params: CgiVars;
     try {
-      params = parseParams(raw);
+      params = parseParams(raw, new CgiObject());
     } catch (err) {
       if (err instanceof ParamEncodingError) return this.refuse(req, err);
       return this.protocolError(`FCGI_PARAMS of request ${req.requestId}: ${(err as Error).message}`);

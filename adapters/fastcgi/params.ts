@@ -43,12 +43,13 @@ export function paramText(name: string, bytes: Buffer, start = 0, end = bytes.le
  * HTTP front joins them. Any other repeated name is a configuration override and the later one wins, as
  * PHP-FPM does, so a `fastcgi_param` in a location overrides the one from an include. Variables that
  * gateway/environ.ts `cgiFromGateway` removes (empty CONTENT_LENGTH, HTTP_PROXY...: `removedFromGateway`)
- * are left out, so the object keeps V8's fast properties.
+ * are left out, so the object keeps V8's fast properties. `into`: the object to fill (FCGI_PARAMS: a
+ * gateway/core/cgi-object.ts CgiObject, which has room for a browser's worth of variables).
  * Throws RecordError when a length runs past the data (the whole stream is then distrusted), and
  * ParamEncodingError for a path variable that is not UTF-8.
  */
-export function parseParams(buf: Buffer): CgiVars {
-  const out: CgiVars = {};
+export function parseParams(buf: Buffer, into: CgiVars = {}): CgiVars {
+  const out = into;
   let pos = 0;
   const end = buf.length;
   newNameSet();

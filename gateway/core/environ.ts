@@ -12,6 +12,7 @@
 import { TsgiError, tsgiError } from '../../app-api/errors.js';
 import type { CgiVars, Environ, ErrorStream, InputStream } from '../../app-api/types.js';
 import { isValidHost } from './host.js';
+import { CgiObject } from './cgi-object.js';
 import { defineClientGone, type ClientGone } from './client-gone.js';
 
 /** What a front that parsed HTTP itself knows about a request. */
@@ -141,19 +142,19 @@ export function cgiFromHttp(head: HttpRequestHead, opts: CgiOptions = {}): CgiVa
   const path = decodePath(rawPath);
   const [scriptName, pathInfo] = target === '' ? [opts.scriptName === '/' ? '' : (opts.scriptName ?? ''), ''] : splitMount(path, opts.scriptName ?? '');
 
-  const cgi: CgiVars = {
-    REQUEST_METHOD: head.method,
-    SCRIPT_NAME: scriptName,
-    PATH_INFO: pathInfo,
-    QUERY_STRING: q === -1 ? '' : target.slice(q + 1),
-    REQUEST_URI: head.url,
-    SERVER_NAME: '',
-    SERVER_PORT: head.localPort === undefined ? '' : String(head.localPort),
-    SERVER_PROTOCOL: head.httpVersion === '2.0' ? 'HTTP/2' : 'HTTP/' + head.httpVersion,
-    SERVER_SOFTWARE: opts.serverSoftware ?? SERVER_SOFTWARE,
-    GATEWAY_INTERFACE: 'CGI/1.1',
-    REMOTE_ADDR: head.remoteAddress ?? '',
-  };
+  const cgi = new CgiObject(
+    head.method,
+    scriptName,
+    pathInfo,
+    q === -1 ? '' : target.slice(q + 1),
+    '',
+    head.localPort === undefined ? '' : String(head.localPort),
+    head.httpVersion === '2.0' ? 'HTTP/2' : 'HTTP/' + head.httpVersion,
+    opts.serverSoftware ?? SERVER_SOFTWARE,
+    'CGI/1.1',
+    head.remoteAddress ?? '',
+  );
+  cgi.REQUEST_URI = head.url;
   if (head.remotePort !== undefined) cgi.REMOTE_PORT = String(head.remotePort);
   if (head.scheme === 'https') cgi.HTTPS = 'on';
 

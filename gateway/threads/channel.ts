@@ -24,6 +24,7 @@
 import type { ToolsConfig } from '../config/tools-types.js';
 import type { MessagePort } from 'node:worker_threads';
 import type { CgiVars, HeaderList } from '../../app-api/types.js';
+import { CgiObject, dropUnset } from '../core/cgi-object.js';
 import type { AppSpec } from '../app-loader.js';
 
 /** Default credit window, bytes, for request and response bodies. */
@@ -200,7 +201,8 @@ export function encodeCgi(cgi: CgiVars): WireCgi {
 /** The inverse of encodeCgi. */
 export function decodeCgi(wire: WireCgi): CgiVars {
   if (typeof wire !== 'string') return wire;
-  const cgi: CgiVars = {};
+  // Room for every variable (gateway/core/cgi-object.ts).
+  const cgi = new CgiObject();
   let at = 0;
   while (at < wire.length) {
     const nameEnd = wire.indexOf('\0', at);
@@ -208,5 +210,5 @@ export function decodeCgi(wire: WireCgi): CgiVars {
     cgi[wire.slice(at, nameEnd)] = wire.slice(nameEnd + 1, valueEnd);
     at = valueEnd + 1;
   }
-  return cgi;
+  return dropUnset(cgi);
 }
