@@ -138,6 +138,19 @@ function expectNotGone(seen: Seen, text: string, lines: number): void {
   expect(seen.signal!.aborted).to.equal(false);
 }
 
+/** The two cases every server-hosted adapter must pass: a client leaving mid-response, and one reading to the end. */
+function clientGoneCases(at: { port: () => number; server: () => http.Server | net.Server; seen: () => Seen; path: string }): void {
+  it('a client that leaves mid-response aborts the signal (TSGI_ERR_CLIENT_GONE) and the app stops', async () => {
+    await leaveMidResponse(at.port(), at.path);
+    await expectGone(at.seen());
+  });
+
+  it('a response read to the end, then the connection closed, never aborts the signal', async () => {
+    const text = await readToEnd(at.port(), `${at.path}?lines=3`, nextConnectionClosed(at.server() as http.Server));
+    expectNotGone(at.seen(), text, 3);
+  });
+}
+
 describe('tsgi.client_gone through the bridge adapters', function () {
   this.timeout(30_000);
   afterEach(function () {
@@ -158,15 +171,7 @@ describe('tsgi.client_gone through the bridge adapters', function () {
       await new Promise((r) => server.close(r));
     });
 
-    it('a client that leaves mid-response aborts the signal (TSGI_ERR_CLIENT_GONE) and the app stops', async () => {
-      await leaveMidResponse(port, '/stream');
-      await expectGone(seen());
-    });
-
-    it('a response read to the end, then the connection closed, never aborts the signal', async () => {
-      const text = await readToEnd(port, '/stream?lines=3', nextConnectionClosed(server));
-      expectNotGone(seen(), text, 3);
-    });
+    clientGoneCases({ port: () => port, server: () => server, seen, path: '/stream' });
   });
 
   describe('the fastify plugin at a prefix', () => {
@@ -184,15 +189,7 @@ describe('tsgi.client_gone through the bridge adapters', function () {
       await fastify.close();
     });
 
-    it('a client that leaves mid-response aborts the signal (TSGI_ERR_CLIENT_GONE) and the app stops', async () => {
-      await leaveMidResponse(port, '/legacy/stream');
-      await expectGone(seen());
-    });
-
-    it('a response read to the end, then the connection closed, never aborts the signal', async () => {
-      const text = await readToEnd(port, '/legacy/stream?lines=3', nextConnectionClosed(fastify.server));
-      expectNotGone(seen(), text, 3);
-    });
+    clientGoneCases({ port: () => port, server: () => fastify.server, seen, path: '/legacy/stream' });
   });
 
   describe('toFetch served by @hono/node-server', () => {
@@ -212,15 +209,7 @@ describe('tsgi.client_gone through the bridge adapters', function () {
       await new Promise((r) => server.close(r));
     });
 
-    it('a client that leaves mid-response aborts the signal (TSGI_ERR_CLIENT_GONE) and the app stops', async () => {
-      await leaveMidResponse(port, '/stream');
-      await expectGone(seen());
-    });
-
-    it('a response read to the end, then the connection closed, never aborts the signal', async () => {
-      const text = await readToEnd(port, '/stream?lines=3', nextConnectionClosed(server));
-      expectNotGone(seen(), text, 3);
-    });
+    clientGoneCases({ port: () => port, server: () => server, seen, path: '/stream' });
   });
 
   describe('toFetch called with a Request the caller aborts', () => {

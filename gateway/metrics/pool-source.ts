@@ -12,13 +12,7 @@ import { currentRequest, type WorkerSnapshot } from './snapshot.js';
  * the metrics sit below the concurrency modes that use them, and a type import is an arrow all the same.
  * The pool's stats() satisfies it (metrics-server tests meter a real pool).
  */
-export interface PoolStatsLike {
-  mode: string;
-  busy: number;
-  idle: number;
-  starting: number;
-  queueLength: number;
-  oldestQueuedMs: number;
+export interface PoolStatsLike extends Omit<PoolState, 'workers'> {
   workers: ReadonlyArray<{ slot: number; state: string; requests: number; current: { requestLine: string; startedAt: number } | null }>;
   queueWaitMs: readonly number[];
   counters: { dispatched: number };
