@@ -179,11 +179,8 @@ class Response {
   /** The whole body is one string and the sink takes text: its length is counted, not encoded. */
   private runText(text: string): void {
     const length = Buffer.byteLength(text, 'utf8');
-    this.sendHeaders(length);
+    this.sendHeaders(length); // throws on a Content-Length the text does not match, before anything is sent
     if (this.noBody || length === 0) return this.finish(undefined);
-    if (this.declaredLength >= 0 && length > this.declaredLength) {
-      throw tsgiError('TSGI_ERR_CONTENT_LENGTH_MISMATCH', { problem: 'is longer than', length: this.declaredLength });
-    }
     this.written = length;
     this.finished = true;
     if (!this.sink.closed) this.sink.endText!(text);
