@@ -6,7 +6,7 @@
 import type { Socket } from 'node:net';
 import type { HeaderList } from '../../app-api/types.js';
 import type { ResponseSink } from '../../gateway/core/sink.js';
-import { cgiResponseHead } from '../cgi/response-head.js';
+import { cgiResponseHeadText } from '../cgi/response-head.js';
 
 /** Who is told when the response has been ended (the connection, which then lingers for the peer's close). */
 export interface ResponseOwner {
@@ -16,9 +16,22 @@ export interface ResponseOwner {
 // Below this size the head and the body go out in one write (one syscall, one TCP segment).
 const COALESCE_MAX = 16 * 1024;
 
+/**
+ * The head (Latin-1 text: one char, one byte) and `body` in one new buffer: one allocation and one copy of
+ * the body, where encoding the head and then concatenating made two buffers per response.
+ */
+function withHead(head: string, body: Buffer | undefined): Buffer {
+  const n = head.length;
+  const out = Buffer.allocUnsafe(body === undefined ? n : n + body.length);
+  out.write(head, 0, n, 'latin1');
+  if (body !== undefined) body.copy(out, n);
+  return out;
+}
+
 /** Writes the response to an SCGI connection and ends it. */
 export class ScgiSink implements ResponseSink {
-  private head: Buffer | null = null;
+  /** The response head, until it goes out with the first body bytes (or alone at the end). */
+  private head: string | null = null;
   private ended = false;
 
   /** @param owner told once when the response was handed to the socket in full (not on abort). */
@@ -29,7 +42,7 @@ export class ScgiSink implements ResponseSink {
   }
 
   start(code: number, reason: string, headers: HeaderList): void {
-    this.head = cgiResponseHead(code, reason, headers);
+    this.head = cgiResponseHeadText(code, reason, headers);
   }
 
   write(chunk: Buffer): void | Promise<void> {
@@ -37,8 +50,11 @@ export class ScgiSink implements ResponseSink {
     let ok: boolean;
     if (head !== null) {
       this.head = null;
-      ok = this.socket.write(chunk.length <= COALESCE_MAX ? Buffer.concat([head, chunk]) : head);
-      if (chunk.length > COALESCE_MAX) ok = this.socket.write(chunk);
+      if (chunk.length <= COALESCE_MAX) ok = this.socket.write(withHead(head, chunk));
+      else {
+        this.socket.write(withHead(head, undefined));
+        ok = this.socket.write(chunk);
+      }
     } else ok = this.socket.write(chunk);
     if (ok) return;
     return waitDrain(this.socket);
@@ -49,10 +65,11 @@ export class ScgiSink implements ResponseSink {
     this.ended = true;
     const head = this.head;
     this.head = null;
-    if (head !== null && last !== undefined && last.length > 0 && last.length <= COALESCE_MAX) this.socket.end(Buffer.concat([head, last]));
+    const body = last !== undefined && last.length > 0 ? last : undefined;
+    if (head !== null && (body === undefined || body.length <= COALESCE_MAX)) this.socket.end(withHead(head, body));
     else {
-      if (head !== null) this.socket.write(head);
-      if (last !== undefined && last.length > 0) this.socket.end(last);
+      if (head !== null) this.socket.write(withHead(head, undefined));
+      if (body !== undefined) this.socket.end(body);
       else this.socket.end();
     }
     this.owner.responseEnded();
