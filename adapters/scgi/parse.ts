@@ -180,7 +180,7 @@ export function parseBlock(block: Buffer, joinHttpDuplicates = true, keep: KeepH
     pos = valueEnd + 1;
     if (first) {
       if (name !== 'CONTENT_LENGTH') throw protocolError(`CONTENT_LENGTH must be the first header (got ${JSON.stringify(name.slice(0, 64))})`);
-      if (!DIGITS_CL.test(value)) throw protocolError(`CONTENT_LENGTH ${JSON.stringify(value.slice(0, 64))} is not a decimal number without leading zeros`);
+      if (value !== '0' && !DIGITS_CL.test(value)) throw protocolError(`CONTENT_LENGTH ${JSON.stringify(value.slice(0, 64))} is not a decimal number without leading zeros`);
       contentLength = Number(value);
       first = false;
     }
