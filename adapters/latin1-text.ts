@@ -30,8 +30,9 @@ let nameSet = 0;
 /**
  * Where the n-th latin1Text call of the last name set found its string (-1: nowhere). A web server sends
  * the same variables in the same order on every request, so the n-th call of this request is checked
- * against that slot first, by its bytes alone, before hashing (the hash loop was about half of
- * latin1Text's time). A miss costs one length compare, or one byte compare up to the first difference.
+ * against that slot first, by its bytes alone, skipping the hash loop (measured: -5% of the instructions of
+ * an SCGI hello-world request). A miss costs one length compare, or a byte compare up to the first
+ * difference.
  */
 const SEQ_MAX = 128;
 const seqSlot = new Int32Array(SEQ_MAX).fill(-1);

@@ -53,7 +53,8 @@ function encodedHead(code: number, reason: string, headers: HeaderList): Buffer 
 
 /**
  * The head and `body` in one new buffer: one write, one syscall, one TCP segment. TypedArray#set, not
- * Buffer#copy: a builtin, where copy is a call into C++ with argument checks (both were ~2% of a request).
+ * Buffer#copy: a builtin, where copy is a call into C++ with argument checks (with the head reuse above:
+ * -4% of the instructions of a hello-world request).
  */
 function withHead(head: Buffer, body: Buffer): Buffer {
   const out = Buffer.allocUnsafe(head.length + body.length);
