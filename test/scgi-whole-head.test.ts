@@ -7,7 +7,8 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { isTsgiError } from '../app-api/errors.js';
-import { encodeScgiHead, parseWholeHead, ScgiHeadParser, type KeepHeader } from '../adapters/scgi/parse.js';
+import { encodeScgiHead, parseBlock, parseWholeHead, ScgiHeadParser, type KeepHeader } from '../adapters/scgi/parse.js';
+import { CgiObject } from '../gateway/core/cgi-object.js';
 import { nginxVars } from './support/scgi-client.js';
 
 const LIMIT = 4096;
@@ -85,6 +86,51 @@ describe('SCGI parseWholeHead (the one-read head path)', () => {
     const { whole, parser } = both(noScgi);
     expect(whole.kind).to.equal('error');
     expect(whole).to.deep.equal(parser);
+  });
+
+  it('parses into a CgiObject (as the SCGI front does) exactly what it parses into {}: its unset standard keys count as absent', () => {
+    const into = (): Record<string, string> => new CgiObject() as Record<string, string>;
+    /** The headers, or the error, with the keys left `undefined` dropped. */
+    const parse = (bytes: Buffer, obj?: Record<string, string>): unknown => {
+      try {
+        const h = parseBlock(bytes, true, undefined, 0, bytes.length, obj).headers;
+        return Object.fromEntries(Object.entries(h).filter(([, v]) => v !== undefined));
+      } catch (err) {
+        return (err as Error).message;
+      }
+    };
+    const block = (pairs: Array<[string, string]>): Buffer => {
+      const head = encodeScgiHead(0, pairs);
+      return head.subarray(head.indexOf(58) + 1, head.length - 1);
+    };
+    const cases: Array<Array<[string, string]>> = [
+      Object.entries(nginxVars('GET', '/a', { HTTP_X_A: '1' })),
+      [['REQUEST_METHOD', 'GET']], // most standard variables missing
+      [['REQUEST_METHOD', 'GET'], ['REQUEST_METHOD', 'POST']], // a repeated standard name is still refused
+      [['HTTP_X', 'a'], ['HTTP_X', 'b'], ['SERVER_NAME', 'h']], // a repeated HTTP_ name is still joined
+      [['constructor', 'x'], ['SERVER_PORT', '80']],
+    ];
+    for (const pairs of cases) {
+      const bytes = block(pairs);
+      expect(parse(bytes, into()), JSON.stringify(pairs)).to.deep.equal(parse(bytes));
+    }
+    expect(parse(block([['REQUEST_METHOD', 'GET'], ['REQUEST_METHOD', 'POST']]), into())).to.be.a('string').that.includes('duplicate header');
+    // A name that shares SERVER_NAME's slot in the intern table makes the parser look SERVER_NAME up (its
+    // mark says "maybe seen"): the CgiObject's unset key must not count as a duplicate. Among 20,000 names a
+    // few share that slot (4,096 slots).
+    for (let i = 0; i < 20_000; i++) {
+      const bytes = block([[`HTTP_Z${i}`, 'v'], ['SERVER_NAME', 'h']]);
+      const got = parse(bytes, into());
+      if (typeof got === 'string') expect.fail(`HTTP_Z${i} then SERVER_NAME: ${got}`);
+    }
+    const name = fc.constantFrom('REQUEST_METHOD', 'SCRIPT_NAME', 'PATH_INFO', 'SERVER_NAME', 'REMOTE_ADDR', 'HTTP_HOST', 'HTTP_X', 'X');
+    fc.assert(
+      fc.property(fc.array(fc.tuple(name, fc.string({ maxLength: 8 })), { maxLength: 10 }), (pairs) => {
+        const bytes = block(pairs);
+        expect(parse(bytes, into())).to.deep.equal(parse(bytes));
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('agrees with the parser on random heads and their mutations', () => {

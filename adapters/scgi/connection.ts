@@ -13,6 +13,7 @@ import type { CgiVars } from '../../app-api/types.js';
 import type { Dispatcher } from '../../gateway/core/dispatch.js';
 import { cgiFromGateway, decodeUtf8Var, removedFromGateway, UTF8_CGI_VARS } from '../../gateway/core/environ.js';
 import { ErrorLog } from '../../gateway/core/log.js';
+import { CgiObject } from '../../gateway/core/cgi-object.js';
 import { DEFAULT_BODY_HIGH_WATER, SocketBody, truncatedBody } from './body.js';
 import { DEFAULT_MAX_HEADER_BYTES, parseWholeHead, ScgiHeadParser, type ScgiHead } from './parse.js';
 import { ScgiSink } from './sink.js';
@@ -93,6 +94,12 @@ export function scgiParams(headers: Record<string, string>): CgiVars {
   }
   return headers;
 }
+
+/**
+ * The object the headers go into: a CgiObject has room for a browser's worth of variables, where `{}` turns
+ * into a slow dictionary past 16 keyed stores (and at the environ's symbol store after them).
+ */
+const newCgiObject = (): Record<string, string> => new CgiObject() as Record<string, string>;
 
 /** What the parser leaves out of the CGI variables: what cgiFromGateway would delete (see removedFromGateway). */
 const keepForCgi = (name: string, value: string): boolean => !removedFromGateway(name, value);
@@ -289,8 +296,8 @@ class Connection extends ManagedConnection implements ScgiConnection {
         if (this.sawBytes) parsed = this.parser!.push(chunk);
         else {
           this.sawBytes = true;
-          parsed = parseWholeHead(chunk, s.maxHeaderBytes, s.joinDuplicateHttpHeaders, keepForCgi);
-          if (parsed === null) parsed = (this.parser = new ScgiHeadParser(s.maxHeaderBytes, s.joinDuplicateHttpHeaders, keepForCgi)).push(chunk);
+          parsed = parseWholeHead(chunk, s.maxHeaderBytes, s.joinDuplicateHttpHeaders, keepForCgi, newCgiObject);
+          if (parsed === null) parsed = (this.parser = new ScgiHeadParser(s.maxHeaderBytes, s.joinDuplicateHttpHeaders, keepForCgi, newCgiObject)).push(chunk);
         }
       } catch (err) {
         if (isTsgiError(err, 'TSGI_ERR_HEADERS_TOO_LARGE')) return this.refuseHead(err);
