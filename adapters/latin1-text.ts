@@ -27,9 +27,21 @@ let lastSlot = -1;
 const slotMark = new Int32Array(INTERN_SLOTS);
 let nameSet = 0;
 
+/**
+ * Where the n-th latin1Text call of the last name set found its string (-1: nowhere). A web server sends
+ * the same variables in the same order on every request, so the n-th call of this request is checked
+ * against that slot first, by its bytes alone, skipping the hash loop (measured: -5% of the instructions of
+ * an SCGI hello-world request). A miss costs one length compare, or a byte compare up to the first
+ * difference.
+ */
+const SEQ_MAX = 128;
+const seqSlot = new Int32Array(SEQ_MAX).fill(-1);
+let seq = 0;
+
 /** Start a new set of names (one request's params or headers), for markName. */
 export function newNameSet(): void {
   nameSet = (nameSet + 1) | 0 || 1; // never 0: the marks of slots never used
+  seq = 0;
 }
 
 /**
@@ -53,15 +65,31 @@ export function markName(): boolean {
  */
 export function latin1Text(buf: Buffer, start: number, end: number, isName = false): string {
   const len = end - start;
+  const k = seq;
+  if (k < SEQ_MAX) seq = k + 1; // a caller that never starts a name set stops at SEQ_MAX (no fast path)
   lastSlot = -1;
   if (len === 0) return '';
   if (len > INTERN_MAX_LEN) return latin1Slice !== undefined ? latin1Slice.call(buf, start, end) : buf.toString('latin1', start, end);
+  if (k < SEQ_MAX) {
+    const guess = seqSlot[k];
+    // A slot's string and bytes are always set together: equal bytes mean the string is this one.
+    if (guess >= 0 && interned[guess].length === len) {
+      const at = guess * INTERN_MAX_LEN;
+      let i = 0;
+      while (i < len && internedBytes[at + i] === buf[start + i]) i++;
+      if (i === len) {
+        lastSlot = guess;
+        return interned[guess];
+      }
+    }
+  }
   let h = len;
   for (let i = start; i < end; i++) h = (Math.imul(h, 31) + buf[i]) | 0;
   const slot = (h ^ (h >>> 15)) & (INTERN_SLOTS - 1);
   const hit = interned[slot];
   const at = slot * INTERN_MAX_LEN;
   lastSlot = slot;
+  if (k < SEQ_MAX) seqSlot[k] = slot;
   if (hit.length === len) {
     let i = 0;
     while (i < len && internedBytes[at + i] === buf[start + i]) i++;
