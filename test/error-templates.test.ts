@@ -4,11 +4,11 @@
  * reads the same and ends with the fix), real errors read that way, and the README's error-code table shows
  * every template.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { ROOT, sources } from './support/source-files.js';
 import ts from 'typescript';
 import { ERROR_CODES, ERROR_STATUS, ERROR_TEMPLATES, errorMessage, isTsgiError, TsgiError, tsgiError, type TsgiErrorCode } from '../app-api/errors.js';
 import { parseStatus } from '../app-api/headers.js';
@@ -20,17 +20,7 @@ import { loadConfig } from '../gateway/config/load.js';
 import { readRegion } from '../gateway/docs.js';
 import { inject } from '../gateway/core/inject.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-function sources(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const p = path.join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...sources(p));
-    else if (name.endsWith('.ts') && !name.endsWith('.d.ts')) out.push(p);
-  }
-  return out;
-}
+const root = ROOT;
 
 /**
  * The places that may still write `new TsgiError(` themselves, each with its reason and its count (a new site

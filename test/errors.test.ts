@@ -3,23 +3,13 @@
  * the throw site overrides it, and every documented code is raised somewhere (a code nobody raises is a
  * promise the docs make and the code does not keep).
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { ROOT, sources } from './support/source-files.js';
 import { ERROR_CODES, ERROR_STATUS, TsgiError, type TsgiErrorCode } from '../app-api/errors.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-function sources(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const p = path.join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...sources(p));
-    else if (name.endsWith('.ts') && !name.endsWith('.d.ts')) out.push(p);
-  }
-  return out;
-}
+const root = ROOT;
 
 describe('error catalogue', () => {
   const codes = Object.keys(ERROR_CODES) as TsgiErrorCode[];
