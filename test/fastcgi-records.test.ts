@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import { encodeParams, paramText, parseParams, ParamEncodingError } from '../adapters/fastcgi/params.js';
 import { RecordError, RecordReader, type RawRecord } from '../adapters/fastcgi/records.js';
 import { FastcgiSink, type SinkHost } from '../adapters/fastcgi/sink.js';
+import type { HeaderList } from '../app-api/types.js';
 import { nameValues, record, T } from './support/fcgi-client.js';
 
 function readAll(pieces: Buffer[]): RawRecord[] {
@@ -112,6 +113,27 @@ describe('FastCGI sink framing', () => {
     expect([...recs[2].content]).to.deep.equal([0, 0, 0, 0, 0, 0, 0, 0]);
     expect(host.ended).to.deep.equal([7]);
     expect(sink.closed).to.equal(true);
+  });
+
+  it('endText: a string body goes out encoded as UTF-8 in the same one buffer; a long one or one behind a huge head too', () => {
+    const cases: Array<[string, HeaderList]> = [
+      ['h\u00e9llo \u20ac', [['Content-Type', 'text/plain; charset=utf-8']]],
+      ['\u00e9'.repeat(20_000), []], // 40,000 bytes: over the copy limit
+      ['short', [['X-Big', 'v'.repeat(65_000)]]], // the head alone nearly fills a record
+    ];
+    for (const [text, headers] of cases) {
+      const host = fakeHost();
+      const sink = new FastcgiSink(host, { requestId: 3, closed: false });
+      sink.start(200, 'OK', headers);
+      sink.endText(text);
+      const recs = parseRecords(Buffer.concat(host.sent));
+      for (const r of recs) expect(r.content.length).to.be.at.most(65535);
+      const stdout = Buffer.concat(recs.filter((r) => r.type === T.STDOUT).map((r) => r.content));
+      expect(stdout.subarray(stdout.indexOf('\r\n\r\n') + 4).toString('utf8')).to.equal(text);
+      expect(recs.at(-1)!.type).to.equal(T.END_REQUEST);
+      expect(host.ended).to.deep.equal([3]);
+      if (text.length < 100 && headers.length === 1) expect(host.sent).to.have.length(1);
+    }
   });
 
   it('splits large chunks into records of at most 65535 bytes', () => {

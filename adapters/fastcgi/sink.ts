@@ -76,6 +76,17 @@ export class FastcgiSink implements ResponseSink {
     this.host.requestEnded(this.state.requestId);
   }
 
+  /** A one-string body: encoded straight into the response's one buffer when it fits the fast path. */
+  endText(text: string): void {
+    if (this.state.closed || this.done) return;
+    const length = Buffer.byteLength(text, 'utf8');
+    if (length > COPY_LIMIT) return this.end(Buffer.from(text, 'utf8'));
+    this.done = true;
+    this.emit(text, true, length);
+    this.state.closed = true;
+    this.host.requestEnded(this.state.requestId);
+  }
+
   /**
    * An error after the head went out. FCGI_END_REQUEST alone would not do: a web server takes it as "the
    * response is complete", so under chunked framing (no Content-Length from the app) the client would get
@@ -92,16 +103,19 @@ export class FastcgiSink implements ResponseSink {
     this.host.abortConnection(this.state.requestId, err);
   }
 
-  /** Send head (if pending) + chunk as STDOUT records; with `final`, the end of stream and END_REQUEST too. */
-  private emit(chunk: Buffer, final: boolean): boolean {
+  /**
+   * Send head (if pending) + chunk as STDOUT records; with `final`, the end of stream and END_REQUEST too.
+   * A string chunk (endText, `length` its UTF-8 bytes, at most COPY_LIMIT) always takes the fast path.
+   */
+  private emit(chunk: Buffer | string, final: boolean, length = (chunk as Buffer).length): boolean {
     const id = this.state.requestId;
     const head = this.head;
     this.head = null;
     const headLen = head === null ? 0 : head.length;
-    const n = headLen + chunk.length;
+    const n = headLen + length;
     const tail = final ? HEADER_LEN + END_REQUEST_LEN : 0;
 
-    if (n <= MAX_CONTENT && (chunk.length <= COPY_LIMIT || headLen > 0)) {
+    if (n <= MAX_CONTENT && (length <= COPY_LIMIT || headLen > 0)) {
       // Fast path: one record, one buffer, one write.
       const recLen = n === 0 ? 0 : HEADER_LEN + n;
       const out = Buffer.allocUnsafe(recLen + tail);
@@ -110,12 +124,14 @@ export class FastcgiSink implements ResponseSink {
         writeHeader(out, 0, FCGI_STDOUT, id, n);
         pos = HEADER_LEN;
         if (head !== null) pos += out.write(head, pos, headLen, 'latin1');
-        pos += chunk.copy(out, pos);
+        pos += typeof chunk === 'string' ? out.write(chunk, pos, length, 'utf8') : chunk.copy(out, pos);
       }
       if (final) writeTail(out, pos, id);
       return this.host.send(out, final && head !== null);
     }
 
+    // A string here only behind a head too large for one record with it.
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
     let ok = true;
     if (head !== null) {
       const h = Buffer.from(head, 'latin1');
@@ -127,10 +143,10 @@ export class FastcgiSink implements ResponseSink {
         ok = this.host.send(rec);
       }
     }
-    const count = Math.ceil(chunk.length / MAX_CONTENT);
+    const count = Math.ceil(bytes.length / MAX_CONTENT);
     const headers = Buffer.allocUnsafe(count * HEADER_LEN);
     for (let i = 0; i < count; i++) {
-      const part = chunk.subarray(i * MAX_CONTENT, (i + 1) * MAX_CONTENT);
+      const part = bytes.subarray(i * MAX_CONTENT, (i + 1) * MAX_CONTENT);
       writeHeader(headers, i * HEADER_LEN, FCGI_STDOUT, id, part.length);
       this.host.send(headers.subarray(i * HEADER_LEN, (i + 1) * HEADER_LEN));
       ok = this.host.send(part);
