@@ -50,14 +50,18 @@ if (only.includes('hello')) {
     tsgi('single', 'single', 0, HELLO),
     tsgi('threadPool=2', 'pool', 2, HELLO),
     tsgi('threadPool=4', 'pool', 4, HELLO),
-    tsgi('threading=1', 'perRequest', 64, HELLO),
     childServer('fastify raw', here('./servers/fastify-raw.js')),
     ...baseline(),
   ]);
   report('hello world', r, ['fastify raw', 'single']);
   // On 2 cores threadPool=2 (one thread per core) is the configuration a user would pick for throughput.
-  target('hello: threadPool=2 / fastify raw', get(r, 'threadPool=2').medianRps / get(r, 'fastify raw').medianRps, 0.5);
+  // Issue 10's goal (0.8x); issue 3's was 0.5x.
+  target('hello: threadPool=2 / fastify raw', get(r, 'threadPool=2').medianRps / get(r, 'fastify raw').medianRps, 0.8);
   target('hello: threadPool=4 / fastify raw', get(r, 'threadPool=4').medianRps / get(r, 'fastify raw').medianRps, 0.5);
+  // threading=1 (a new isolate per request, a few requests a second by design) on its own: its queued
+  // requests time out in wrk and their sockets and CPU spilled into the next server's round, which starved
+  // fastify raw in the same rounds (the sixth session saw it at 5-17k req/s there against 33k alone).
+  report('hello world, threading=1 (a thread per request)', await measure([tsgi('threading=1', 'perRequest', 64, HELLO)]), []);
 }
 
 if (only.includes('block')) {
