@@ -69,20 +69,21 @@ export class FastcgiSink implements ResponseSink {
   }
 
   end(last?: Buffer): void {
-    if (this.state.closed || this.done) return;
-    this.done = true;
-    this.emit(last ?? EMPTY, true);
-    this.state.closed = true;
-    this.host.requestEnded(this.state.requestId);
+    this.finish(last ?? EMPTY);
   }
 
   /** A one-string body: encoded straight into the response's one buffer when it fits the fast path. */
   endText(text: string): void {
-    if (this.state.closed || this.done) return;
     const length = Buffer.byteLength(text, 'utf8');
-    if (length > COPY_LIMIT) return this.end(Buffer.from(text, 'utf8'));
+    if (length > COPY_LIMIT) this.finish(Buffer.from(text, 'utf8'));
+    else this.finish(text, length);
+  }
+
+  /** The last chunk, the end of stream and END_REQUEST; the request id is free after. */
+  private finish(last: Buffer | string, length?: number): void {
+    if (this.state.closed || this.done) return;
     this.done = true;
-    this.emit(text, true, length);
+    this.emit(last, true, length);
     this.state.closed = true;
     this.host.requestEnded(this.state.requestId);
   }

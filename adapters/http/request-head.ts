@@ -5,6 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
+import { hasRequestBody } from '../../app-api/bridge/target.js';
 import type { CgiVars } from '../../app-api/types.js';
 import type { HttpRequestHead } from '../../gateway/core/environ.js';
 
@@ -39,10 +40,7 @@ export function isHttp2Request(req: IncomingMessage | Http2ServerRequest): req i
  */
 export function nodeHasBody(req: IncomingMessage | Http2ServerRequest, cgi?: CgiVars): boolean {
   if (isHttp2Request(req)) return !(req as Http2ServerRequest).stream.endAfterHeaders;
-  if (cgi !== undefined) {
-    const length = cgi.CONTENT_LENGTH;
-    return cgi.HTTP_TRANSFER_ENCODING !== undefined || (length !== undefined && length !== '0');
-  }
+  if (cgi !== undefined) return hasRequestBody(cgi);
   const h = req.headers;
   return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
 }

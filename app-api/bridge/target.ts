@@ -63,8 +63,11 @@ export function requestHeaders(environ: Environ): Array<[string, string]> {
   return out;
 }
 
-/** True when the request carries a body: a non-zero CONTENT_LENGTH, or a chunked upload the front passed on. */
-export function hasRequestBody(environ: Environ): boolean {
+/**
+ * True when the request carries a body: a non-zero CONTENT_LENGTH, or a chunked upload the front passed on.
+ * The one rule, for an environ or for the CGI variables a front just built (the HTTP front reads it).
+ */
+export function hasRequestBody(environ: Readonly<Record<string, unknown>>): boolean {
   const length = environ.CONTENT_LENGTH;
   if (length !== undefined && length !== '' && length !== '0') return true;
   return typeof environ.HTTP_TRANSFER_ENCODING === 'string';
