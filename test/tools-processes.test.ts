@@ -55,13 +55,19 @@ describe('tools across processes (CLI)', function () {
     // Every worker reopens: keep sending until each pid seen above has written to the new file (bounded).
     let sent = 0;
     const seenNew = new Set<number>();
+    const pidOf: number[] = [];
     for (let i = 0; i < 200 && seenNew.size < pids.size; i++) {
       const r = await get(s.port, `/whoami?after=${i}`);
       sent++;
-      const pid = JSON.parse(r.body.toString()).pid as number;
-      if (lines(access).some((l) => l.includes(`after=${i} `))) seenNew.add(pid);
+      pidOf[i] = JSON.parse(r.body.toString()).pid as number;
+      // A worker's line may land after its response was read: look at every request's line so far, not
+      // only this one's.
+      for (const l of lines(access)) {
+        const m = /after=(\d+) /.exec(l);
+        if (m !== null) seenNew.add(pidOf[Number(m[1])]);
+      }
       // The primary forwards the signal: give the workers time to get it (bounded: 200 x 25 ms).
-      else await new Promise((r) => setTimeout(r, 25));
+      if (seenNew.size < pids.size) await new Promise((r) => setTimeout(r, 25));
     }
     expect(seenNew.size, 'every worker writes to the new access.log').to.equal(pids.size);
     const rotated = lines(`${access}.1`);
