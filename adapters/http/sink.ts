@@ -9,16 +9,51 @@ import type { HeaderList } from '../../app-api/types.js';
 import type { ResponseSink } from '../../gateway/core/sink.js';
 import { sendFileRange } from './send-file.js';
 
+/** The part of ServerResponse and Http2ServerResponse the body is written through: the same in both. */
+interface BodyWriter {
+  write(chunk: Buffer): boolean;
+  end(): unknown;
+  end(data: Buffer): unknown;
+  end(data: string, encoding: BufferEncoding): unknown;
+  on(event: 'drain' | 'close', listener: () => void): unknown;
+  off(event: 'drain' | 'close', listener: () => void): unknown;
+}
+
+/** What both sinks do the same way: the body. */
+abstract class NodeResponseSink<R extends BodyWriter> implements ResponseSink {
+  constructor(protected readonly res: R) {}
+
+  abstract get closed(): boolean;
+  abstract start(code: number, reason: string, headers: HeaderList): void;
+  abstract abort(err: Error): void;
+
+  write(chunk: Buffer): void | Promise<void> {
+    if (this.res.write(chunk)) return;
+    return waitDrain(this.res);
+  }
+
+  end(last?: Buffer): void {
+    if (last === undefined || last.length === 0) this.res.end();
+    else this.res.end(last);
+  }
+
+  endText(text: string): void {
+    this.res.end(text, 'utf8');
+  }
+}
+
 /** HTTP/1.x sink. */
-export class Http1Sink implements ResponseSink {
+export class Http1Sink extends NodeResponseSink<ServerResponse> {
   /**
    * `preset`: false when nothing can have set headers on `res` before the app answers (the built-in server
    * without middleware), which spares asking Node for them on every response (an array per call).
    */
   constructor(
-    private readonly res: ServerResponse,
+    res: ServerResponse,
     private readonly preset = true,
-  ) {}
+  ) {
+    super(res);
+  }
 
   get closed(): boolean {
     if (this.res.destroyed) return true;
@@ -47,19 +82,6 @@ export class Http1Sink implements ResponseSink {
     else this.res.writeHead(code, reason, flat);
   }
 
-  write(chunk: Buffer): void | Promise<void> {
-    if (this.res.write(chunk)) return;
-    return waitDrain(this.res);
-  }
-
-  end(last?: Buffer): void {
-    if (last === undefined || last.length === 0) this.res.end();
-    else this.res.end(last);
-  }
-
-  endText(text: string): void {
-    this.res.end(text, 'utf8');
-  }
 
   abort(err: Error): void {
     // Closing the socket is the only way HTTP/1.1 can say "this body is incomplete".
@@ -74,9 +96,7 @@ export class Http1Sink implements ResponseSink {
 }
 
 /** HTTP/2 sink: lower-case header names, duplicates as arrays (the core already dropped connection-specific ones). */
-export class Http2Sink implements ResponseSink {
-  constructor(private readonly res: Http2ServerResponse) {}
-
+export class Http2Sink extends NodeResponseSink<Http2ServerResponse> {
   get closed(): boolean {
     return this.res.stream.destroyed || this.res.stream.closed;
   }
@@ -93,26 +113,13 @@ export class Http2Sink implements ResponseSink {
     this.res.writeHead(code, obj);
   }
 
-  write(chunk: Buffer): void | Promise<void> {
-    if (this.res.write(chunk)) return;
-    return waitDrain(this.res);
-  }
-
-  end(last?: Buffer): void {
-    if (last === undefined || last.length === 0) this.res.end();
-    else this.res.end(last);
-  }
-
-  endText(text: string): void {
-    this.res.end(text, 'utf8');
-  }
 
   abort(): void {
     this.res.stream.close(h2c.NGHTTP2_INTERNAL_ERROR);
   }
 }
 
-function waitDrain(res: ServerResponse | Http2ServerResponse): Promise<void> {
+function waitDrain(res: BodyWriter): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
       res.off('drain', done);

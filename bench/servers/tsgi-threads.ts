@@ -4,6 +4,7 @@
  *     node dist/bench/servers/tsgi-threads.js MODE SIZE APP
  *
  * MODE: single | pool | perRequest; SIZE: threads (ignored for single); APP: `MODULE[:EXPORT]`.
+ * BENCH_STATS=1: print the pool's stats (batches, take-backs) to stderr on SIGTERM.
  */
 import { startHttpServer } from '../../adapters/http/server.js';
 import { loadApp } from '../../gateway/app-loader.js';
@@ -24,6 +25,7 @@ else {
 const server = await startHttpServer(dispatcher, { port: 0, log });
 ready(server.url);
 await untilSignal();
+if (process.env.BENCH_STATS === '1' && dispatcher instanceof ThreadPoolDispatcher) console.error(JSON.stringify(dispatcher.stats()));
 await server.close(1000);
 await dispatcher.close();
 process.exit(0);

@@ -116,7 +116,11 @@ export class ProxySink implements ResponseSink {
     if (head !== undefined) msg.head = head;
     this.final = msg;
     // Held until the app's request is finished (usually later in this same turn) so both go as one message.
-    setImmediate(() => this.flushFinal());
+    // A synchronous app finishes before the microtask runs: then no setImmediate is scheduled, which would
+    // cost the thread one more event-loop iteration (an epoll_wait that cannot block) per request.
+    queueMicrotask(() => {
+      if (!(msg as { sent?: boolean }).sent) setImmediate(() => this.flushFinal());
+    });
   }
 
   private flushFinal(more = false): void {
