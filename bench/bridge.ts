@@ -9,21 +9,30 @@
  * Goals: tsgi inline >= 0.9x native; nginx -> tsgi FastCGI >= nginx -> proxy_pass. Load: measure() (wrk -t1
  * -c32, interleaved rounds, medians; BENCH_ROUNDS, BENCH_DURATION...). Every backend is its own Node process
  * (bench/servers/bridge-app.ts); one nginx with one worker serves the four nginx sites.
+ *
+ *     BENCH_ONLY=hono npm run bench:bridge             # one framework (express, hono)
+ *     BENCH_PROFILE=/tmp/prof npm run bench:bridge     # --cpu-prof of the tsgi backends
+ *     TSGI_BENCH_NODE=/path/to/node npm run bench:bridge   # every backend under another Node
  */
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startChild, type Child } from '../test/support/child.js';
 import { freePort } from '../test/integration/harness/ports.js';
 import { measure, type BenchResult, type BenchServer } from './measure.js';
+import { benchNode } from './node-binary.js';
 import { startNginx, type BenchNginx } from './nginx.js';
 
 const SCRIPT = fileURLToPath(new URL('./servers/bridge-app.js', import.meta.url));
 const HELLO = 'Hello, world!\n';
 const FRAMEWORKS = ['express', 'hono'] as const;
+// Every backend is started (nginx's config names them all); BENCH_ONLY picks the frameworks measured.
+const MEASURED = FRAMEWORKS.filter((fw) => process.env.BENCH_ONLY === undefined || process.env.BENCH_ONLY.split(',').includes(fw));
+// BENCH_PROFILE=dir: a --cpu-prof of each tsgi backend (inline and FastCGI) is written there.
+const profileArgs = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
 
 const children: Child<{ url: string }>[] = [];
 async function backend(framework: string, how: string): Promise<{ url: string; pid: number | undefined }> {
-  const child = await startChild<{ url: string }>(SCRIPT, [framework, how], 30_000);
+  const child = await startChild<{ url: string }>(SCRIPT, [framework, how], 30_000, how === 'native' ? [] : profileArgs, benchNode);
   children.push(child);
   return { url: child.ready.url, pid: child.proc.pid };
 }
@@ -58,14 +67,14 @@ async function main(): Promise<void> {
       if (res.status !== 200 || text !== HELLO) throw new Error(`${s.name}: GET ${url}/ gave ${res.status} ${JSON.stringify(text.slice(0, 100))}`);
     }
 
-    const results = await measure(servers);
+    const results = await measure(servers.filter((s) => MEASURED.some((fw) => s.name.startsWith(fw + ' '))));
     const get = (name: string): BenchResult => results.find((r) => r.name === name)!;
     const fmt = (n: number | undefined): string => (n === undefined ? '-' : Math.round(n).toLocaleString('en-US'));
     console.log('');
     console.log(`${'server'.padEnd(26)} ${'req/s'.padStart(8)} ${'req/cpu-s'.padStart(10)}  rounds`);
     for (const r of results) console.log(`${r.name.padEnd(26)} ${fmt(r.medianRps).padStart(8)} ${fmt(r.medianReqPerCpuSec).padStart(10)}  ${r.runs.map((x) => fmt(x.rps)).join(' / ')}${r.errors > 0 ? `  (${r.errors} errors!)` : ''}`);
     console.log('');
-    for (const fw of FRAMEWORKS) {
+    for (const fw of MEASURED) {
       const line = (label: string, a: BenchResult, b: BenchResult, goal: number): void => {
         const x = a.medianRps / b.medianRps;
         const cpu = a.medianReqPerCpuSec !== undefined && b.medianReqPerCpuSec !== undefined ? `  backend cpu ${(a.medianReqPerCpuSec / b.medianReqPerCpuSec).toFixed(2)}x` : '';
