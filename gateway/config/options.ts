@@ -177,7 +177,7 @@ export const OPTIONS: readonly AnyOptionDef[] = [
   def({ name: 'maxInFlight', scope: 'process', type: 'integer', default: 0, parse: integerIn(0, 1_000_000), cli: '--max-in-flight', metavar: 'N',
     doc: 'processPool and single: most requests one process runs at once; one more is answered 503 with Retry-After at once (TSGI_ERR_OVERLOAD) instead of waiting in an event loop that is already behind (the thread modes bound their queue with threadQueueSize, forking its processes with maxChildren). 0 = no limit.' }),
   def({ name: 'threadBatch', scope: 'process', type: 'integer', default: 16, parse: integerIn(1, 256), cli: '--thread-batch', metavar: 'N',
-    doc: 'threadPool: most queued requests a thread that frees takes in one message (its fair share of the queue, never more than N). Each message between threads costs both of them a wake-up, so batches raise the throughput of small requests; a thread that goes idle takes back what another has not started, so a slow request does not hold up the ones behind it. 1 = one request per message.' }),
+    doc: 'threadPool: most queued requests a thread that frees takes in one batch (its fair share of the queue, never more than N). Each handoff between threads costs both of them a wake-up, so batches raise the throughput of small requests; a thread that goes idle takes back what another has not started, so a slow request does not hold up the ones behind it. 1 = one request per batch.' }),
 
   // HTTP front.
   def({ name: 'http2', scope: 'listener', type: 'boolean', default: false, parse: parseBoolean, cli: '--http2',

@@ -11,8 +11,9 @@
  * strings inside: a response head is one string (`encodeHead`), a small body chunk is a latin1 string
  * (`bodyToWire`), and a request's CGI variables are one string (`encodeCgi`).
  *
- * Three channels per thread:
- * - the Worker's own port: requests down, response parts up (`ToWorker` / `FromWorker`);
+ * Four channels per thread:
+ * - a request port: batches of requests down (`RequestBatch`), handed over as handoff.ts says;
+ * - the Worker's own port: control messages down, response parts up (`ToWorker` / `FromWorker`);
  * - an input port: request body chunks down, body credit up, plus a SharedArrayBuffer futex so a thread
  *   blocked in `tsgi.input.readSync()` wakes when a chunk lands (see sync-input.ts);
  * - a shared-cache port (see shared-cache.ts).
@@ -55,6 +56,12 @@ export interface WorkerBoot {
   cacheEpoch: SharedArrayBuffer;
   /** Int32Array(1) over it: how many requests of the current batch the thread has taken (batch-claim.ts). */
   batchClaim: SharedArrayBuffer;
+  /** The thread's end of the request port: batches, read with receiveMessageOnPort (handoff.ts). */
+  requestPort: MessagePort;
+  /** Int32Array(1) over it: where the thread is, for the handoff (handoff.ts). */
+  handoff: SharedArrayBuffer;
+  /** How long an idle thread sleeps waiting for the next batch before it goes back to its event loop (0: never). */
+  handoffWaitMs: number;
 }
 
 /**
@@ -66,13 +73,20 @@ export type RequestSpec = [id: number, cgi: WireCgi, hasBody: boolean, extra?: R
 /** CGI variables on the wire: `encodeCgi`'s string, or the object itself when a NUL forbids the string. */
 export type WireCgi = string | CgiVars;
 
+/**
+ * Main -> thread, on the request port (handoff.ts): requests to serve one after another, the first at
+ * once. Only the first may have a body; the thread takes each further one through the batch claim
+ * (batch-claim.ts), which the main thread may take back.
+ */
+export interface RequestBatch {
+  t: 'req';
+  batch: RequestSpec[];
+}
+
 /** Main -> thread, on the Worker port. */
 export type ToWorker =
-  /**
-   * Requests to serve one after another, the first at once. Only the first may have a body; the thread
-   * takes each further one through the batch claim (batch-claim.ts), which the main thread may take back.
-   */
-  | { t: 'req'; batch: RequestSpec[] }
+  /** A batch is on the request port and the thread is in its event loop: take it (handoff.ts). */
+  | { t: 'wake' }
   /** Response credit: `n` bytes the real sink has taken. */
   | { t: 'credit'; id: number; n: number }
   /** The sink is closed (the client went away): stop producing the body. */
@@ -118,7 +132,12 @@ export type FromWorker =
   /** The app's request finished (body closed); `more`: the thread has started the next one of its batch. */
   | { t: 'done'; id: number; more?: boolean }
   /** A line for the error log (the thread's tsgi.errors and gateway log). */
-  | { t: 'log'; line: string };
+  | { t: 'log'; line: string }
+  /**
+   * The messages of a batch served in one go, in order (worker-main.ts): one message instead of one per
+   * response, since each message costs the main thread a callback of its own.
+   */
+  | { t: 'many'; parts: FromWorker[] };
 
 /** Main -> thread, on the input port. */
 export type ToInput =

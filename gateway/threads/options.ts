@@ -30,8 +30,14 @@ export interface ThreadDispatcherOptions extends DispatcherOptions {
   maxQueue?: number;
   /** Admission control: while the oldest queued request has waited longer than this, new ones get 503. */
   maxQueueWaitMs?: number;
-  /** Most queued requests handed to a thread in one message (batch-claim.ts). 1: one per message. Default 16. */
+  /** Most queued requests handed to a thread in one batch (batch-claim.ts). 1: one per batch. Default 16. */
   maxBatch?: number;
+  /**
+   * How long an idle pool thread sleeps waiting for its next batch before it goes back to its event loop
+   * (handoff.ts). Default 2 (pool), 0 (perRequest: a thread serves one request). Not a config option: the
+   * tests set it to pin which way a batch arrives.
+   */
+  handoffWaitMs?: number;
   /** A request running longer gets 504 (or its connection closed if headers went out); its thread is replaced. */
   requestTimeoutMs?: number;
   /** Replace a thread after this many requests (memory leaks in apps). perRequest: always 1. */

@@ -26,6 +26,8 @@ export interface ThreadPolicy {
    * 'retire' retires every old thread after its request (each request gets a fresh thread anyway).
    */
   readonly reload: 'rolling' | 'retire';
+  /** How long an idle thread sleeps waiting for its next batch before it goes back to its event loop (handoff.ts). */
+  readonly handoffWaitMs: number;
 }
 
 /** threadPool = N: N threads started at boot and kept; recycled after maxRequests (+ jitter). */
@@ -39,6 +41,7 @@ export const THREAD_POOL: ThreadPolicy = {
   bootsAhead: false,
   countsRecycling: true,
   reload: 'rolling',
+  handoffWaitMs: 2,
 };
 
 /**
@@ -55,6 +58,8 @@ export const THREAD_PER_REQUEST: ThreadPolicy = {
   bootsAhead: true,
   countsRecycling: false,
   reload: 'retire',
+  // A thread serves one request and ends: nothing to wait for.
+  handoffWaitMs: 0,
 };
 
 /** The policy of a mode. */

@@ -90,6 +90,7 @@ export class ThreadPoolDispatcher implements Dispatcher {
       multiprocess: opts.multiprocess === true,
       window: opts.window ?? DEFAULT_WINDOW,
       resourceLimits: opts.resourceLimits,
+      handoffWaitMs: opts.handoffWaitMs ?? this.policy.handoffWaitMs,
     };
     const limits = { maxRequests: this.policy.maxRequests(opts.maxRequests ?? 0), jitter: this.policy.jitter(opts.maxRequestsJitter ?? 0) };
     this.supervisor = new ThreadSupervisor<PoolJob>(this.policy, this.size, boot, limits, opts.log, this.stat.counters, {
@@ -149,7 +150,7 @@ export class ThreadPoolDispatcher implements Dispatcher {
     this.begin(slot, first);
     const specs: RequestSpec[] = [];
     for (const j of batch) specs.push(j.head.extra === undefined ? [j.id, encodeCgi(j.head.cgi), j.head.body !== null] : [j.id, encodeCgi(j.head.cgi), j.head.body !== null, j.head.extra]);
-    slot.post({ t: 'req', batch: specs });
+    slot.sendBatch({ t: 'req', batch: specs });
     if (first.head.body !== null) slot.input.start(first.id, first.head.body);
   }
 

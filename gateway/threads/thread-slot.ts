@@ -9,7 +9,8 @@ import { TsgiError } from '../../app-api/errors.js';
 import type { AppSpec } from '../app-loader.js';
 import { Slot } from '../workers/slot.js';
 import { BatchClaim } from './batch-claim.js';
-import type { FromWorker, StopReason, ToWorker, WorkerBoot } from './channel.js';
+import type { FromWorker, RequestBatch, StopReason, ToWorker, WorkerBoot } from './channel.js';
+import { handoffCell, HandoffSender } from './handoff.js';
 import type { ThreadState } from './options.js';
 import { attachCachePort, detachCachePort } from './shared-cache.js';
 import { InputWriter } from './sync-input.js';
@@ -28,6 +29,8 @@ export interface SlotBoot {
   multiprocess: boolean;
   window: number;
   resourceLimits?: ResourceLimits;
+  /** How long an idle thread waits for its next batch before going back to its event loop (handoff.ts). */
+  handoffWaitMs: number;
 }
 
 /** Callbacks into the dispatcher. */
@@ -61,12 +64,15 @@ export class ThreadSlot<J> extends Slot<ThreadExit> {
   /** How many requests of its batch the thread has taken (shared with the thread). */
   readonly claim: BatchClaim;
   readonly input: InputWriter;
+  private readonly handoff: HandoffSender;
   private loadError: Error | undefined;
 
   constructor(boot: SlotBoot, readonly limit: number, readonly generation: number, events: SlotEvents<J>) {
     super();
     const input = new MessageChannel();
     const cache = new MessageChannel();
+    const requests = new MessageChannel();
+    const handoff = handoffCell();
     const inputSignal = new SharedArrayBuffer(4);
     const batchClaim = new SharedArrayBuffer(4);
     const cacheEpoch = attachCachePort(cache.port1);
@@ -84,8 +90,12 @@ export class ThreadSlot<J> extends Slot<ThreadExit> {
       cachePort: cache.port2,
       cacheEpoch,
       batchClaim,
+      requestPort: requests.port2,
+      handoff,
+      handoffWaitMs: boot.handoffWaitMs,
     };
-    this.worker = new Worker(WORKER_URL, { workerData: data, transferList: [input.port2, cache.port2], resourceLimits: boot.resourceLimits });
+    this.worker = new Worker(WORKER_URL, { workerData: data, transferList: [input.port2, cache.port2, requests.port2], resourceLimits: boot.resourceLimits });
+    this.handoff = new HandoffSender(requests.port1, handoff, () => this.post({ t: 'wake' }));
     this.threadId = this.worker.threadId;
     this.input = new InputWriter(input.port1, inputSignal, boot.window);
     this.claim = new BatchClaim(batchClaim);
@@ -97,11 +107,13 @@ export class ThreadSlot<J> extends Slot<ThreadExit> {
         this.loadError = new TsgiError('TSGI_ERR_APP_LOAD', m.message);
         return;
       }
-      events.message(this, m);
+      if (m.t === 'many') for (const part of m.parts) events.message(this, part);
+      else events.message(this, m);
     });
     this.worker.on('error', (err) => (crash = err));
     this.worker.on('exit', (code) => {
       this.input.close();
+      this.handoff.close();
       detachCachePort(cache.port1);
       const error = this.loadError ?? crash;
       this.markExited({ code, error }, () => error ?? new Error(`thread ${this.threadId} exited with code ${code} before it was ready`));
@@ -135,9 +147,19 @@ export class ThreadSlot<J> extends Slot<ThreadExit> {
     }
   }
 
-  /** Send a control message to the thread. */
+  /** Hand the thread a batch of requests (handoff.ts). */
+  sendBatch(batch: RequestBatch): void {
+    this.handoff.send(batch);
+  }
+
+  /**
+   * Send a control message to the thread. A stop goes to an idle thread, which may be waiting for a batch
+   * (handoff.ts): it is sent back to its event loop to read it. The others concern a request that is in
+   * flight, which the thread serves in its event loop.
+   */
   post(m: ToWorker): void {
     this.worker.postMessage(m);
+    if (m.t === 'stop') this.handoff.interrupt();
   }
 
   /**
