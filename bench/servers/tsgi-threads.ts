@@ -5,6 +5,7 @@
  *
  * MODE: single | pool | perRequest; SIZE: threads (ignored for single); APP: `MODULE[:EXPORT]`.
  * BENCH_STATS=1: print the pool's stats (batches, take-backs) to stderr on SIGTERM.
+ * BENCH_HANDOFF_WAIT_MS=N: how long an idle thread waits for its next batch (gateway/threads/handoff.ts; 0: never).
  */
 import { startHttpServer } from '../../adapters/http/server.js';
 import { loadApp } from '../../gateway/app-loader.js';
@@ -18,7 +19,7 @@ const log = new ErrorLog();
 let dispatcher: Dispatcher;
 if (mode === 'single') dispatcher = new InlineDispatcher(await loadApp(appSpec), { log });
 else {
-  const pool = new ThreadPoolDispatcher({ app: appSpec, mode: mode === 'pool' ? 'pool' : 'perRequest', size: Number(size), maxQueue: 4096, log });
+  const pool = new ThreadPoolDispatcher({ app: appSpec, mode: mode === 'pool' ? 'pool' : 'perRequest', size: Number(size), maxQueue: 4096, log, handoffWaitMs: process.env.BENCH_HANDOFF_WAIT_MS === undefined ? undefined : Number(process.env.BENCH_HANDOFF_WAIT_MS) });
   await pool.start();
   dispatcher = pool;
 }

@@ -65,6 +65,8 @@ export class ThreadPoolDispatcher implements Dispatcher {
   private readonly stat = new PoolStats();
   private nextId = 1;
   private busy = 0;
+  /** A scheduling round is due at the end of this turn (scheduleSoon). */
+  private scheduled = false;
   private closed: Promise<void> | null = null;
   private drained: (() => void) | null = null;
   private readonly timedOut: InlineDispatcher;
@@ -130,10 +132,26 @@ export class ThreadPoolDispatcher implements Dispatcher {
     }
     const job: PoolJob = new Job(this.nextId++, head, sink, now);
     sch.queue.push(job);
-    if (sch.idle.length > 0) this.schedule();
+    if (sch.idle.length > 0) this.scheduleSoon();
     else sup.ensureCapacity();
     return job.promise;
   }
+
+  /**
+   * Schedule once at the end of this event-loop turn (the check phase, after the poll phase that read the
+   * sockets and the threads' messages): the requests that arrived in this turn go to the idle threads as
+   * one batch per thread instead of a wake-up each.
+   */
+  private scheduleSoon(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(this.scheduleNow);
+  }
+
+  private readonly scheduleNow = (): void => {
+    this.scheduled = false;
+    this.schedule();
+  };
 
   /** Hand queued requests to idle threads; keep the threads the policy wants; tell close() when drained. */
   private schedule(): void {
@@ -212,7 +230,7 @@ export class ThreadPoolDispatcher implements Dispatcher {
     }
     this.busy--;
     if (!this.supervisor.afterRequests(slot) && slot.phase === 'ready') this.scheduler.addIdle(slot);
-    this.schedule();
+    this.scheduleSoon();
   }
 
   private onTimeout(job: PoolJob): void {
