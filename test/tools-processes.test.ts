@@ -19,6 +19,10 @@ const entries = (file: string): string[] => (existsSync(file) ? readFileSync(fil
 /** One whole error entry of the fixture's /boom-pid: the gateway's line, the message naming pid and query, a stack. */
 const ERROR_ENTRY = /^\[\d{4}-\d\d-\d\dT[\d:.]+Z\] \[error\] \[[^\]]+\] error in app for GET \/boom-pid\n(?:\S+: )?Error: boom in pid (\d+) for ((?:i|after)=\d+)(?:\n\s+at [^\n]+)+$/;
 const lines = (file: string): string[] => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l !== '') : []);
+/** Wait until `file` has at least `n` lines (bounded: 2 s); the assertions that follow say what is wrong. */
+async function linesReach(file: string, n: number): Promise<void> {
+  for (let i = 0; i < 100 && lines(file).length < n; i++) await new Promise((r) => setTimeout(r, 20));
+}
 
 describe('tools across processes (CLI)', function () {
   this.timeout(90_000);
@@ -45,31 +49,39 @@ describe('tools across processes (CLI)', function () {
     const first = await Promise.all(Array.from({ length: 60 }, (_, i) => get(s.port, `/whoami?i=${i}`)));
     expect(first.every((r) => r.status === 200)).to.equal(true);
     const pids = new Set(first.map((r) => JSON.parse(r.body.toString()).pid as number));
+    // A worker writes its line when the response is done, which can be just after the client read it.
+    await linesReach(access, 60);
     const before = lines(access);
     expect(before).to.have.length(60);
     for (const l of before) expect(l).to.match(COMBINED);
     expect(new Set(before.map((l) => /i=(\d+)/.exec(l)![1])).size, 'each request once').to.equal(60);
 
+    // Sent as soon as the workers answer, maybe before the primary has added its forwarding (it remembers
+    // the signal: gateway/tools/apply.ts installLogReopen).
     renameSync(access, `${access}.1`);
     process.kill(s.daemon.child.pid!, 'SIGUSR1');
-    // Every worker reopens: keep sending until each pid seen above has written to the new file (bounded).
+    // Every worker reopens: keep sending until both workers have written to the new file. In rounds
+    // of 10 concurrent requests: one request at a time tends to reach the same worker every time (the one
+    // already awake in accept), and the other might never show (bounded: 200 rounds, 25 ms apart).
     let sent = 0;
     const seenNew = new Set<number>();
-    const pidOf: number[] = [];
-    for (let i = 0; i < 200 && seenNew.size < pids.size; i++) {
-      const r = await get(s.port, `/whoami?after=${i}`);
-      sent++;
-      pidOf[i] = JSON.parse(r.body.toString()).pid as number;
-      // A worker's line may land after its response was read: look at every request's line so far, not
-      // only this one's.
+    const pidOf = new Map<number, number>();
+    for (let round = 0; round < 200 && seenNew.size < 2; round++) {
+      const answers = await Promise.all(Array.from({ length: 10 }, (_, k) => get(s.port, `/whoami?after=${sent + k}`)));
+      answers.forEach((r, k) => pidOf.set(sent + k, JSON.parse(r.body.toString()).pid as number));
+      sent += answers.length;
       for (const l of lines(access)) {
         const m = /after=(\d+) /.exec(l);
-        if (m !== null) seenNew.add(pidOf[Number(m[1])]);
+        if (m !== null) seenNew.add(pidOf.get(Number(m[1]))!);
       }
-      // The primary forwards the signal: give the workers time to get it (bounded: 200 x 25 ms).
-      if (seenNew.size < pids.size) await new Promise((r) => setTimeout(r, 25));
+      // The primary forwards the signal: give the workers time to get it.
+      if (seenNew.size < 2) await new Promise((r) => setTimeout(r, 25));
     }
-    expect(seenNew.size, 'every worker writes to the new access.log').to.equal(pids.size);
+    const answered = new Set([...pids, ...pidOf.values()]);
+    expect(answered.size, 'both workers answered').to.equal(2);
+    expect(seenNew.size, `both workers write to the new access.log (${sent} requests after the rename)\n${s.daemon.diagnostics()}`).to.equal(2);
+    // The last round's lines may still be on their way (bounded wait), then none may be missing.
+    for (let i = 0; i < 100 && lines(`${access}.1`).length - 60 + lines(access).length < sent; i++) await new Promise((r) => setTimeout(r, 20));
     const rotated = lines(`${access}.1`);
     const fresh = lines(access);
     expect(rotated.slice(0, 60)).to.deep.equal(before);
@@ -103,18 +115,24 @@ describe('tools across processes (CLI)', function () {
 
       renameSync(log, `${log}.1`);
       process.kill(s.daemon.child.pid!, 'SIGUSR1');
-      // Every worker reopens: keep failing requests until each pid seen above has written to the new file (bounded).
+      // Every worker reopens: keep failing requests until each pid seen above has written to the new file,
+      // in rounds of 10 concurrent ones (one at a time may keep reaching the same worker), looking at every
+      // entry so far (an entry can land just after its response was read). Bounded: 200 rounds, 25 ms apart.
       let sent = 0;
       const seenNew = new Set<number>();
-      for (let i = 0; i < 200 && seenNew.size < pids.size; i++) {
-        await get(s.port, `/boom-pid?after=${i}`);
-        sent++;
-        const mine = entries(log).find((e) => e.includes(` for after=${i}\n`));
-        if (mine !== undefined) seenNew.add(Number(ERROR_ENTRY.exec(mine)![1]));
-        // The primary forwards the signal: give the workers time to get it (bounded: 200 x 25 ms).
-        else await new Promise((r) => setTimeout(r, 25));
+      for (let round = 0; round < 200 && seenNew.size < pids.size; round++) {
+        await Promise.all(Array.from({ length: 10 }, (_, k) => get(s.port, `/boom-pid?after=${sent + k}`)));
+        sent += 10;
+        for (const e of entries(log)) {
+          const m = ERROR_ENTRY.exec(e);
+          if (m !== null && m[2].startsWith('after=')) seenNew.add(Number(m[1]));
+        }
+        if (seenNew.size < pids.size) await new Promise((r) => setTimeout(r, 25));
       }
       expect(seenNew.size, `every worker writes to the new ${file}`).to.equal(pids.size);
+      // The last round's entries may still be on their way (bounded wait), then none may be missing.
+      const count = (): number => entries(`${log}.1`).filter((e) => e.includes('/boom-pid')).length - 20 + entries(log).filter((e) => e.includes('/boom-pid')).length;
+      for (let i = 0; i < 100 && count() < sent; i++) await new Promise((r) => setTimeout(r, 20));
       const rotated = entries(`${log}.1`).filter((e) => e.includes('/boom-pid'));
       const fresh = entries(log).filter((e) => e.includes('/boom-pid'));
       expect(rotated.slice(0, 20)).to.deep.equal(before);

@@ -73,11 +73,18 @@ export function startTools(tools: ToolsConfig | undefined, env: ToolEnv): void {
 }
 
 let reopenHooks: Set<() => void> | null = null;
+/** A SIGUSR1 came while no hook was installed (a process pool still starting): the first hook runs at once. */
+let reopenPending = false;
 
 /**
  * SIGUSR1 reopens every log file of this process and its threads (logrotate's `postrotate kill -USR1`),
  * then runs `onSignal` (a process pool forwards the signal to its workers). One handler per process;
  * Node's default SIGUSR1 action (start the inspector) is replaced. Returns a function removing `onSignal`.
+ *
+ * serve() installs the handler before the mode starts; a process pool adds its forwarding hook once its
+ * workers are up, and its workers may serve (and write their logs) before that. A signal in between is
+ * remembered and forwarded when the hook comes, instead of lost (a worker that opened its files after the
+ * rename reopens the same path: harmless).
  */
 export function installLogReopen(onSignal?: () => void): () => void {
   if (reopenHooks === null) {
@@ -85,10 +92,17 @@ export function installLogReopen(onSignal?: () => void): () => void {
     reopenHooks = hooks;
     process.on('SIGUSR1', () => {
       broadcastReopen();
+      if (hooks.size === 0) reopenPending = true;
       for (const h of hooks) h();
     });
   }
   const hooks = reopenHooks;
-  if (onSignal !== undefined) hooks.add(onSignal);
+  if (onSignal !== undefined) {
+    hooks.add(onSignal);
+    if (reopenPending) {
+      reopenPending = false;
+      onSignal();
+    }
+  }
   return () => void (onSignal !== undefined && hooks.delete(onSignal));
 }
