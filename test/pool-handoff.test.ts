@@ -156,6 +156,16 @@ describe('threadPool: the batch handoff', function () {
       }
     });
 
+    it('a line the app logged just before it hung its thread reaches the log (log lines are not held with the batch)', async () => {
+      pool = await startPool({ app: SYNC_APP, size: 1, requestTimeoutMs: 300 });
+      // Back-to-back requests first, so the hanging one is served inside the thread's batch loop.
+      await Promise.all(Array.from({ length: 8 }, () => pool!.send({ path: '/' })));
+      const res = await pool.send({ path: '/log-then-hang' });
+      expect(res.status).to.equal(504);
+      expect(pool.memory.text).to.match(/about to hang in thread \d+/);
+      expect((await pool.json('/')).status, 'the replacement thread serves').to.equal(200);
+    });
+
     it("the app's timers fire in a thread that serves synchronous requests back to back (it goes back to its event loop every few ms)", async () => {
       // A wait of 10 s: the thread never goes back to its loop for want of a batch, only to let it turn.
       pool = await startPool({ app: SYNC_APP, size: 1, handoffWaitMs: 10_000 });

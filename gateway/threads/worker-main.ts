@@ -35,7 +35,8 @@ let collected: FromWorker[] | null = null;
 let collectedSince = 0;
 let collectedTransfer: ArrayBuffer[] | undefined;
 const post = (msg: FromWorker, transfer?: ArrayBuffer[]): void => {
-  if (collected === null) return port.postMessage(msg, transfer);
+  // Log lines go at once: one written just before a request hangs the thread must not die with it.
+  if (collected === null || msg.t === 'log') return port.postMessage(msg, transfer);
   collected.push(msg);
   if (transfer !== undefined) (collectedTransfer ??= []).push(...transfer);
 };
