@@ -41,6 +41,12 @@ const post = (msg: FromWorker, transfer?: ArrayBuffer[]): void => {
   if (transfer !== undefined) (collectedTransfer ??= []).push(...transfer);
 };
 
+/** Start collecting (the batch loop), or start again after sending what was collected. */
+function collect(): void {
+  collected = [];
+  collectedSince = Date.now();
+}
+
 function sendCollected(): void {
   const parts = collected;
   const transfer = collectedTransfer;
@@ -99,8 +105,7 @@ function serveBatches(): void {
     if (next === undefined) return; // back to the event loop; the next batch rings the doorbell
     batch = next.batch;
     inBatch = true;
-    collected = [];
-    collectedSince = Date.now();
+    collect();
     const sync = serve(0);
     // Before the next wait: the main thread hands this thread nothing new until it has read "done".
     sendCollected();
@@ -120,8 +125,7 @@ function serve(index: number): boolean {
   for (;; index++) {
     if (collected !== null && collected.length > 0 && Date.now() !== collectedSince) {
       sendCollected();
-      collected = [];
-      collectedSince = Date.now();
+      collect();
     }
     const [id, cgi, hasBody, extra] = batch[index];
     const sink = new ProxySink(id, post, boot.window);

@@ -1,10 +1,15 @@
 /**
  * nginx in front of tsgi, with the site files of examples/deploy/nginx/: proxy_pass to the built-in HTTP
  * server (upstream keep-alive), fastcgi_pass with and without fastcgi_keep_conn, scgi_pass. One nginx serves
- * every site (one port each); the whole conformance table and the extra cases run through each.
+ * every site (one port each); the whole conformance table and the extra cases run through each. One more
+ * site puts fastcgi_pass in front of the CLI with threadPool = 2, so the pool's handoff to its threads
+ * (gateway/threads/handoff.ts) is proved behind the real front too: the table, and concurrent synchronous
+ * requests that the pool serves in batches.
  */
+import { expect } from 'chai';
+import { sendRequest } from '../support/http-client.js';
 import { findBinary } from './harness/binaries.js';
-import { startBackend, type Backend } from './harness/backends.js';
+import { startBackend, startCliBackend, type Backend } from './harness/backends.js';
 import { BASICS_ROW, runExtraCases } from './harness/extra-cases.js';
 import { httpFront, printLogsOnFailure } from './harness/fronts.js';
 import { requireInstalled } from './harness/skip.js';
@@ -24,12 +29,14 @@ describe('integration: nginx', function () {
     backends.http = await startBackend('http', '/app');
     backends.fastcgi = await startBackend('fastcgi');
     backends.scgi = await startBackend('scgi');
+    backends.fastcgiPool = await startCliBackend('fastcgi', undefined, 'threadPool = 2\n');
     const at = (b: Backend): string => `127.0.0.1:${b.port}`;
     web = await startWebServer('nginx', nginx, [
       { name: 'proxy-http', template: 'proxy-http.conf', vars: { NAME: 'tsgi_http', UPSTREAM: at(backends.http) } },
       { name: 'fastcgi', template: 'fastcgi.conf', vars: { NAME: 'tsgi_fcgi', UPSTREAM: at(backends.fastcgi), KEEP_CONN: 'off' } },
       { name: 'fastcgi-keep-conn', template: 'fastcgi.conf', vars: { NAME: 'tsgi_fcgi_keep', UPSTREAM: at(backends.fastcgi), KEEP_CONN: 'on' } },
       { name: 'scgi', template: 'scgi.conf', vars: { UPSTREAM: at(backends.scgi) } },
+      { name: 'fastcgi-threadpool', template: 'fastcgi.conf', vars: { NAME: 'tsgi_fcgi_pool', UPSTREAM: at(backends.fastcgiPool), KEEP_CONN: 'on' } },
     ]);
   });
 
@@ -66,4 +73,18 @@ describe('integration: nginx', function () {
     }, capabilities: { chunkedUpload: true }, bigUpload: true });
   runConformance('nginx scgi_pass -> SCGI: conformance', scgi);
   runExtraCases('nginx scgi_pass -> SCGI: extra', scgi);
+
+  const pool = httpFront({ name: 'nginx fastcgi_pass keep_conn -> threadPool = 2', port: port('fastcgi-threadpool'), skips: NGINX_SKIPS, capabilities: { chunkedUpload: true } });
+  runConformance('nginx fastcgi_pass keep_conn -> FastCGI, threadPool = 2: conformance', pool);
+
+  it('nginx fastcgi_pass -> FastCGI, threadPool = 2: 96 concurrent synchronous requests each get their own response', async () => {
+    // /-/big-header answers synchronously (the threads serve it inside their batch loop, responses of a
+    // batch going back together): each request asks for a different header size and must get that size.
+    const sizes = Array.from({ length: 96 }, (_, i) => 100 + i * 37);
+    const answers = await Promise.all(sizes.map((n) => sendRequest({ port: web!.ports['fastcgi-threadpool'] }, { method: 'GET', path: `/app/-/big-header?bytes=${n}` })));
+    answers.forEach((res, i) => {
+      expect(res.status, `request ${i}`).to.equal(200);
+      expect(res.headers['x-large']?.length, `request ${i}: X-Large bytes`).to.equal(sizes[i]);
+    });
+  });
 });

@@ -82,12 +82,13 @@ export function cliServes(protocol: 'http' | 'fastcgi' | 'scgi'): boolean {
 
 /**
  * Our side started the way users start it: `node dist/gateway/cli.js dist/test/integration/bin/app.js
- * -C generated.cfg`, with `protocol`, a free loopback port and (optionally) scriptName in the config file.
+ * -C generated.cfg`, with `protocol`, a free loopback port and (optionally) scriptName in the config file;
+ * `serverLines` are more `[server]` lines (a concurrency model: `threadPool = 2\n`).
  */
-export async function startCliBackend(protocol: 'http' | 'fastcgi' | 'scgi', scriptName?: string): Promise<Backend> {
+export async function startCliBackend(protocol: 'http' | 'fastcgi' | 'scgi', scriptName?: string, serverLines = ''): Promise<Backend> {
   const port = await freePort();
-  const cfg = `[server]\nprotocol = ${protocol}\nsocketHost = 127.0.0.1\nsocketPort = ${port}\n${scriptName === undefined ? '' : `scriptName = ${scriptName}\n`}gracefulTimeout = 2\n`;
-  return startCliDaemon(`tsgi ${protocol} (CLI)`, APP_MODULE, cfg, port);
+  const cfg = `[server]\nprotocol = ${protocol}\nsocketHost = 127.0.0.1\nsocketPort = ${port}\n${scriptName === undefined ? '' : `scriptName = ${scriptName}\n`}gracefulTimeout = 2\n${serverLines}`;
+  return startCliDaemon(`tsgi ${protocol}${serverLines === '' ? '' : ' ' + serverLines.trim().replace(/\n/g, ', ')} (CLI)`, APP_MODULE, cfg, port);
 }
 
 /**
