@@ -67,11 +67,12 @@ export function checkHttpRequest(head: HttpRequestHead, http2: boolean): void {
  * request pipelined behind a faulty body); that is not a request, and the app never sees it.
  */
 export class RequestRules {
-  private readonly refused = new WeakSet<object>();
+  // A mark on the socket, not a WeakSet: the set's hash lookup ran for every request of every connection.
+  private readonly kRefused = Symbol('tsgi.http.refused');
 
   /** True when `req` came after a refused request on its HTTP/1 connection: leave it unanswered (the close ends it). */
   followsRefusal(req: IncomingMessage | Http2ServerRequest, http2: boolean): boolean {
-    return !http2 && this.refused.has(req.socket);
+    return !http2 && (req.socket as unknown as Record<symbol, boolean | undefined>)[this.kRefused] === true;
   }
 
   /** checkHttpRequest; on a refusal the HTTP/1 response gets `Connection: close` and its connection serves nothing more. Rethrows. */
@@ -81,7 +82,7 @@ export class RequestRules {
     } catch (err) {
       if (!http2) {
         (res as ServerResponse).setHeader('Connection', 'close');
-        this.refused.add(req.socket);
+        (req.socket as unknown as Record<symbol, boolean>)[this.kRefused] = true;
       }
       throw err;
     }

@@ -14,7 +14,17 @@
  */
 const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*)(?::[0-9]*)?$/;
 
+/**
+ * The last value found valid. A server sees the same Host on request after request, and comparing a short
+ * string with the last one is cheaper than running the expression again (the expression was 0.8% of an
+ * SCGI hello-world request and 1.2% of one on the built-in server, in perf samples).
+ */
+let lastValid = '';
+
 /** True when `value` is a valid Host field value (empty is valid: a target without an authority). */
 export function isValidHost(value: string): boolean {
-  return HOST.test(value);
+  if (value === lastValid) return true;
+  if (!HOST.test(value)) return false;
+  lastValid = value;
+  return true;
 }
