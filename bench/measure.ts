@@ -170,6 +170,46 @@ export async function measure(servers: BenchServer[], opts: MeasureOptions = {})
   }));
 }
 
+/** Two servers of one run compared: see pairedRatio. */
+export interface Comparison {
+  /** The median of the per-round ratios: what a goal is judged on. */
+  paired: number;
+  /** The ratio of the two medians (what the tables show). */
+  ofMedians: number;
+  /** Each round's ratio, in round order. */
+  rounds: number[];
+}
+
+/**
+ * `a / b` over one run, paired by round. A round runs every server back to back, so a slow spell of the
+ * machine (here the same unchanged server moved 2x within a minute) weighs on both sides of that round's
+ * ratio: the median of the per-round ratios moves less than the ratio of the two medians, whose rounds may
+ * come from different spells. `pick`: the figure compared (default req/s; req/cpu-s for CPU efficiency).
+ */
+export function pairedRatio(a: BenchResult, b: BenchResult, pick: (run: LoadRun) => number | undefined = (run) => run.rps): Comparison | undefined {
+  const rounds: number[] = [];
+  for (let i = 0; i < Math.min(a.runs.length, b.runs.length); i++) {
+    const x = pick(a.runs[i]);
+    const y = pick(b.runs[i]);
+    if (x === undefined || y === undefined || y === 0) return undefined;
+    rounds.push(x / y);
+  }
+  if (rounds.length === 0) return undefined;
+  const ma = median(a.runs.map(pick) as number[]);
+  const mb = median(b.runs.map(pick) as number[]);
+  return { paired: median(rounds), ofMedians: ma / mb, rounds };
+}
+
+/**
+ * One goal line: `label: 0.97x paired (medians 0.95x; rounds 0.93 0.97 1.01)  goal >= 1.0x: met`. `atMost`:
+ * the goal is an upper bound (a cost).
+ */
+export function goalLine(label: string, c: Comparison | undefined, goal: number, atMost = false): string {
+  if (c === undefined) return `${label}: -`;
+  const met = atMost ? c.paired <= goal : c.paired >= goal;
+  return `${label}: ${c.paired.toFixed(2)}x paired (medians ${c.ofMedians.toFixed(2)}x; rounds ${c.rounds.map((r) => r.toFixed(2)).join(' ')})  goal ${atMost ? '<=' : '>='} ${goal}x: ${met ? 'met' : 'MISSED'}`;
+}
+
 /** A BenchServer run as `node script args...` in its own process; the script prints `{"url": ...}` when ready. */
 export function childServer(name: string, script: string, args: string[] = [], nodeArgs: string[] = []): BenchServer {
   return {

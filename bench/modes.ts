@@ -16,7 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startChild } from '../test/support/child.js';
-import { childServer, formatResults, measure, type BenchResult } from './measure.js';
+import { childServer, formatResults, goalLine, measure, pairedRatio, type BenchResult } from './measure.js';
 
 const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
 const SERVER = here('./servers/tsgi-threads.js');
@@ -28,8 +28,8 @@ const CPU_N = Number(process.env.BENCH_CPU_N ?? '300000');
 const tsgi = (name: string, mode: string, size: number, app: string) => childServer(name, SERVER, [mode, String(size), app]);
 const get = (results: BenchResult[], name: string): BenchResult => results.find((r) => r.name === name)!;
 const targets: string[] = [];
-function target(what: string, ratio: number, min: number): void {
-  targets.push(`${what}: ${ratio.toFixed(2)}x (target >= ${min}x) ${ratio >= min ? 'met' : 'MISSED'}`);
+function target(what: string, results: BenchResult[], a: string, b: string, min: number): void {
+  targets.push(goalLine(what, pairedRatio(get(results, a), get(results, b)), min));
 }
 /**
  * BENCH_BASELINE_DIST=/path/to/other/dist adds that build's threadPool=2 to the hello rounds, so a change is
@@ -59,8 +59,8 @@ if (only.includes('hello')) {
   report('hello world', r, ['fastify raw', 'single', 'crossing floor (2 threads)']);
   // On 2 cores threadPool=2 (one thread per core) is the configuration a user would pick for throughput.
   // Issue 10's goal (0.8x); issue 3's was 0.5x.
-  target('hello: threadPool=2 / fastify raw', get(r, 'threadPool=2').medianRps / get(r, 'fastify raw').medianRps, 0.8);
-  target('hello: threadPool=4 / fastify raw', get(r, 'threadPool=4').medianRps / get(r, 'fastify raw').medianRps, 0.5);
+  target('hello: threadPool=2 / fastify raw', r, 'threadPool=2', 'fastify raw', 0.8);
+  target('hello: threadPool=4 / fastify raw', r, 'threadPool=4', 'fastify raw', 0.5);
   // The floor of any pool whose threads run the app (bench/servers/thread-crossing-floor.ts): node:http and
   // one bare message each way, nothing else. threadPool=2 / fastify raw cannot exceed floor / fastify raw by
   // much; this says how close the pool is to its floor (it batches, the floor does not).
@@ -75,13 +75,13 @@ if (only.includes('hello')) {
 if (only.includes('block')) {
   const r = await measure([tsgi('single', 'single', 0, FIXTURE), tsgi('threadPool=16', 'pool', 16, FIXTURE)], { path: '/block?ms=10' });
   report('handler blocking 10 ms synchronously (/block?ms=10)', r, ['single']);
-  target('block 10 ms: threadPool=16 / single', get(r, 'threadPool=16').medianRps / get(r, 'single').medianRps, 14);
+  target('block 10 ms: threadPool=16 / single', r, 'threadPool=16', 'single', 14);
 }
 
 if (only.includes('cpu')) {
   const r = await measure([tsgi('single', 'single', 0, FIXTURE), tsgi('threadPool=2', 'pool', 2, FIXTURE)], { path: `/cpu?n=${CPU_N}` });
   report(`CPU-bound handler (/cpu?n=${CPU_N})`, r, ['single']);
-  target('cpu: threadPool=2 / single', get(r, 'threadPool=2').medianRps / get(r, 'single').medianRps, 1.7);
+  target('cpu: threadPool=2 / single', r, 'threadPool=2', 'single', 1.7);
 }
 
 if (only.includes('rss')) {
