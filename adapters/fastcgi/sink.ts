@@ -9,7 +9,7 @@
  */
 import type { HeaderList } from '../../app-api/types.js';
 import type { ResponseSink } from '../../gateway/core/sink.js';
-import { cgiResponseHeadText } from '../cgi/response-head.js';
+import { sharedCgiResponseHead } from '../cgi/response-head.js';
 import {
   END_REQUEST_LEN,
   FCGI_REQUEST_COMPLETE,
@@ -44,12 +44,17 @@ export interface SinkState {
 
 const EMPTY = Buffer.alloc(0);
 
+// Buffer#utf8Write is what write(text, offset, length, 'utf8') ends in, without the argument checks and the
+// encoding lookup (a fetch app's text body is written this way). Fall back if a runtime lacks it.
+const utf8Write = (Buffer.prototype as unknown as { utf8Write?: (this: Buffer, text: string, offset: number, length: number) => number }).utf8Write;
+
 /** Chunks up to this size are copied next to their record header (one buffer); larger ones are sent as views. */
 const COPY_LIMIT = 16 * 1024;
 
 /** The ResponseSink of one FastCGI request. */
 export class FastcgiSink implements ResponseSink {
-  private head: string | null = null;
+  /** The encoded head (shared between requests: copied, never written into). */
+  private head: Buffer | null = null;
   private done = false;
 
   constructor(private readonly host: SinkHost, private readonly state: SinkState) {}
@@ -60,7 +65,7 @@ export class FastcgiSink implements ResponseSink {
   }
 
   start(code: number, reason: string, headers: HeaderList): void {
-    this.head = cgiResponseHeadText(code, reason, headers);
+    this.head = sharedCgiResponseHead(code, reason, headers);
   }
 
   write(chunk: Buffer): void | Promise<void> {
@@ -124,8 +129,15 @@ export class FastcgiSink implements ResponseSink {
       if (n > 0) {
         writeHeader(out, 0, FCGI_STDOUT, id, n);
         pos = HEADER_LEN;
-        if (head !== null) pos += out.write(head, pos, headLen, 'latin1');
-        pos += typeof chunk === 'string' ? out.write(chunk, pos, length, 'utf8') : chunk.copy(out, pos);
+        // TypedArray#set: a builtin, where Buffer#copy and Buffer#write check their arguments in C++.
+        if (head !== null) {
+          out.set(head, pos);
+          pos += headLen;
+        }
+        if (typeof chunk !== 'string') {
+          out.set(chunk, pos);
+          pos += length;
+        } else pos += utf8Write !== undefined ? utf8Write.call(out, chunk, pos, length) : out.write(chunk, pos, length, 'utf8');
       }
       if (final) writeTail(out, pos, id);
       return this.host.send(out, final && head !== null);
@@ -135,9 +147,8 @@ export class FastcgiSink implements ResponseSink {
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
     let ok = true;
     if (head !== null) {
-      const h = Buffer.from(head, 'latin1');
-      for (let from = 0; from < h.length; from += MAX_CONTENT) {
-        const part = h.subarray(from, from + MAX_CONTENT);
+      for (let from = 0; from < head.length; from += MAX_CONTENT) {
+        const part = head.subarray(from, from + MAX_CONTENT);
         const rec = Buffer.allocUnsafe(HEADER_LEN + part.length);
         writeHeader(rec, 0, FCGI_STDOUT, id, part.length);
         part.copy(rec, HEADER_LEN);
