@@ -42,11 +42,15 @@ function validPort(p: string): boolean {
 
 /** A header's comma-separated values, trimmed. */
 function values(v: string): string[] {
+  // One value (one proxy, the usual case): no split and no second array (about 100 ns of the ~1 us the
+  // rewrite costs, timed in a loop over TrustedProxyDispatcher#rewrite).
+  if (!v.includes(',')) return [v.trim()];
   return v.split(',').map((s) => s.trim());
 }
 
 /** The one value of a single-valued header; a problem when repeated with different values. */
 function single(name: string, v: string): { value: string } | { problem: string } {
+  if (!v.includes(',')) return { value: v.trim() };
   const all = values(v);
   const first = all[0];
   for (const x of all) if (x !== first) return { problem: `${name} has conflicting values ${JSON.stringify(v.slice(0, 200))}` };
@@ -92,15 +96,19 @@ function scheme(name: string, v: string): 'http' | 'https' | { problem: string }
   return { problem: `${name} ${JSON.stringify(v.slice(0, 100))} is not http or https` };
 }
 
+/** The value of forwarded header `h` when `trusted` lists it. A function, not a closure made per request. */
+function trustedValue(cgi: Readonly<Record<string, string | undefined>>, trusted: ReadonlySet<ForwardedHeader>, h: ForwardedHeader): string | undefined {
+  return trusted.has(h) ? cgi[CGI_VAR[h]] : undefined;
+}
+
 /**
  * Read the forwarded headers of `cgi` that `trusted` lists, for a request whose socket peer (REMOTE_ADDR as
  * the front set it) is a trusted proxy. The caller checks the peer first.
  */
 export function readForwarded(cgi: Readonly<Record<string, string | undefined>>, peer: string, trusted: ReadonlySet<ForwardedHeader>, trust: TrustPredicate): Verdict {
-  const get = (h: ForwardedHeader): string | undefined => (trusted.has(h) ? cgi[CGI_VAR[h]] : undefined);
   const view: ForwardedView = { remoteAddr: peer };
 
-  const xff = get('x-forwarded-for');
+  const xff = trustedValue(cgi, trusted, 'x-forwarded-for');
   let xffClient: string | undefined;
   if (xff !== undefined) {
     const hops = values(xff);
@@ -114,7 +122,7 @@ export function readForwarded(cgi: Readonly<Record<string, string | undefined>>,
     view.remoteAddr = client;
   }
 
-  const fwd = get('forwarded');
+  const fwd = trustedValue(cgi, trusted, 'forwarded');
   if (fwd !== undefined) {
     let elements: Record<string, string>[];
     try {
@@ -148,7 +156,7 @@ export function readForwarded(cgi: Readonly<Record<string, string | undefined>>,
     }
   }
 
-  const xfp = get('x-forwarded-proto');
+  const xfp = trustedValue(cgi, trusted, 'x-forwarded-proto');
   if (xfp !== undefined) {
     const one = single('X-Forwarded-Proto', xfp);
     if ('problem' in one) return one;
@@ -158,7 +166,7 @@ export function readForwarded(cgi: Readonly<Record<string, string | undefined>>,
     view.scheme = s;
   }
 
-  const xfh = get('x-forwarded-host');
+  const xfh = trustedValue(cgi, trusted, 'x-forwarded-host');
   if (xfh !== undefined) {
     const one = single('X-Forwarded-Host', xfh);
     if ('problem' in one) return one;
@@ -167,7 +175,7 @@ export function readForwarded(cgi: Readonly<Record<string, string | undefined>>,
     view.host = one.value;
   }
 
-  const xfport = get('x-forwarded-port');
+  const xfport = trustedValue(cgi, trusted, 'x-forwarded-port');
   if (xfport !== undefined) {
     const one = single('X-Forwarded-Port', xfport);
     if ('problem' in one) return one;
@@ -175,7 +183,7 @@ export function readForwarded(cgi: Readonly<Record<string, string | undefined>>,
     view.port = one.value;
   }
 
-  const xfprefix = get('x-forwarded-prefix');
+  const xfprefix = trustedValue(cgi, trusted, 'x-forwarded-prefix');
   if (xfprefix !== undefined) {
     const one = single('X-Forwarded-Prefix', xfprefix);
     if ('problem' in one) return one;

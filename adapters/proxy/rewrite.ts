@@ -30,7 +30,12 @@ export function forwardedToStrip(cgi: CgiVars, keep?: ReadonlySet<string>): stri
 export function withoutVars(cgi: CgiVars, names: readonly string[]): CgiVars {
   if (names.length === 0) return cgi;
   const out = new CgiObject(); // room for every variable: see gateway/core/cgi-object.ts
-  for (const key in cgi) if (!names.includes(key)) out[key] = cgi[key];
+  // Usually one name goes (REMOTE_PORT, the proxy's): compared as it is, without a search per key.
+  const one = names.length === 1 ? names[0] : undefined;
+  for (const key in cgi) {
+    if (one !== undefined ? key === one : names.includes(key)) continue;
+    out[key] = cgi[key];
+  }
   return dropUnset(out);
 }
 

@@ -60,6 +60,15 @@ const STANDARD = ['REQUEST_METHOD', 'SCRIPT_NAME', 'PATH_INFO', 'QUERY_STRING', 
  * nothing and the object keeps its fast layout); a hand-made RequestHead may not.
  */
 export function dropUnset(cgi: CgiVars): CgiVars {
-  for (const name of STANDARD) if ((cgi as Record<string, string | undefined>)[name] === undefined) delete cgi[name];
+  const c = cgi as Record<string, string | undefined>;
+  // Named reads first (the usual answer is "all there"): a loop over the names is a keyed read each.
+  if (
+    c.REQUEST_METHOD !== undefined && c.SCRIPT_NAME !== undefined && c.PATH_INFO !== undefined && c.QUERY_STRING !== undefined &&
+    c.SERVER_NAME !== undefined && c.SERVER_PORT !== undefined && c.SERVER_PROTOCOL !== undefined && c.SERVER_SOFTWARE !== undefined &&
+    c.GATEWAY_INTERFACE !== undefined && c.REMOTE_ADDR !== undefined
+  ) {
+    return cgi;
+  }
+  for (const name of STANDARD) if (c[name] === undefined) delete cgi[name];
   return cgi;
 }
