@@ -24,6 +24,24 @@ async function linesReach(file: string, n: number): Promise<void> {
   for (let i = 0; i < 100 && lines(file).length < n; i++) await new Promise((r) => setTimeout(r, 20));
 }
 
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const pidOfAnswer = (r: RawResponse): number => JSON.parse(r.body.toString()).pid as number;
+
+/**
+ * One round that reaches both workers of processPool=2 by construction: `holding` blocks the worker that
+ * accepts it (a synchronous wait of HOLD_MS), and the `others` sent while it waits can only be accepted by
+ * the other worker. Without the hold, every request of a round could land on one worker (the one awake in
+ * accept takes all that are pending), and on a loaded CI machine that happened ten rounds running.
+ * Resolves with the held answer first, then the others'.
+ */
+const HOLD_MS = 300;
+async function roundOnBothWorkers(holding: () => Promise<RawResponse>, others: Array<() => Promise<RawResponse>>): Promise<RawResponse[]> {
+  const held = holding();
+  await sleep(60); // the held request reaches its worker and blocks it
+  const rest = await Promise.all(others.map((send) => send()));
+  return [await held, ...rest];
+}
+
 describe('tools across processes (CLI)', function () {
   this.timeout(90_000);
   let dir: string;
@@ -60,18 +78,21 @@ describe('tools across processes (CLI)', function () {
     // the signal: gateway/tools/apply.ts installLogReopen).
     renameSync(access, `${access}.1`);
     process.kill(s.daemon.child.pid!, 'SIGUSR1');
-    // Every worker reopens: keep sending until both workers have written to the new file. In rounds
-    // of 10 concurrent requests: one request at a time tends to reach the same worker every time (the one
-    // already awake in accept), and the other might never show (bounded: 200 rounds, 25 ms apart).
+    // Every worker reopens: keep sending until both workers have written to the new file, in rounds that
+    // reach both workers (roundOnBothWorkers; bounded: 50 rounds, 25 ms apart).
     let sent = 0;
     const seenNew = new Set<number>();
     const pidOf = new Map<number, number>();
-    for (let round = 0; round < 200 && seenNew.size < 2; round++) {
-      const answers = await Promise.all(Array.from({ length: 10 }, (_, k) => get(s.port, `/whoami?after=${sent + k}`)));
-      answers.forEach((r, k) => pidOf.set(sent + k, JSON.parse(r.body.toString()).pid as number));
+    for (let round = 0; round < 50 && seenNew.size < 2; round++) {
+      const at = sent;
+      const answers = await roundOnBothWorkers(
+        () => get(s.port, `/whoami?after=${at}&hold=${HOLD_MS}`),
+        Array.from({ length: 10 }, (_, k) => () => get(s.port, `/whoami?after=${at + 1 + k}`)),
+      );
+      answers.forEach((r, k) => pidOf.set(at + k, pidOfAnswer(r)));
       sent += answers.length;
       for (const l of lines(access)) {
-        const m = /after=(\d+) /.exec(l);
+        const m = /after=(\d+)[ &]/.exec(l);
         if (m !== null) seenNew.add(pidOf.get(Number(m[1]))!);
       }
       // The primary forwards the signal: give the workers time to get it.
@@ -100,10 +121,11 @@ describe('tools across processes (CLI)', function () {
       const s = await startToolsCli(dir, `pool-${file}`, ini);
       servers.push(s);
       const log = path.join(dir, file);
-      // Both workers must be in play, or the test would prove the reopen of one only (bounded: 10 x 20 requests).
+      // Both workers must be in play, or the test would prove the reopen of one only.
       const pids = new Set<number>();
-      for (let round = 0; round < 10 && pids.size < 2; round++) {
-        for (const r of await Promise.all(Array.from({ length: 20 }, () => get(s.port, '/whoami')))) pids.add(JSON.parse(r.body.toString()).pid as number);
+      for (let round = 0; round < 3 && pids.size < 2; round++) {
+        const answers = await roundOnBothWorkers(() => get(s.port, `/whoami?hold=${HOLD_MS}`), Array.from({ length: 10 }, () => () => get(s.port, '/whoami')));
+        for (const r of answers) pids.add(pidOfAnswer(r));
       }
       expect(pids.size, 'both workers answer').to.equal(2);
       const first = await Promise.all(Array.from({ length: 20 }, (_, i) => get(s.port, `/boom-pid?i=${i}`)));
@@ -116,13 +138,17 @@ describe('tools across processes (CLI)', function () {
       renameSync(log, `${log}.1`);
       process.kill(s.daemon.child.pid!, 'SIGUSR1');
       // Every worker reopens: keep failing requests until each pid seen above has written to the new file,
-      // in rounds of 10 concurrent ones (one at a time may keep reaching the same worker), looking at every
-      // entry so far (an entry can land just after its response was read). Bounded: 200 rounds, 25 ms apart.
+      // in rounds that reach both workers (roundOnBothWorkers), looking at every entry so far (an entry can
+      // land just after its response was read). Bounded: 50 rounds, 25 ms apart.
       let sent = 0;
       const seenNew = new Set<number>();
-      for (let round = 0; round < 200 && seenNew.size < pids.size; round++) {
-        await Promise.all(Array.from({ length: 10 }, (_, k) => get(s.port, `/boom-pid?after=${sent + k}`)));
-        sent += 10;
+      for (let round = 0; round < 50 && seenNew.size < pids.size; round++) {
+        const at = sent;
+        const answers = await roundOnBothWorkers(
+          () => get(s.port, `/boom-pid?after=${at}&hold=${HOLD_MS}`),
+          Array.from({ length: 10 }, (_, k) => () => get(s.port, `/boom-pid?after=${at + 1 + k}`)),
+        );
+        sent += answers.length;
         for (const e of entries(log)) {
           const m = ERROR_ENTRY.exec(e);
           if (m !== null && m[2].startsWith('after=')) seenNew.add(Number(m[1]));
