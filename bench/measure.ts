@@ -201,12 +201,20 @@ export function pairedRatio(a: BenchResult, b: BenchResult, pick: (run: LoadRun)
 }
 
 /**
+ * Whether a comparison meets a goal: the one rule every bench judges by (the paired figure). `atMost`: the
+ * goal is an upper bound.
+ */
+export function meetsGoal(c: Comparison, goal: number, atMost = false): boolean {
+  return atMost ? c.paired <= goal : c.paired >= goal;
+}
+
+/**
  * One goal line: `label: 0.97x paired (medians 0.95x; rounds 0.93 0.97 1.01)  goal >= 1.0x: met`. `atMost`:
  * the goal is an upper bound (a cost).
  */
 export function goalLine(label: string, c: Comparison | undefined, goal: number, atMost = false): string {
   if (c === undefined) return `${label}: -`;
-  const met = atMost ? c.paired <= goal : c.paired >= goal;
+  const met = meetsGoal(c, goal, atMost);
   return `${label}: ${c.paired.toFixed(2)}x paired (medians ${c.ofMedians.toFixed(2)}x; rounds ${c.rounds.map((r) => r.toFixed(2)).join(' ')})  goal ${atMost ? '<=' : '>='} ${goal}x: ${met ? 'met' : 'MISSED'}`;
 }
 
