@@ -7,16 +7,15 @@ import { constants as h2c, type Http2ServerResponse } from 'node:http2';
 import type { FileRange } from '../../app-api/file-body.js';
 import type { HeaderList } from '../../app-api/types.js';
 import type { ResponseSink } from '../../gateway/core/sink.js';
+import { untilDrain, type DrainEmitter } from '../../app-api/until-drain.js';
 import { sendFileRange } from './send-file.js';
 
 /** The part of ServerResponse and Http2ServerResponse the body is written through: the same in both. */
-interface BodyWriter {
+interface BodyWriter extends DrainEmitter {
   write(chunk: Buffer): boolean;
   end(): unknown;
   end(data: Buffer): unknown;
   end(data: string, encoding: BufferEncoding): unknown;
-  on(event: 'drain' | 'close', listener: () => void): unknown;
-  off(event: 'drain' | 'close', listener: () => void): unknown;
 }
 
 /** What both sinks do the same way: the body. */
@@ -29,7 +28,7 @@ abstract class NodeResponseSink<R extends BodyWriter> implements ResponseSink {
 
   write(chunk: Buffer): void | Promise<void> {
     if (this.res.write(chunk)) return;
-    return waitDrain(this.res);
+    return untilDrain(this.res);
   }
 
   end(last?: Buffer): void {
@@ -117,16 +116,4 @@ export class Http2Sink extends NodeResponseSink<Http2ServerResponse> {
   abort(): void {
     this.res.stream.close(h2c.NGHTTP2_INTERNAL_ERROR);
   }
-}
-
-function waitDrain(res: BodyWriter): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
 }

@@ -5,6 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import type { HeaderList } from '../../app-api/types.js';
+import { untilDrain } from '../../app-api/until-drain.js';
 import type { ResponseSink } from '../../gateway/core/sink.js';
 import { sharedCgiResponseHead } from '../cgi/response-head.js';
 
@@ -57,7 +58,7 @@ export class ScgiSink implements ResponseSink {
       }
     } else ok = this.socket.write(chunk);
     if (ok) return;
-    return waitDrain(this.socket);
+    return untilDrain(this.socket);
   }
 
   end(last?: Buffer): void {
@@ -79,16 +80,4 @@ export class ScgiSink implements ResponseSink {
     // The web server sees the connection reset and knows the body is incomplete (no length to check against).
     this.socket.destroy();
   }
-}
-
-function waitDrain(socket: Socket): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      socket.off('drain', done);
-      socket.off('close', done);
-      resolve();
-    };
-    socket.on('drain', done);
-    socket.on('close', done);
-  });
 }

@@ -6,6 +6,7 @@
  */
 import zlib from 'node:zlib';
 import type { Body, Chunk } from '../../types.js';
+import { untilDrain } from '../../until-drain.js';
 import { chunksOf } from '../response-filter.js';
 
 /** The codings the gzip tool produces. */
@@ -46,15 +47,7 @@ export function compressStream(body: Body, coding: Coding, levels: CompressLevel
         const buf = toBuffer(chunk);
         if (buf.length === 0) continue;
         if (!z.write(buf)) {
-          await new Promise<void>((resolve) => {
-            const done = (): void => {
-              z.off('drain', done);
-              z.off('close', done);
-              resolve();
-            };
-            z.on('drain', done);
-            z.on('close', done);
-          });
+          await untilDrain(z);
         }
       }
       z.end();
