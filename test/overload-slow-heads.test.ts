@@ -13,6 +13,11 @@ import { expect } from 'chai';
 import { app } from './fixtures/overload/app.js';
 import { beginRecord, cgiParams, nameValues, record, ROLE, streamRecords, T } from './support/fcgi-client.js';
 import { startFcgiHarness, type FcgiHarness } from './support/fcgi-harness.js';
+import { lint } from '../app-api/lint.js';
+import { defaultServerConfig } from '../gateway/config/options.js';
+import { InlineDispatcher } from '../gateway/core/dispatch.js';
+import { ErrorLog, MemoryLog } from '../gateway/core/log.js';
+import { autoFront } from '../gateway/fronts/auto.js';
 
 /** Begin a request, announce 65,535 bytes of FCGI_PARAMS and drip 8 per 50 ms; resolve true if the server closed it. */
 async function drip(port: number): Promise<boolean> {
@@ -62,3 +67,25 @@ describe('FastCGI: a peer dripping FCGI_PARAMS is cut by headerTimeout', functio
     expect(await drip(h.port)).to.equal(false);
   });
 });
+
+describe('protocol = auto: the FastCGI side takes the listener\'s headerTimeout', function () {
+  this.timeout(60_000);
+
+  it('[server] headerTimeout = 0.3 on an auto listener: a FastCGI peer dripping FCGI_PARAMS is closed and logged', async () => {
+    // The auto listener once built its FastCGI settings apart from protocol = fastcgi's and left headerTimeout
+    // out, so such a peer was held until the adapter's 20 s default.
+    const memory = new MemoryLog();
+    const log = new ErrorLog(memory);
+    const config = { ...defaultServerConfig(), socketPort: 0, headerTimeout: 0.3, idleTimeout: 60 };
+    const front = await autoFront.start(new InlineDispatcher(lint(app), { log }), config, log);
+    try {
+      const port = Number(/:(\d+)$/.exec(front.url)?.[1]);
+      expect(await drip(port), 'the auto listener never closed the dripping FastCGI connection').to.equal(true);
+      expect(memory.lines.filter((l) => l.includes('headerTimeout'))).to.have.length(1);
+      expect(await served(port)).to.match(/Status: 200|Content-Type: text\/plain/);
+    } finally {
+      await front.close(1000);
+    }
+  });
+});
+

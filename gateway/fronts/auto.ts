@@ -2,25 +2,24 @@
 import { createAutoHandler, startAutoServer, type AutoHandlerOptions } from '../../adapters/auto/server.js';
 import type { ServerConfig } from '../config/options.js';
 import type { ErrorLog } from '../core/log.js';
+import { fastcgiOptions } from './fastcgi.js';
 import { httpServerOptions } from './http.js';
 import { proxyProtocolOptions } from './proxy.js';
+import { scgiConnectionOptions } from './scgi.js';
 import type { FrontModule } from './types.js';
-import { limitsOf } from './limits.js';
 import { handlerFront } from './worker-front.js';
 import { frontUrl, listenOptionsOf } from './where.js';
 
-/** The per-protocol settings of a listener (not where to listen). Durations in the config are seconds. */
+/**
+ * The per-protocol settings of a listener (not where to listen): each protocol's side takes the same mapping
+ * as its own front (protocol = http, scgi, fastcgi), so a setting reaches every protocol of an auto listener.
+ * The mount point and the log are given once, for all three.
+ */
 export function autoHandlerOptions(c: ServerConfig, log: ErrorLog): AutoHandlerOptions {
-  const ms = (s: number): number => Math.round(s * 1000);
-  // The HTTP side takes the built-in server's options from the same mapping as protocol = http, less where to listen.
   const { host: _h, port: _p, socketFile: _f, fd: _d, backlog: _b, scriptName: _s, ...http } = httpServerOptions(c);
-  return {
-    scriptName: c.scriptName,
-    log,
-    http,
-    scgi: { headerTimeout: ms(c.headerTimeout), idleTimeout: ms(c.idleTimeout), bodyTimeout: ms(c.bodyTimeout), maxHeaderBytes: c.limitParamsSize, limits: limitsOf(c) },
-    fastcgi: { idleTimeout: ms(c.idleTimeout), bodyTimeout: ms(c.bodyTimeout), maxParamsBytes: c.limitParamsSize, limits: limitsOf(c) },
-  };
+  const { scriptName: _ss, log: _sl, ...scgi } = scgiConnectionOptions(c, log);
+  const { scriptName: _fs, log: _fl, ...fastcgi } = fastcgiOptions(c, log);
+  return { scriptName: c.scriptName, log, http, scgi, fastcgi };
 }
 
 /** The auto front. */
