@@ -204,6 +204,9 @@ describe('config: errors name the file, the line, the option and the fix', () =>
 
   it('keys outside a section, without a value, given twice, or as lists', () => {
     expect(configFailure('socketPort = 80\n[server]\n')).to.match(/line 1: socketPort is outside any section; put it under \[server\]/);
+    // A tool or a log key has its own section: the hint names it, not [server]/[app] where it would be refused again.
+    expect(configFailure('tools.sessions.on = 1\n[server]\n')).to.match(/line 1: tools\.sessions\.on is outside any section; put it under a path section: \[\/\] for the whole site/);
+    expect(configFailure('log.access_file = access.log\n')).to.match(/line 1: log\.access_file is outside any section; put it under \[global\]/);
     expect(configFailure('[server]\nthreading\n')).to.match(/line 2: threading has no value; write threading = value/);
     expect(configFailure('[server]\nsocketPort = 1\n[app]\nx = 1\n[server]\nsocketPort = 2\n')).to.match(/line 6: socketPort is set again \(first on line 2\); keep one/);
     expect(configFailure('[app]\nhosts[] = a\nhosts[] = b\n')).to.match(/line 2: hosts\[\]: lists are not supported/);

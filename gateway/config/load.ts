@@ -112,7 +112,14 @@ export function readConfigFile(file: string): FileSettings {
   for (const k of keys) {
     const where = `${displayPath(abs)} line ${k.line}`;
     if (k.section === null) {
-      const hint = OPTION_BY_NAME.has(k.key) ? `put it under [server]` : `put it under [server] or [app]`;
+      // Where such a key belongs: a server option, a tool (per URL path, as CherryPy's config), a log file, or the app's own.
+      const hint = OPTION_BY_NAME.has(k.key)
+        ? 'put it under [server]'
+        : k.key.startsWith('tools.')
+          ? 'put it under a path section: [/] for the whole site, [/static] for one path'
+          : k.key.startsWith('log.')
+            ? 'put it under [global]'
+            : 'put it under [server] or [app]';
       throw configError(where, `${k.key} is outside any section; ${hint}`);
     }
     if (k.key.endsWith('[]')) throw configError(where, `${k.key}: lists are not supported; give one value as ${k.key.slice(0, -2)} = value`);
