@@ -6,6 +6,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
+import { untilDrain } from '../../app-api/until-drain.js';
 
 /** Where to send: a TCP port on loopback, or a unix socket. */
 export interface Target {
@@ -106,17 +107,7 @@ export function sendRequest(target: Target, req: RawRequest, timeoutMs = 20_000)
 async function pump(body: AsyncIterable<Buffer> | Iterable<Buffer>, r: http.ClientRequest): Promise<void> {
   for await (const chunk of body) {
     if (r.destroyed) return;
-    if (!r.write(chunk)) {
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          r.off('drain', done);
-          r.off('close', done);
-          resolve();
-        };
-        r.on('drain', done);
-        r.on('close', done);
-      });
-    }
+    if (!r.write(chunk)) await untilDrain(r);
   }
   r.end();
 }
