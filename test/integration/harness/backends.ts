@@ -85,7 +85,7 @@ export function cliServes(protocol: 'http' | 'fastcgi' | 'scgi'): boolean {
  * -C generated.cfg`, with `protocol`, a free loopback port and (optionally) scriptName in the config file;
  * `serverLines` are more `[server]` lines (a concurrency model: `threadPool = 2\n`).
  */
-export async function startCliBackend(protocol: 'http' | 'fastcgi' | 'scgi', scriptName?: string, serverLines = ''): Promise<Backend> {
+export async function startCliBackend(protocol: 'http' | 'fastcgi' | 'scgi' | 'auto', scriptName?: string, serverLines = ''): Promise<Backend> {
   const port = await freePort();
   const cfg = `[server]\nprotocol = ${protocol}\nsocketHost = 127.0.0.1\nsocketPort = ${port}\n${scriptName === undefined ? '' : `scriptName = ${scriptName}\n`}gracefulTimeout = 2\n${serverLines}`;
   return startCliDaemon(`tsgi ${protocol}${serverLines === '' ? '' : ' ' + serverLines.trim().replace(/\n/g, ', ')} (CLI)`, APP_MODULE, cfg, port);

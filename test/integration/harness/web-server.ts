@@ -73,7 +73,9 @@ export async function startWebServer(kind: ServerKind, binary: string, sites: Si
     for (const [i, site] of sites.entries()) {
       const port = await freePort();
       ports[site.name] = port;
-      const text = renderDeploy(`${kind}/${site.template}`, { MOUNT: '/app', RUN_DIR: dir, LISTEN: `127.0.0.1:${port}`, PORT: port, ...site.vars });
+      // nginx/fastcgi.conf: an upstream keepalive pool only with fastcgi_keep_conn on (see the template).
+      const keepalive = site.vars.KEEP_CONN === 'on' ? 'keepalive 16;' : '# no keepalive: fastcgi_keep_conn is off';
+      const text = renderDeploy(`${kind}/${site.template}`, { MOUNT: '/app', RUN_DIR: dir, LISTEN: `127.0.0.1:${port}`, PORT: port, UPSTREAM_KEEPALIVE: keepalive, ...site.vars });
       writeFileSync(join(dir, 'sites', `${String(i).padStart(2, '0')}-${site.name}.conf`), text);
     }
     const { user, group } = workerUser(kind);
