@@ -40,6 +40,9 @@ export const EXTRA = {
 /** The table row that a gateway front sending CONTENT_LENGTH=0 on every request cannot pass as written. */
 export const BASICS_ROW = 'GET / reaches the app with the CGI basics';
 
+/** Why an SCGI front skips BASICS_ROW (every SCGI front: the protocol makes CONTENT_LENGTH mandatory). */
+export const SCGI_BASICS_SKIP = 'the SCGI protocol requires CONTENT_LENGTH on every request, so it is "0" without a body; the extra case runs the same row accepting "0"';
+
 /** Poll `probe` every 50 ms until it returns a value or `limitMs` passes. */
 async function poll<T>(probe: () => T | undefined, limitMs: number): Promise<T | undefined> {
   const deadline = Date.now() + limitMs;
