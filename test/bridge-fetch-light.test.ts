@@ -13,6 +13,7 @@ import { headerList } from '../app-api/bridge/header-list.js';
 import { isLightRequest } from '../app-api/bridge/light-request.js';
 import { LightResponse, partsHeaderList } from '../app-api/bridge/light-response.js';
 import { natives } from '../app-api/bridge/natives.js';
+import { statusLine } from '../app-api/bridge/reason.js';
 import { lint } from '../app-api/lint.js';
 import { inject } from '../gateway/core/inject.js';
 
@@ -127,6 +128,9 @@ describe('fromFetch: the light Response is sent as the real one would be', () =>
     ['header pairs with two Set-Cookie', () => ['x', { headers: [['set-cookie', 'a=1'], ['set-cookie', 'b=2'], ['x-b', '1'], ['x-a', '2']] }]],
     ['a Headers object, string body', () => ['x', { status: 404, headers: new Headers({ 'x-h': 'h', 'set-cookie': 's=1' }) }]],
     ['Latin-1 value', () => ['x', { headers: { 'x-latin': 'caf\xe9' } }]],
+    ['bytes, no init (no content type)', () => [bytes, undefined]],
+    ['a record naming one header twice in two cases (Headers joins them)', () => ['x', { headers: { 'X-Dup': '1', 'x-dup': '2', 'x-other': 'o' } }]],
+    ['a status Node has no reason for', () => ['x', { status: 299 }]],
   ];
   for (const [name, make] of cases) {
     it(name, async () => {
@@ -142,6 +146,18 @@ describe('fromFetch: the light Response is sent as the real one would be', () =>
       expect(sent.headerList.filter(([n]) => n.toLowerCase() !== 'content-length')).to.deep.equal(headerList(real.headers));
     });
   }
+
+  it('the status line sent: the reason given, else the standard one, else Unknown', async () => {
+    const sent = async (init: ResponseInit): Promise<[number, string]> => {
+      const res = await inject(lint(fromFetch(() => new Response('x', init))), '/');
+      return [res.status, res.statusText];
+    };
+    expect(await sent({})).to.deep.equal([200, 'OK']);
+    expect(await sent({ status: 404 })).to.deep.equal([404, 'Not Found']);
+    expect(await sent({ status: 404, statusText: 'Nothing Here' })).to.deep.equal([404, 'Nothing Here']);
+    expect(await sent({ status: 299 })).to.deep.equal([299, 'Unknown']);
+    expect(statusLine(503, undefined)).to.equal('503 Service Unavailable');
+  });
 
   it('bodies of other kinds, and bad inits, behave as on a real Response', async () => {
     expect(LightResponse.parts(new LightResponse(new Blob(['b'])) as unknown as Response)).to.equal(undefined);

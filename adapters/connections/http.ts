@@ -5,10 +5,10 @@
  *
  * Node's own HTTP/1 timers (headersTimeout, keepAliveTimeout, requestTimeout) are switched off by the
  * caller: they would be a second set of timeouts with other rules, and keepAliveTimeout is a
- * `socket.setTimeout()` re-armed on every read and write. Requests are seen through a 'request' listener
- * put first (prepended), so `Connection: close` can be decided during a drain before an app that answers
- * synchronously writes its head. The listeners are shared functions: nothing is allocated per request
- * but the response's own 'close' listener.
+ * `socket.setTimeout()` re-armed on every read and write. The server's request handler reports each request
+ * first (httpRequestStarted), so `Connection: close` can be decided during a drain before an app that
+ * answers synchronously writes its head. The listeners are shared functions: nothing is allocated per
+ * request but the response's own 'close' listener.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2';
@@ -135,17 +135,24 @@ export function manageHttpConnections(server: net.Server, timeouts: ConnectionTi
     conn.session = session;
     if (manager.draining) session.close();
   });
-  server.prependListener('request', (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
-    const conn = (req.socket as unknown as Tagged)[kConn];
-    if (conn === undefined) return;
-    conn.requestStarted(req);
-    // Not httpVersionMajor: an HTTP/1 request line may claim HTTP/2.0; only an HTTP/2 request has a stream.
-    if ((req as Http2ServerRequest).stream === undefined) {
-      conn.res = res as ServerResponse;
-      if (manager.draining) conn.res.shouldKeepAlive = false;
-    }
-    (res as Tagged)[kConn] = conn;
-    res.on('close', onResponseClose); // emitted once; `on` spares once()'s wrapper per request
-  });
   return manager;
+}
+
+/**
+ * Tell the manager of `req`'s connection that a request started: the server's request handler calls it
+ * first, before anything can write the head, so that a drain already under way answers it with
+ * `Connection: close`. A call, not a second 'request' listener: with two listeners every emit copies the
+ * listener array (measured on the inline path, bench/inline-path.ts).
+ */
+export function httpRequestStarted(manager: ConnectionManager, req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void {
+  const conn = (req.socket as unknown as Tagged)[kConn];
+  if (conn === undefined) return;
+  conn.requestStarted(req);
+  // Not httpVersionMajor: an HTTP/1 request line may claim HTTP/2.0; only an HTTP/2 request has a stream.
+  if ((req as Http2ServerRequest).stream === undefined) {
+    conn.res = res as ServerResponse;
+    if (manager.draining) conn.res.shouldKeepAlive = false;
+  }
+  (res as Tagged)[kConn] = conn;
+  res.on('close', onResponseClose); // emitted once; `on` spares once()'s wrapper per request
 }

@@ -12,7 +12,7 @@ import net from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { TsgiError, tsgiError } from '../../app-api/errors.js';
 import { drainFront } from '../connections/drain.js';
-import { manageHttpConnections, watchRequestBody } from '../connections/http.js';
+import { httpRequestStarted, manageHttpConnections, watchRequestBody } from '../connections/http.js';
 import type { ConnectionManager } from '../connections/manager.js';
 import { listen } from '../listen.js';
 import { refuseRequest } from '../refuse.js';
@@ -136,7 +136,16 @@ export async function startHttpServer(dispatcher: Dispatcher, opts: HttpServerOp
   let closing: Promise<void> | null = null;
   let connections: ConnectionManager | undefined;
   const serverFactory = (fastifyHandler: (req: IncomingMessage, res: ServerResponse) => void): http.Server => {
-    const handler = useFastify ? fastifyHandler : (req: IncomingMessage, res: ServerResponse): void => plainHandler!(req, res);
+    // Every request is reported to the connection manager first, whichever handler then serves it.
+    const handler = useFastify
+      ? (req: IncomingMessage, res: ServerResponse): void => {
+          httpRequestStarted(connections!, req, res);
+          fastifyHandler(req, res);
+        }
+      : (req: IncomingMessage, res: ServerResponse): void => {
+          httpRequestStarted(connections!, req, res);
+          plainHandler!(req, res);
+        };
     // Node's own HTTP/1 timers off: the connection manager applies the same timeouts to HTTP/1.1 and
     // HTTP/2 with one sweep (adapters/connections/http.ts). 0 turns each off.
     const h1 = { headersTimeout: 0, requestTimeout: 0, keepAliveTimeout: 0, connectionsCheckingInterval: 2 ** 30 };

@@ -20,7 +20,7 @@ import { canonicalUrl, lightRequest, requestInit } from './light-request.js';
 import { LightResponse, partsHeaderList } from './light-response.js';
 import { natives } from './natives.js';
 import { statusLine } from './reason.js';
-import { fullTarget, origin, relativeTarget, requestHeaders, requestUrl } from './target.js';
+import { authority, fullTarget, origin, relativeTarget, requestHeaders, requestUrl, urlScheme } from './target.js';
 
 export { headerList } from './header-list.js';
 
@@ -54,11 +54,9 @@ export function requestFromEnviron(environ: Environ, signal?: AbortSignal, url: 
   return new natives.Request(url === 'full' ? requestUrl(environ) : origin(environ) + relativeTarget(environ), requestInit(environ, requestHeaders(environ), signal));
 }
 
-/** The absolute URL of the request as `new Request(url).url` would read it. */
+/** The absolute URL of the request as `new Request(url).url` would read it (scheme and host apart: no origin string to cut up again). */
 function lightUrl(environ: Environ, url: 'relative' | 'full'): string {
-  const o = origin(environ);
-  const at = o.indexOf('://');
-  return canonicalUrl(o.slice(0, at), o.slice(at + 3), url === 'full' ? fullTarget(environ) : relativeTarget(environ));
+  return canonicalUrl(urlScheme(environ), authority(environ), url === 'full' ? fullTarget(environ) : relativeTarget(environ));
 }
 
 /** The Response body as a tsgi body: chunks read one at a time; close() cancels the stream and aborts the request. */

@@ -122,12 +122,16 @@ const PLAIN_VALUE = /^(?:[^\0\r\n\t ](?:[^\0\r\n]*[^\0\r\n\t ])?)?$/;
 /** A plain `{ name: value }` init as Headers would list it, or undefined when only Headers can say. */
 function recordList(init: HeadersInit): HeaderList | undefined {
   if (Array.isArray(init) || init instanceof Headers || Object.getPrototypeOf(init) !== Object.prototype) return undefined;
+  const record = init as Record<string, unknown>;
   const out: HeaderList = [];
-  const seen = new Set<string>();
-  for (const [name, value] of Object.entries(init as Record<string, unknown>)) {
+  // for-in and a scan of the few names so far, not Object.entries and a Set: no pair array per entry and no
+  // Set per response (a response has a handful of headers; the allocations showed in V8's heap sampling).
+  for (const name in record) {
+    if (!Object.hasOwn(record, name)) continue;
+    const value = record[name];
     const lower = name.toLowerCase();
-    if (typeof value !== 'string' || !TOKEN.test(name) || !PLAIN_VALUE.test(value) || lower === 'set-cookie' || seen.has(lower)) return undefined;
-    seen.add(lower);
+    if (typeof value !== 'string' || !TOKEN.test(name) || !PLAIN_VALUE.test(value) || lower === 'set-cookie') return undefined;
+    for (let i = 0; i < out.length; i++) if (out[i][0] === lower) return undefined;
     out.push([lower, value]);
   }
   return out;
@@ -148,7 +152,10 @@ function byHeaderOrder(a: [string, string], b: [string, string]): number {
 export function partsHeaderList(parts: ResponseParts): HeaderList {
   if (parts.live) return headerList(parts.headers as Headers);
   const init = parts.headers;
-  let list = init === undefined ? [] : recordList(init);
+  // No init (`new Response('hi')`, Hono's c.text): the list is known. Written as a literal: pushing into an
+  // empty array makes V8 give it room for 17 entries.
+  if (init === undefined) return typeof parts.body === 'string' ? [['content-type', TEXT_BODY_TYPE]] : [];
+  let list = recordList(init);
   if (list === undefined) list = headerList(new Headers(init));
   if (typeof parts.body === 'string' && !list.some(([name]) => name === 'content-type')) list.push(['content-type', TEXT_BODY_TYPE]);
   if (list.length > 1) list.sort(byHeaderOrder);

@@ -30,15 +30,24 @@ export function fullTarget(environ: Environ): string {
   return environ.QUERY_STRING === '' ? path : `${path}?${environ.QUERY_STRING}`;
 }
 
-/** `scheme://host[:port]`: from the Host header when there is one, else SERVER_NAME and SERVER_PORT. */
-export function origin(environ: Environ): string {
-  const scheme = environ['tsgi.url_scheme'] === 'https' ? 'https' : 'http';
+/** `http` or `https`, from `tsgi.url_scheme`. */
+export function urlScheme(environ: Environ): 'http' | 'https' {
+  return environ['tsgi.url_scheme'] === 'https' ? 'https' : 'http';
+}
+
+/** `host[:port]`: the Host header when there is one, else SERVER_NAME and SERVER_PORT (no default port). */
+export function authority(environ: Environ): string {
   const host = environ.HTTP_HOST;
-  if (typeof host === 'string' && host !== '') return `${scheme}://${host}`;
+  if (typeof host === 'string' && host !== '') return host;
   const name = environ.SERVER_NAME !== '' ? environ.SERVER_NAME : 'localhost';
   const port = environ.SERVER_PORT;
-  const defaultPort = scheme === 'https' ? '443' : '80';
-  return `${scheme}://${name}${port !== '' && port !== defaultPort ? `:${port}` : ''}`;
+  const defaultPort = urlScheme(environ) === 'https' ? '443' : '80';
+  return port !== '' && port !== defaultPort ? `${name}:${port}` : name;
+}
+
+/** `scheme://host[:port]` (urlScheme, authority). */
+export function origin(environ: Environ): string {
+  return `${urlScheme(environ)}://${authority(environ)}`;
 }
 
 /** The absolute request URL, as `new Request(url)` wants it. */

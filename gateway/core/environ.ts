@@ -123,6 +123,14 @@ function hostName(host: string): string {
   return (colon === -1 ? host : host.slice(0, colon)).toLowerCase();
 }
 
+/** SERVER_PROTOCOL of an HTTP version: the usual ones are constants, not a string built per request. */
+function serverProtocol(version: string): string {
+  if (version === '1.1') return 'HTTP/1.1';
+  if (version === '2.0') return 'HTTP/2';
+  if (version === '1.0') return 'HTTP/1.0';
+  return 'HTTP/' + version;
+}
+
 /** Build CGI variables from an HTTP request head. Throws TsgiError (status 400/404) for requests it refuses. */
 export function cgiFromHttp(head: HttpRequestHead, opts: CgiOptions = {}): CgiVars {
   let target = head.url;
@@ -149,7 +157,7 @@ export function cgiFromHttp(head: HttpRequestHead, opts: CgiOptions = {}): CgiVa
     q === -1 ? '' : target.slice(q + 1),
     '',
     head.localPort === undefined ? '' : String(head.localPort),
-    head.httpVersion === '2.0' ? 'HTTP/2' : 'HTTP/' + head.httpVersion,
+    serverProtocol(head.httpVersion),
     opts.serverSoftware ?? SERVER_SOFTWARE,
     'CGI/1.1',
     head.remoteAddress ?? '',
