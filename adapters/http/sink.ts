@@ -18,41 +18,36 @@ interface BodyWriter extends DrainEmitter {
   end(data: string, encoding: BufferEncoding): unknown;
 }
 
-/** What both sinks do the same way: the body. */
-abstract class NodeResponseSink<R extends BodyWriter> implements ResponseSink {
-  constructor(protected readonly res: R) {}
+/*
+ * What both sinks do the same way, the body, is written once as these functions rather than in a shared base
+ * class: constructing a derived class runs V8's super-constructor lookup on every response (measured with
+ * perf on the built-in server: about 0.2 us a request of Builtins_FindNonDefaultConstructorOrConstruct).
+ */
 
-  abstract get closed(): boolean;
-  abstract start(code: number, reason: string, headers: HeaderList): void;
-  abstract abort(err: Error): void;
+function writeBody(res: BodyWriter, chunk: Buffer): void | Promise<void> {
+  if (res.write(chunk)) return;
+  return untilDrain(res);
+}
 
-  write(chunk: Buffer): void | Promise<void> {
-    if (this.res.write(chunk)) return;
-    return untilDrain(this.res);
-  }
+function endBody(res: BodyWriter, last?: Buffer): void {
+  if (last === undefined || last.length === 0) res.end();
+  else res.end(last);
+}
 
-  end(last?: Buffer): void {
-    if (last === undefined || last.length === 0) this.res.end();
-    else this.res.end(last);
-  }
-
-  endText(text: string): void {
-    this.res.end(text, 'utf8');
-  }
+function endText(res: BodyWriter, text: string): void {
+  res.end(text, 'utf8');
 }
 
 /** HTTP/1.x sink. */
-export class Http1Sink extends NodeResponseSink<ServerResponse> {
+export class Http1Sink implements ResponseSink {
   /**
    * `preset`: false when nothing can have set headers on `res` before the app answers (the built-in server
    * without middleware), which spares asking Node for them on every response (an array per call).
    */
   constructor(
-    res: ServerResponse,
+    private readonly res: ServerResponse,
     private readonly preset = true,
-  ) {
-    super(res);
-  }
+  ) {}
 
   get closed(): boolean {
     if (this.res.destroyed) return true;
@@ -82,6 +77,18 @@ export class Http1Sink extends NodeResponseSink<ServerResponse> {
   }
 
 
+  write(chunk: Buffer): void | Promise<void> {
+    return writeBody(this.res, chunk);
+  }
+
+  end(last?: Buffer): void {
+    endBody(this.res, last);
+  }
+
+  endText(text: string): void {
+    endText(this.res, text);
+  }
+
   abort(err: Error): void {
     // Closing the socket is the only way HTTP/1.1 can say "this body is incomplete".
     this.res.destroy(err);
@@ -95,7 +102,9 @@ export class Http1Sink extends NodeResponseSink<ServerResponse> {
 }
 
 /** HTTP/2 sink: lower-case header names, duplicates as arrays (the core already dropped connection-specific ones). */
-export class Http2Sink extends NodeResponseSink<Http2ServerResponse> {
+export class Http2Sink implements ResponseSink {
+  constructor(private readonly res: Http2ServerResponse) {}
+
   get closed(): boolean {
     return this.res.stream.destroyed || this.res.stream.closed;
   }
@@ -112,6 +121,18 @@ export class Http2Sink extends NodeResponseSink<Http2ServerResponse> {
     this.res.writeHead(code, obj);
   }
 
+
+  write(chunk: Buffer): void | Promise<void> {
+    return writeBody(this.res, chunk);
+  }
+
+  end(last?: Buffer): void {
+    endBody(this.res, last);
+  }
+
+  endText(text: string): void {
+    endText(this.res, text);
+  }
 
   abort(): void {
     this.res.stream.close(h2c.NGHTTP2_INTERNAL_ERROR);

@@ -60,16 +60,21 @@ function readSignal(this: { [kSource]: ClientGone }): AbortSignal {
   return this[kSource].signal;
 }
 
+/** `Object.prototype.__defineGetter__` (ECMA-262 Annex B), typed. */
+const defineGetter = (Object.prototype as unknown as { __defineGetter__(this: object, key: string, getter: () => unknown): void }).__defineGetter__;
+
 /**
  * Put `tsgi.client_gone` on an environ as a getter over `source` (enumerable, so copies of the environ carry
  * the signal; configurable, so middleware may replace it). The getter is shared and the source sits under a
  * symbol: a getter closure per request gave every environ its own hidden class (measured: about 1.4-2 us
  * per request against about 0.1 us this way, Node 20).
+ *
+ * Defined with `__defineGetter__`, which makes exactly this property (a getter, enumerable, configurable),
+ * rather than `Object.defineProperty`, which first reads a descriptor object field by field: perf on the
+ * built-in server put that read (V8's ToPropertyDescriptor) at 0.1-0.25 us a request, the largest single
+ * item of the environ's cost.
  */
 export function defineClientGone(env: object, source: ClientGone): void {
   (env as { [kSource]: ClientGone })[kSource] = source;
-  Object.defineProperty(env, 'tsgi.client_gone', CLIENT_GONE_PROPERTY);
+  defineGetter.call(env, 'tsgi.client_gone', readSignal);
 }
-
-/** The one descriptor: not a new literal per request. */
-const CLIENT_GONE_PROPERTY: PropertyDescriptor = Object.freeze({ get: readSignal, enumerable: true, configurable: true });
