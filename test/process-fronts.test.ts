@@ -6,6 +6,7 @@
  */
 import { expect } from 'chai';
 import { alive, CliServer, fcgiKeepConn, requestVia, waitFor, type Answer, type Speak } from './fixtures/process/harness.js';
+import { cgiParams, FcgiClient } from './support/fcgi-client.js';
 
 const PROTOCOLS: Array<{ protocol: 'fastcgi' | 'scgi' | 'auto'; speak: Speak[] }> = [
   { protocol: 'fastcgi', speak: ['fastcgi'] },
@@ -115,6 +116,34 @@ describe('forking at maxChildren, protocol = scgi (tsgi command)', function () {
     const res = await requestVia('scgi', server.port, '/');
     expect(res.status).to.equal(503);
     expect(res.body.toString()).to.match(/every worker process is busy/);
+    expect((await busy).version).to.equal('v0');
+  });
+});
+
+describe('forking at maxChildren, protocol = fastcgi (tsgi command)', function () {
+  this.timeout(60_000);
+  let server: CliServer;
+  before(async () => {
+    server = await CliServer.start({ forking: 1, protocol: 'fastcgi', maxChildren: 1, spareChildren: 1 });
+  });
+  after(() => server?.close());
+
+  it('answers a FastCGI 503 with Retry-After for the request id it was sent while the only child is busy, and closes a connection that does not begin with FCGI_BEGIN_REQUEST', async () => {
+    const busy = server.get('/slow?ms=2500', 'fastcgi');
+    await waitFor('the slow request to start', () => server.events().some((e) => e.what === 'request-begin'));
+    // Not id 1: the reply must name the id of the FCGI_BEGIN_REQUEST it answers.
+    const client = await FcgiClient.connect({ port: server.port });
+    const res = await client.request({ id: 7, params: cgiParams('GET', '/') });
+    expect(res.status).to.equal(503);
+    expect(res.headers.find(([name]) => name.toLowerCase() === 'retry-after')?.[1]).to.equal('1');
+    expect(res.body.toString()).to.match(/every worker process is busy/);
+    expect([res.appStatus, res.protocolStatus], 'FCGI_END_REQUEST: app status 0, FCGI_REQUEST_COMPLETE').to.deep.equal([0, 0]);
+    await client.closed;
+    // Bytes that are not FastCGI: nothing to answer, the connection is closed as before.
+    const stranger = await FcgiClient.connect({ port: server.port });
+    await stranger.write(Buffer.from('GET / HTTP/1.1\r\n\r\n'));
+    await stranger.closed;
+    expect(stranger.received).to.deep.equal([]);
     expect((await busy).version).to.equal('v0');
   });
 });

@@ -167,7 +167,7 @@ export const OPTIONS: readonly AnyOptionDef[] = [
   def({ name: 'maxRequestsJitter', scope: 'process', type: 'integer', default: 0, parse: integerIn(0, 1_000_000_000), cli: '--max-requests-jitter', metavar: 'N',
     doc: 'processPool and threadPool: add a random 0..N to maxRequests for each worker, so the workers are not all replaced at the same moment.' }),
   def({ name: 'maxChildren', scope: 'process', type: 'integer', default: 16, parse: integerIn(1, 10_000), cli: '--max-children', metavar: 'N',
-    doc: 'forking: most processes alive at once (serving, starting or spare); a connection past it is answered 503 with Retry-After. threading: most request threads at once; past it requests wait in the thread queue (threadQueueSize).' }),
+    doc: 'forking: most processes alive at once (serving, starting or spare); a connection past it is answered 503 with Retry-After by the parent (HTTP, SCGI, FastCGI; a TLS, HTTP/2 or protocol=auto connection is closed). threading: most request threads at once; past it requests wait in the thread queue (threadQueueSize).' }),
   def({ name: 'spareChildren', scope: 'process', type: 'integer', default: 1, parse: integerIn(0, 10_000), cli: '--spare-children', metavar: 'N',
     doc: 'forking: processes started ahead of need, each waiting with the app loaded for its one connection, so a connection does not wait for a process to start.' }),
   def({ name: 'threadQueueSize', scope: 'process', type: 'integer', default: 256, parse: integerIn(0, 1_000_000), cli: '--thread-queue-size', metavar: 'N',

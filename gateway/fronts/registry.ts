@@ -7,7 +7,9 @@
  * a FastCGI worker does not load fastify, and a forked child's start-up is on the path of its first request.
  * To plug in a protocol: `registerFront(name, def)`.
  */
+import type net from 'node:net';
 import { tsgiError } from '../../app-api/errors.js';
+import { refuseFastcgiConnection } from '../../adapters/fastcgi/overload.js';
 import type { Protocol, ServerConfig } from '../config/options.js';
 import type { Dispatcher } from '../core/dispatch.js';
 import type { ErrorLog } from '../core/log.js';
@@ -24,12 +26,24 @@ const HTTP_503 = Buffer.from(
   'latin1',
 );
 
-/** SCGI answers in CGI form and needs nothing from the request to do so. */
-const SCGI_503 = Buffer.from(
+/** The CGI form: SCGI's answer as it is, and the content of FastCGI's (adapters/fastcgi/overload.ts). */
+const CGI_503 = Buffer.from(
   'Status: 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n' +
     `Content-Length: ${Buffer.byteLength(BUSY_BODY)}\r\nRetry-After: 1\r\n\r\n${BUSY_BODY}`,
   'latin1',
 );
+
+/** Answer with fixed bytes, then read and drop what the client sends, so the close does not reset the connection before the client reads them. */
+function replyWith(bytes: Buffer): (socket: net.Socket) => void {
+  return (socket) => {
+    socket.end(bytes);
+    socket.resume();
+  };
+}
+
+const HTTP_REPLY = replyWith(HTTP_503);
+const SCGI_REPLY = replyWith(CGI_503);
+const FASTCGI_REPLY = (socket: net.Socket): void => refuseFastcgiConnection(socket, CGI_503);
 
 /** `scheme://host:port`, or `unix:/path`, as the single-process fronts print it. */
 function where(scheme: string, config: ServerConfig, address: { port: number; path?: string }): string {
@@ -41,19 +55,19 @@ function where(scheme: string, config: ServerConfig, address: { port: number; pa
 
 const httpFront: FrontDef = {
   load: async () => (await import('./http.js')).httpFront,
-  overloadReply: (config) => (config.sslKeyFile !== undefined || config.http2 ? null : HTTP_503),
+  overloadReply: (config) => (config.sslKeyFile !== undefined || config.http2 ? null : HTTP_REPLY),
   describe: (config, address) => where(config.sslKeyFile !== undefined ? 'https' : 'http', config, address),
 };
 
 const fastcgiFront: FrontDef = {
   load: async () => (await import('./fastcgi.js')).fastcgiFront,
-  overloadReply: () => null,
+  overloadReply: () => FASTCGI_REPLY,
   describe: (config, address) => where('fcgi', config, address),
 };
 
 const scgiFront: FrontDef = {
   load: async () => (await import('./scgi.js')).scgiFront,
-  overloadReply: () => SCGI_503,
+  overloadReply: () => SCGI_REPLY,
   describe: (config, address) => where('scgi', config, address),
 };
 

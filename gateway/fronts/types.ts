@@ -45,11 +45,12 @@ export interface FrontDef {
   /** Import the front's code. */
   load(): Promise<FrontModule>;
   /**
-   * The bytes to write on a raw accepted connection when no process can take it (forking at its limit): a
-   * complete 503 in this protocol, or null when the protocol cannot carry one unread (TLS; FastCGI, whose
-   * response names the request id; protocol=auto, which has not sniffed): then the connection is just closed.
+   * How to turn away a raw accepted connection when no process can take it (forking at its limit): a
+   * function that answers it with a complete 503 in this protocol (reading first what the answer must name:
+   * FastCGI's request id), or null when the protocol cannot carry one (TLS; protocol=auto, which has not
+   * sniffed): then the connection is just closed. The caller destroys the socket after a grace period.
    */
-  overloadReply(config: ServerConfig): Buffer | null;
+  overloadReply(config: ServerConfig): ((socket: net.Socket) => void) | null;
   /** The URL clients use, for the start line. */
   describe(config: ServerConfig, address: { port: number; path?: string }): string;
 }

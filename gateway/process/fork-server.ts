@@ -9,8 +9,8 @@
  *
  * To keep the fork (about the cost of a Node start plus importing the app) off the request's path, a few
  * children are forked ahead of need (spareChildren): they import the app and wait. The number of children
- * is bounded (maxChildren): past it, the connection is answered 503 with Retry-After by the parent and
- * closed, rather than queued without bound.
+ * is bounded (maxChildren): past it, the connection is answered 503 with Retry-After by the parent (in the
+ * listener's protocol: HTTP, SCGI, FastCGI) and closed, rather than queued without bound.
  */
 import net from 'node:net';
 import type { ListenerUrl } from '../listeners.js';
@@ -45,8 +45,8 @@ interface Child {
 interface Accepting {
   listener: PlanListener;
   server: net.Server;
-  /** What to answer when no child can take a connection (per protocol), or null to just close. */
-  overload: Buffer | null;
+  /** How to answer when no child can take a connection (per protocol: FrontDef.overloadReply), or null to just close. */
+  overload: ((socket: net.Socket) => void) | null;
 }
 
 /** A running fork-per-connection server. */
@@ -182,7 +182,7 @@ export class ForkingServer {
     this.topUp();
   }
 
-  /** No process can take this connection: 503 with Retry-After (or just close, for TLS). */
+  /** No process can take this connection: 503 with Retry-After in its protocol (or just close: TLS, protocol=auto). */
   private refuse(socket: net.Socket, listener: number): void {
     if (socket.destroyed) return;
     const now = Date.now();
@@ -195,9 +195,7 @@ export class ForkingServer {
       socket.destroy();
       return;
     }
-    socket.end(overload);
-    // Read and drop what the client sends, so closing does not reset the connection before it reads the 503.
-    socket.resume();
+    overload(socket);
     setTimeout(() => socket.destroy(), 2000).unref();
   }
 

@@ -8,11 +8,13 @@
  * behind three sites at once (proxy_pass, fastcgi_pass keep_conn, scgi_pass): each worker sniffs each
  * connection's protocol and serves it with that protocol's settings from the INI.
  */
+import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { sendRequest } from '../support/http-client.js';
 import { findBinary } from './harness/binaries.js';
 import { startBackend, startCliBackend, type Backend } from './harness/backends.js';
-import { BASICS_ROW, runExtraCases, SCGI_BASICS_SKIP } from './harness/extra-cases.js';
+import { BASICS_ROW, get, runExtraCases, SCGI_BASICS_SKIP } from './harness/extra-cases.js';
+import { openGate, PROBES } from './harness/probes.js';
 import { httpFront, printLogsOnFailure } from './harness/fronts.js';
 import { requireInstalled } from './harness/skip.js';
 import { startWebServer, type WebServer } from './harness/web-server.js';
@@ -33,6 +35,7 @@ describe('integration: nginx', function () {
     backends.scgi = await startBackend('scgi');
     backends.fastcgiPool = await startCliBackend('fastcgi', undefined, 'threadPool = 2\n');
     backends.auto = await startCliBackend('auto', '/app', 'processPool = 2\n');
+    backends.fastcgiForking = await startCliBackend('fastcgi', undefined, 'forking = 1\nmaxChildren = 1\nspareChildren = 1\n');
     const at = (b: Backend): string => `127.0.0.1:${b.port}`;
     web = await startWebServer('nginx', nginx, [
       { name: 'proxy-http', template: 'proxy-http.conf', vars: { NAME: 'tsgi_http', UPSTREAM: at(backends.http) } },
@@ -43,6 +46,7 @@ describe('integration: nginx', function () {
       { name: 'auto-http', template: 'proxy-http.conf', vars: { NAME: 'tsgi_auto_http', UPSTREAM: at(backends.auto) } },
       { name: 'auto-fastcgi', template: 'fastcgi.conf', vars: { NAME: 'tsgi_auto_fcgi', UPSTREAM: at(backends.auto), KEEP_CONN: 'on' } },
       { name: 'auto-scgi', template: 'scgi.conf', vars: { UPSTREAM: at(backends.auto) } },
+      { name: 'fastcgi-forking', template: 'fastcgi.conf', vars: { NAME: 'tsgi_fcgi_forking', UPSTREAM: at(backends.fastcgiForking), KEEP_CONN: 'off' } },
     ]);
   });
 
@@ -81,6 +85,29 @@ describe('integration: nginx', function () {
     await Promise.all(Array.from({ length: 32 }, worker));
     expect(statuses.filter((s) => s !== 200), 'statuses other than 200').to.deep.equal([]);
     expect(statuses).to.have.length.of.at.least(300);
+  });
+
+  it('nginx fastcgi_pass -> FastCGI, forking at maxChildren = 1: a request while the only child is busy is answered 503 with Retry-After (not 502)', async () => {
+    // The forking parent reads the request id off the FastCGI connection it cannot hand to a child and
+    // answers that request; closing it unanswered made nginx say 502 Bad Gateway.
+    const site = web!.ports['fastcgi-forking'];
+    const id = randomUUID();
+    const { res } = await get(site, `/app${PROBES.gate}?id=${id}`);
+    expect(res.statusCode).to.equal(200);
+    let text = '';
+    let refused: Awaited<ReturnType<typeof sendRequest>> | undefined;
+    for await (const chunk of res) {
+      text += (chunk as Buffer).toString('latin1');
+      // The only child is inside the app now, holding its connection: the next one cannot be handed over.
+      if (refused === undefined && text.includes('first\n')) {
+        refused = await sendRequest({ port: site }, { method: 'GET', path: '/app/' });
+        openGate(id);
+      }
+    }
+    expect(text).to.equal('first\nsecond\n');
+    expect(refused?.status).to.equal(503);
+    expect(refused?.headers['retry-after']).to.equal('1');
+    expect(refused?.body.toString()).to.match(/every worker process is busy/);
   });
 
   const keep = httpFront({ name: 'nginx fastcgi_pass keep_conn', port: port('fastcgi-keep-conn'), skips: NGINX_SKIPS, capabilities: { chunkedUpload: true } });

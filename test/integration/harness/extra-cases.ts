@@ -53,8 +53,8 @@ async function poll<T>(probe: () => T | undefined, limitMs: number): Promise<T |
   }
 }
 
-/** GET `path` on the front and resolve with the response once it starts. */
-function get(port: number, path: string): Promise<{ req: http.ClientRequest; res: http.IncomingMessage }> {
+/** GET `path` on the front and resolve with the response once it starts (its body not read yet). */
+export function get(port: number, path: string): Promise<{ req: http.ClientRequest; res: http.IncomingMessage }> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, path, agent: false, headers: { Host: `127.0.0.1:${port}` } }, (res) => resolve({ req, res }));
     req.setTimeout(30_000, () => req.destroy(new Error('no response within 30 s')));
