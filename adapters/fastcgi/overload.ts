@@ -1,32 +1,32 @@
 /**
  * A FastCGI connection turned away before any process reads it (forking at maxChildren): answered with a
- * response the web server passes on (a CGI-form 503 with Retry-After), not closed unanswered, which nginx,
- * Apache and lighttpd all report to their client as 502 Bad Gateway.
+ * response the web server passes on (503 with Retry-After), not closed unanswered, which nginx, Apache and
+ * lighttpd all report to their client as 502 Bad Gateway.
  *
  * HTTP and SCGI can write their 503 without reading a byte. A FastCGI response cannot: its records name the
  * request id of the FCGI_BEGIN_REQUEST they answer, so the first record header is read first. A peer whose
- * first record is anything else (a management record, bytes that are not FastCGI) is closed, as before.
+ * first record is anything else (a management record, bytes that are not FastCGI) is closed, as before. The
+ * answer goes through the FastcgiSink, the one place FastCGI responses are framed.
  */
 import type net from 'node:net';
-import { encodeEndRequest, encodeRecord, FCGI_BEGIN_REQUEST, FCGI_REQUEST_COMPLETE, FCGI_STDOUT, FCGI_VERSION_1, HEADER_LEN, MAX_CONTENT } from './records.js';
+import type { HeaderList } from '../../app-api/types.js';
+import { FCGI_BEGIN_REQUEST, FCGI_VERSION_1, HEADER_LEN } from './records.js';
+import { FastcgiSink } from './sink.js';
 
-/**
- * The whole response to request `requestId`: `cgiResponse` (a CGI-form head and body, at most one record)
- * as FCGI_STDOUT, the end of the stream, and FCGI_END_REQUEST. The protocol status is REQUEST_COMPLETE, not
- * FCGI_OVERLOADED: the 503 in STDOUT is what the client must see, and a web server that read
- * FCGI_OVERLOADED as "no response" would answer 502 again.
- */
-export function fastcgiReply(requestId: number, cgiResponse: Buffer): Buffer {
-  if (cgiResponse.length > MAX_CONTENT) throw new RangeError('the reply must fit one FastCGI record');
-  return Buffer.concat([encodeRecord(FCGI_STDOUT, requestId, cgiResponse), encodeRecord(FCGI_STDOUT, requestId), encodeEndRequest(requestId, 0, FCGI_REQUEST_COMPLETE)]);
+/** A whole response, made once by the caller. */
+export interface FastcgiRefusal {
+  code: number;
+  reason: string;
+  headers: HeaderList;
+  body: Buffer;
 }
 
 /**
- * Read the first record header of a paused, just-accepted `socket`, answer its request with `cgiResponse`
- * and end the connection; what the peer sends after is read and dropped, so the close does not reset the
- * connection before the web server has read the reply. The caller bounds how long the socket may live.
+ * Read the first record header of a paused, just-accepted `socket`, answer its request with `refusal` and
+ * end the connection; what the peer sends after is read and dropped, so the close does not reset the
+ * connection before the web server has read the answer. The caller bounds how long the socket may live.
  */
-export function refuseFastcgiConnection(socket: net.Socket, cgiResponse: Buffer): void {
+export function refuseFastcgiConnection(socket: net.Socket, refusal: FastcgiRefusal): void {
   let head: Buffer = Buffer.alloc(0);
   const onData = (chunk: Buffer): void => {
     head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
@@ -37,7 +37,17 @@ export function refuseFastcgiConnection(socket: net.Socket, cgiResponse: Buffer)
       socket.destroy();
       return;
     }
-    socket.end(fastcgiReply(requestId, cgiResponse));
+    const sink = new FastcgiSink(
+      {
+        send: (buf) => socket.write(buf),
+        drained: () => Promise.resolve(),
+        requestEnded: () => socket.end(),
+        abortConnection: () => socket.destroy(),
+      },
+      { requestId, closed: false },
+    );
+    sink.start(refusal.code, refusal.reason, refusal.headers);
+    sink.end(refusal.body);
     socket.resume(); // flowing with no 'data' listener: the rest is dropped
   };
   socket.on('data', onData);

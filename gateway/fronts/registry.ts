@@ -9,7 +9,7 @@
  */
 import type net from 'node:net';
 import { tsgiError } from '../../app-api/errors.js';
-import { refuseFastcgiConnection } from '../../adapters/fastcgi/overload.js';
+import type { FastcgiRefusal } from '../../adapters/fastcgi/overload.js';
 import type { Protocol, ServerConfig } from '../config/options.js';
 import type { Dispatcher } from '../core/dispatch.js';
 import type { ErrorLog } from '../core/log.js';
@@ -26,8 +26,8 @@ const HTTP_503 = Buffer.from(
   'latin1',
 );
 
-/** The CGI form: SCGI's answer as it is, and the content of FastCGI's (adapters/fastcgi/overload.ts). */
-const CGI_503 = Buffer.from(
+/** SCGI answers in CGI form and needs nothing from the request to do so. */
+const SCGI_503 = Buffer.from(
   'Status: 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n' +
     `Content-Length: ${Buffer.byteLength(BUSY_BODY)}\r\nRetry-After: 1\r\n\r\n${BUSY_BODY}`,
   'latin1',
@@ -42,8 +42,24 @@ function replyWith(bytes: Buffer): (socket: net.Socket) => void {
 }
 
 const HTTP_REPLY = replyWith(HTTP_503);
-const SCGI_REPLY = replyWith(CGI_503);
-const FASTCGI_REPLY = (socket: net.Socket): void => refuseFastcgiConnection(socket, CGI_503);
+const SCGI_REPLY = replyWith(SCGI_503);
+const FASTCGI_BUSY: FastcgiRefusal = {
+  code: 503,
+  reason: 'Service Unavailable',
+  headers: [
+    ['Content-Type', 'text/plain; charset=utf-8'],
+    ['Content-Length', String(Buffer.byteLength(BUSY_BODY))],
+    ['Retry-After', '1'],
+  ],
+  body: Buffer.from(BUSY_BODY),
+};
+// Loaded on first use, as the fronts are: the table stays free of front code (see above).
+const FASTCGI_REPLY = (socket: net.Socket): void => {
+  import('../../adapters/fastcgi/overload.js').then(
+    (m) => m.refuseFastcgiConnection(socket, FASTCGI_BUSY),
+    () => socket.destroy(),
+  );
+};
 
 /** `scheme://host:port`, or `unix:/path`, as the single-process fronts print it. */
 function where(scheme: string, config: ServerConfig, address: { port: number; path?: string }): string {
