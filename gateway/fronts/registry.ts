@@ -9,6 +9,7 @@
  */
 import type net from 'node:net';
 import { tsgiError } from '../../app-api/errors.js';
+import type { HeaderList } from '../../app-api/types.js';
 import type { FastcgiRefusal } from '../../adapters/fastcgi/overload.js';
 import type { Protocol, ServerConfig } from '../config/options.js';
 import type { Dispatcher } from '../core/dispatch.js';
@@ -18,20 +19,19 @@ import type { Front, FrontDef } from './types.js';
 export type { Front, FrontDef, FrontModule, FrontStarter, OpenFront } from './types.js';
 export { netServerFront, socketFront, type ConnectionHandler } from './worker-front.js';
 
+// The forking parent's 503, described once and written in each protocol's form below.
 const BUSY_BODY = 'Service Unavailable: every worker process is busy; retry shortly.\n';
+const BUSY_HEADERS: HeaderList = [
+  ['Content-Type', 'text/plain; charset=utf-8'],
+  ['Content-Length', String(Buffer.byteLength(BUSY_BODY))],
+  ['Retry-After', '1'],
+];
+const BUSY_LINES = BUSY_HEADERS.map(([name, value]) => `${name}: ${value}\r\n`).join('');
 
-const HTTP_503 = Buffer.from(
-  'HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n' +
-    `Content-Length: ${Buffer.byteLength(BUSY_BODY)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n${BUSY_BODY}`,
-  'latin1',
-);
+const HTTP_503 = Buffer.from(`HTTP/1.1 503 Service Unavailable\r\n${BUSY_LINES}Connection: close\r\n\r\n${BUSY_BODY}`, 'latin1');
 
 /** SCGI answers in CGI form and needs nothing from the request to do so. */
-const SCGI_503 = Buffer.from(
-  'Status: 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n' +
-    `Content-Length: ${Buffer.byteLength(BUSY_BODY)}\r\nRetry-After: 1\r\n\r\n${BUSY_BODY}`,
-  'latin1',
-);
+const SCGI_503 = Buffer.from(`Status: 503 Service Unavailable\r\n${BUSY_LINES}\r\n${BUSY_BODY}`, 'latin1');
 
 /** Answer with fixed bytes, then read and drop what the client sends, so the close does not reset the connection before the client reads them. */
 function replyWith(bytes: Buffer): (socket: net.Socket) => void {
@@ -43,16 +43,7 @@ function replyWith(bytes: Buffer): (socket: net.Socket) => void {
 
 const HTTP_REPLY = replyWith(HTTP_503);
 const SCGI_REPLY = replyWith(SCGI_503);
-const FASTCGI_BUSY: FastcgiRefusal = {
-  code: 503,
-  reason: 'Service Unavailable',
-  headers: [
-    ['Content-Type', 'text/plain; charset=utf-8'],
-    ['Content-Length', String(Buffer.byteLength(BUSY_BODY))],
-    ['Retry-After', '1'],
-  ],
-  body: Buffer.from(BUSY_BODY),
-};
+const FASTCGI_BUSY: FastcgiRefusal = { code: 503, reason: 'Service Unavailable', headers: BUSY_HEADERS, body: Buffer.from(BUSY_BODY) };
 // Loaded on first use, as the fronts are: the table stays free of front code (see above).
 const FASTCGI_REPLY = (socket: net.Socket): void => {
   import('../../adapters/fastcgi/overload.js').then(
